@@ -1,0 +1,31 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "nsaudit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nsaudit", targets: ["nsaudit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Minimal C shim: rtnetlink/sock_diag headers and their function-like macros, setns.
+        .target(name: "CNetlink"),
+        // libpcap, from the distribution (apt-get install libpcap-dev).
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // Pure core: snapshot model, FIB lookup, analysis, report rendering. No syscalls.
+        .target(name: "NSAuditCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Thin Linux shell: netlink, setns, sysctl, namespace discovery, libpcap, files.
+        .target(name: "NSAuditLinux", dependencies: ["NSAuditCore", "CNetlink", "CPcap"]),
+        .executableTarget(name: "nsaudit", dependencies: [
+            "NSAuditCore", "NSAuditLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "NSAuditCoreTests", dependencies: ["NSAuditCore"]),
+        .testTarget(name: "NSAuditLiveTests", dependencies: ["NSAuditCore", "NSAuditLinux"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+// Minimal shim: exposes the kernel's rtnetlink / sock_diag definitions to Swift and wraps
+// their function-like macros as inline functions. No logic lives here.
+#ifndef NSAUDIT_CNETLINK_H
+#define NSAUDIT_CNETLINK_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
+#include <linux/nexthop.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/net_namespace.h>
+#include <linux/neighbour.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+#include <linux/veth.h>
+#include <linux/lwtunnel.h>
+#include <linux/if_arp.h>
+
+static inline int cnl_nlmsg_ok(const struct nlmsghdr *h, int len) { return NLMSG_OK(h, len); }
+static inline struct nlmsghdr *cnl_nlmsg_next(struct nlmsghdr *h, int *len) { return NLMSG_NEXT(h, *len); }
+static inline void *cnl_nlmsg_data(const struct nlmsghdr *h) { return NLMSG_DATA(h); }
+static inline int cnl_nlmsg_length(int len) { return NLMSG_LENGTH(len); }
+static inline int cnl_nlmsg_align(int len) { return NLMSG_ALIGN(len); }
+static inline int cnl_rta_align(int len) { return RTA_ALIGN(len); }
+static inline int cnl_rta_length(int len) { return RTA_LENGTH(len); }
+static inline int cnl_nla_hdrlen(void) { return NLA_HDRLEN; }
+
+/// setns(2) and unshare(2) need _GNU_SOURCE; wrapped in CNetlink.c.
+int cnl_setns(int fd, int nstype);
+int cnl_clone_newnet(void);
+#endif

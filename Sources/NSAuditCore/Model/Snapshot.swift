@@ -1,0 +1,330 @@
+/// The routing state of a host: every network namespace with its links, addresses, policy
+/// rules, routes (all tables), nexthop objects, routing sysctls and sockets.
+/// JSON form: `schema/snapshot.schema.json`; written by `SnapshotWriter`, read with `JSONDecoder`.
+public struct Snapshot: Codable, Sendable, Equatable {
+    public static let schemaVersion = "nsaudit.snapshot/v1"
+
+    public var schema: String
+    public var generator: String
+    public var host: String
+    public var kernel: String
+    public var takenAt: String
+    public var metadata: SnapshotMetadata?
+    public var namespaces: [NamespaceSnapshot]
+
+    public init(generator: String, host: String, kernel: String, takenAt: String,
+                metadata: SnapshotMetadata? = nil, namespaces: [NamespaceSnapshot]) {
+        self.schema = Snapshot.schemaVersion
+        self.generator = generator; self.host = host; self.kernel = kernel
+        self.takenAt = takenAt; self.metadata = metadata; self.namespaces = namespaces
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, generator, host, kernel, takenAt = "taken_at", metadata, namespaces
+    }
+
+    /// The namespace with this id or name.
+    public func namespace(_ name: String) -> NamespaceSnapshot? {
+        namespaces.first { $0.id == name } ?? namespaces.first { $0.names.contains(name) }
+    }
+}
+
+/// Where a snapshot came from; hand-written fixtures say so here.
+public struct SnapshotMetadata: Codable, Sendable, Equatable {
+    /// "kernel" when recorded by `nsaudit snapshot`, "hand-written" otherwise.
+    public var source: String
+    public var lab: String?
+    public var note: String?
+    public init(source: String, lab: String? = nil, note: String? = nil) {
+        self.source = source; self.lab = lab; self.note = note
+    }
+}
+
+public struct NamespaceSnapshot: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable { case ok, vanished, denied, error }
+
+    /// Stable label: the first name (`ip netns list`), `root`, or `pid:PID:COMM`.
+    public var id: String
+    public var names: [String]
+    public var inode: UInt64
+    public var foundBy: [Discovery]
+    public var status: Status
+    public var error: String?
+    /// False when a dump kept being interrupted by concurrent changes (NLM_F_DUMP_INTR).
+    public var consistent: Bool
+    public var dumpRetries: Int
+    /// netnsid (as this namespace numbers its peers) → namespace id in this snapshot.
+    public var nsids: [String: String]
+    public var links: [Link]
+    public var addresses: [Address]
+    public var rules: [Rule]
+    public var routes: [Route]
+    public var nexthops: [Nexthop]
+    public var sysctls: [String: Int]
+    public var sockets: [Socket]
+
+    public init(id: String, names: [String] = [], inode: UInt64 = 0, foundBy: [Discovery] = [],
+                status: Status = .ok, error: String? = nil) {
+        self.id = id; self.names = names; self.inode = inode; self.foundBy = foundBy
+        self.status = status; self.error = error; consistent = true; dumpRetries = 0
+        nsids = [:]; links = []; addresses = []; rules = []; routes = []; nexthops = []
+        sysctls = [:]; sockets = []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, names, inode, foundBy = "found_by", status, error, consistent
+        case dumpRetries = "dump_retries", nsids, links, addresses, rules, routes, nexthops
+        case sysctls, sockets
+    }
+
+    public func link(index: Int32) -> Link? { links.first { $0.index == index } }
+    public func link(named name: String) -> Link? { links.first { $0.name == name } }
+    public func linkName(_ index: Int32?) -> String? {
+        guard let index else { return nil }
+        return link(index: index)?.name
+    }
+    /// A sysctl value, or nil when the snapshot did not record it.
+    public func sysctl(_ name: String) -> Int? { sysctls[name] }
+}
+
+public struct Discovery: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case root, named, docker, process }
+    public var kind: Kind
+    public var path: String
+    public var pid: Int32?
+    public var comm: String?
+    public init(kind: Kind, path: String, pid: Int32? = nil, comm: String? = nil) {
+        self.kind = kind; self.path = path; self.pid = pid; self.comm = comm
+    }
+}
+
+public struct Link: Codable, Sendable, Equatable {
+    public var index: Int32
+    public var name: String
+    /// IFLA_INFO_KIND: veth, bridge, vrf, macvlan, vxlan, dummy, ...; nil for plain devices.
+    public var kind: String?
+    public var slaveKind: String?
+    /// ifi_flags (IFF_*).
+    public var flags: UInt32
+    /// IFLA_OPERSTATE as `ip` names it (UP, DOWN, UNKNOWN, LOWERLAYERDOWN, ...).
+    public var operstate: String
+    public var carrier: Bool?
+    public var mtu: UInt32
+    public var linkType: UInt16
+    public var mac: String?
+    public var master: Int32?
+    public var vrfTable: UInt32?
+    /// IFLA_LINK: for veth the peer's ifindex (in `peerNetns` when set).
+    public var link: Int32?
+    public var linkNetnsid: Int32?
+    /// The peer's namespace id, resolved from `linkNetnsid`.
+    public var peerNetns: String?
+    public var group: UInt32
+
+    public init(index: Int32, name: String, flags: UInt32 = 0, operstate: String = "UNKNOWN",
+                mtu: UInt32 = 1500, linkType: UInt16 = 1) {
+        self.index = index; self.name = name; self.flags = flags; self.operstate = operstate
+        self.mtu = mtu; self.linkType = linkType; group = 0
+    }
+
+    public var adminUp: Bool { flags & LinkFlags.up != 0 }
+    /// IFF_RUNNING: carrier present and operational (what the FIB treats as not linkdown).
+    public var lowerUp: Bool { flags & LinkFlags.lowerUp != 0 }
+    public var isLoopback: Bool { flags & LinkFlags.loopback != 0 }
+    public var isVRF: Bool { kind == "vrf" }
+
+    enum CodingKeys: String, CodingKey {
+        case index, name, kind, slaveKind = "slave_kind", flags, operstate, carrier, mtu
+        case linkType = "link_type", mac, master, vrfTable = "vrf_table", link
+        case linkNetnsid = "link_netnsid", peerNetns = "peer_netns", group
+    }
+}
+
+public struct Address: Codable, Sendable, Equatable {
+    public var index: Int32
+    public var family: IPAddress.Family
+    public var local: IPAddress
+    /// IFA_ADDRESS when it differs from IFA_LOCAL (point-to-point peer).
+    public var peer: IPAddress?
+    public var prefixlen: UInt8
+    public var scope: UInt8
+    /// IFA_FLAGS (IFA_F_*).
+    public var flags: UInt32
+    public var broadcast: IPAddress?
+    public var label: String?
+    public var validLifetime: UInt32?
+    public var preferredLifetime: UInt32?
+
+    public init(index: Int32, local: IPAddress, prefixlen: UInt8, scope: UInt8 = 0, flags: UInt32 = 0) {
+        self.index = index; self.family = local.family; self.local = local
+        self.prefixlen = prefixlen; self.scope = scope; self.flags = flags
+    }
+
+    public var prefix: IPPrefix { IPPrefix(peer ?? local, Int(prefixlen)) }
+
+    enum CodingKeys: String, CodingKey {
+        case index, family, local, peer, prefixlen, scope, flags, broadcast, label
+        case validLifetime = "valid_lft", preferredLifetime = "preferred_lft"
+    }
+}
+
+public struct PortRange: Codable, Sendable, Equatable, Hashable {
+    public var start: UInt16
+    public var end: UInt16
+    public init(_ start: UInt16, _ end: UInt16) { self.start = start; self.end = end }
+    public func contains(_ p: UInt16) -> Bool { p >= start && p <= end }
+}
+
+public struct UIDRange: Codable, Sendable, Equatable, Hashable {
+    public var start: UInt32
+    public var end: UInt32
+    public init(_ start: UInt32, _ end: UInt32) { self.start = start; self.end = end }
+    public func contains(_ u: UInt32) -> Bool { u >= start && u <= end }
+}
+
+public struct Rule: Codable, Sendable, Equatable {
+    public var family: IPAddress.Family
+    public var priority: UInt32
+    /// The table for `lookup` actions (FRA_TABLE, or rtm_table when FRA_TABLE is absent).
+    public var table: UInt32
+    /// FR_ACT_*.
+    public var action: UInt8
+    public var gotoTarget: UInt32?
+    public var src: IPPrefix?
+    public var dst: IPPrefix?
+    public var iif: String?
+    public var oif: String?
+    /// FIB_RULE_* flags (invert, iif/oif detached).
+    public var flags: UInt32
+    public var fwmark: UInt32?
+    public var fwmask: UInt32?
+    /// The tos/dsfield selector.
+    public var tos: UInt8
+    public var ipproto: UInt8?
+    public var sport: PortRange?
+    public var dport: PortRange?
+    public var uidrange: UIDRange?
+    public var l3mdev: Bool
+    public var suppressPrefixlen: Int32?
+    public var suppressIfgroup: UInt32?
+    public var `protocol`: UInt8
+    public var realms: UInt32?
+
+    public init(family: IPAddress.Family, priority: UInt32, table: UInt32, action: UInt8 = RuleAction.toTable) {
+        self.family = family; self.priority = priority; self.table = table; self.action = action
+        flags = 0; tos = 0; l3mdev = false; `protocol` = 0
+    }
+
+    public var invert: Bool { flags & RuleFlags.invert != 0 }
+
+    enum CodingKeys: String, CodingKey {
+        case family, priority, table, action, gotoTarget = "goto", src, dst, iif, oif, flags
+        case fwmark, fwmask, tos, ipproto, sport, dport, uidrange, l3mdev
+        case suppressPrefixlen = "suppress_prefixlength", suppressIfgroup = "suppress_ifgroup"
+        case `protocol`, realms
+    }
+}
+
+public struct RouteNexthop: Codable, Sendable, Equatable {
+    public var gateway: IPAddress?
+    public var oif: Int32?
+    /// rtnh_hops + 1, as `ip` prints it.
+    public var weight: UInt16
+    /// RTNH_F_* flags.
+    public var flags: UInt32
+    public init(gateway: IPAddress?, oif: Int32?, weight: UInt16 = 1, flags: UInt32 = 0) {
+        self.gateway = gateway; self.oif = oif; self.weight = weight; self.flags = flags
+    }
+}
+
+public struct Route: Codable, Sendable, Equatable {
+    public var family: IPAddress.Family
+    public var table: UInt32
+    public var type: RouteType
+    public var dst: IPPrefix
+    /// IPv6 source-specific routes (RTA_SRC with rtm_src_len).
+    public var src: IPPrefix?
+    public var tos: UInt8
+    public var `protocol`: UInt8
+    public var scope: UInt8
+    public var metric: UInt32
+    public var prefsrc: IPAddress?
+    public var gateway: IPAddress?
+    public var oif: Int32?
+    /// rtm_flags (RTNH_F_* in the low byte: dead, onlink, linkdown...).
+    public var flags: UInt32
+    public var nexthops: [RouteNexthop]?
+    public var nhid: UInt32?
+    /// RTAX_* metrics by name (mtu, advmss, hoplimit, ...).
+    public var metrics: [String: UInt32]?
+    /// IPv6 router preference (RTA_PREF).
+    public var pref: UInt8?
+
+    public init(family: IPAddress.Family, table: UInt32, type: RouteType, dst: IPPrefix,
+                protocol: UInt8 = 4, scope: UInt8 = 0, metric: UInt32 = 0) {
+        self.family = family; self.table = table; self.type = type; self.dst = dst
+        tos = 0; self.protocol = `protocol`; self.scope = scope; self.metric = metric; flags = 0
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case family, table, type, dst, src, tos, `protocol`, scope, metric, prefsrc, gateway
+        case oif, flags, nexthops, nhid, metrics, pref
+    }
+}
+
+public struct NexthopGroupMember: Codable, Sendable, Equatable {
+    public var id: UInt32
+    public var weight: UInt16
+    public init(id: UInt32, weight: UInt16) { self.id = id; self.weight = weight }
+}
+
+/// A nexthop object (`ip nexthop`): a single path or a group of others.
+public struct Nexthop: Codable, Sendable, Equatable {
+    public var id: UInt32
+    public var family: UInt8
+    public var gateway: IPAddress?
+    public var oif: Int32?
+    public var blackhole: Bool
+    /// RTNH_F_* flags.
+    public var flags: UInt32
+    public var `protocol`: UInt8
+    public var group: [NexthopGroupMember]?
+    /// "mpath" or "resilient" for groups.
+    public var groupType: String?
+    public var fdb: Bool
+
+    public init(id: UInt32, family: UInt8 = 0) {
+        self.id = id; self.family = family; blackhole = false; flags = 0; `protocol` = 0; fdb = false
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, family, gateway, oif, blackhole, flags, `protocol`, group
+        case groupType = "group_type", fdb
+    }
+}
+
+/// A TCP or UDP socket seen through sock_diag: evidence of real flows.
+public struct Socket: Codable, Sendable, Equatable {
+    public var `protocol`: String
+    public var family: IPAddress.Family
+    public var state: String
+    public var local: IPAddress
+    public var localPort: UInt16
+    public var remote: IPAddress
+    public var remotePort: UInt16
+    /// SO_BINDTODEVICE / VRF binding, as an ifindex of this namespace.
+    public var boundIf: Int32?
+    public var uid: UInt32?
+    public var inode: UInt32?
+
+    public init(protocol: String, family: IPAddress.Family, state: String, local: IPAddress,
+                localPort: UInt16, remote: IPAddress, remotePort: UInt16) {
+        self.protocol = `protocol`; self.family = family; self.state = state
+        self.local = local; self.localPort = localPort; self.remote = remote; self.remotePort = remotePort
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case `protocol`, family, state, local, localPort = "local_port", remote
+        case remotePort = "remote_port", boundIf = "bound_if", uid, inode
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Why a snapshot could not be read. Each message names the file and what to do.
+public enum SnapshotError: Error, CustomStringConvertible, Equatable {
+    case notJSON(String, detail: String)
+    case truncated(String)
+    case wrongSchema(String, found: String)
+    case invalid(String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .notJSON(let f, let d):
+            "\(f): not a JSON snapshot (\(d)); create one with `nsaudit snapshot -o FILE`"
+        case .truncated(let f):
+            "\(f): snapshot is truncated (the JSON ends early); record it again with `nsaudit snapshot -o FILE`"
+        case .wrongSchema(let f, let s):
+            "\(f): snapshot schema is \"\(s)\", this nsaudit reads \"\(Snapshot.schemaVersion)\"; record it again with this version"
+        case .invalid(let f, let d):
+            "\(f): invalid snapshot: \(d)"
+        }
+    }
+}
+
+public enum SnapshotReader {
+    /// Decodes a snapshot, checking the schema version before the body so that an old or
+    /// foreign file gets a schema error rather than a field-by-field complaint.
+    public static func decode(_ data: Data, name: String) throws -> Snapshot {
+        struct Header: Decodable { var schema: String? }
+        let dec = JSONDecoder()
+        let header: Header
+        do {
+            header = try dec.decode(Header.self, from: data)
+        } catch let e as DecodingError {
+            throw classify(e, data: data, name: name)
+        }
+        guard let schema = header.schema else {
+            throw SnapshotError.invalid(name, detail: "no \"schema\" field; is this an nsaudit snapshot?")
+        }
+        guard schema == Snapshot.schemaVersion else { throw SnapshotError.wrongSchema(name, found: schema) }
+        do {
+            return try dec.decode(Snapshot.self, from: data)
+        } catch let e as DecodingError {
+            throw classify(e, data: data, name: name)
+        }
+    }
+
+    static func classify(_ e: DecodingError, data: Data, name: String) -> SnapshotError {
+        switch e {
+        case .dataCorrupted(let ctx) where ctx.codingPath.isEmpty:
+            if looksTruncated(data) { return .truncated(name) }
+            return .notJSON(name, detail: data.isEmpty ? "the file is empty" : "syntax error")
+        case .dataCorrupted(let ctx), .keyNotFound(_, let ctx), .typeMismatch(_, let ctx), .valueNotFound(_, let ctx):
+            let path = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            var what = ctx.debugDescription
+            if case .keyNotFound(let k, _) = e { what = "missing field \"\(k.stringValue)\"" }
+            return .invalid(name, detail: "at \(path.isEmpty ? "top level" : path): \(what)")
+        @unknown default:
+            return .invalid(name, detail: "\(e)")
+        }
+    }
+
+    /// A JSON document that starts like an object but whose brackets never close.
+    static func looksTruncated(_ data: Data) -> Bool {
+        var depth = 0, inString = false, escaped = false, sawOpen = false
+        for b in data {
+            if inString {
+                if escaped { escaped = false } else if b == 92 { escaped = true } else if b == 34 { inString = false }
+                continue
+            }
+            switch b {
+            case 34: inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; sawOpen = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return sawOpen && (depth > 0 || inString)
+    }
+}
