@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import NSAuditCore
 
 @main
 struct NSAudit: ParsableCommand {
@@ -15,11 +17,21 @@ struct NSAudit: ParsableCommand {
           nsaudit route-get --snapshot host.json --netns NS 10.0.0.1 from 10.99.0.40
           nsaudit report --format text           audit the live host
         """,
-        version: NSAuditVersion.string,
+        version: NSAuditInfo.version,
         subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self]
     )
-}
 
-enum NSAuditVersion {
-    static let string = "0.1.0"
+    /// Runs the command; a `CLIFailure` prints one line and exits with its code (2: the
+    /// command could not do its job), everything else follows ArgumentParser's conventions.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CLIFailure {
+            FileHandle.standardError.write(Data("nsaudit: \(failure.message)\n".utf8))
+            Foundation.exit(failure.code)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

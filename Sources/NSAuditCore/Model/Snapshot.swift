@@ -60,6 +60,9 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     public var rules: [Rule]
     public var routes: [Route]
     public var nexthops: [Nexthop]
+    /// Routing sysctls by their sysctl(8) names: `net.ipv4.ip_forward`,
+    /// `net.ipv4.conf.all.rp_filter`, `net.ipv4.conf.eth0.rp_filter` (a device name's own
+    /// dots become '/', as sysctl(8) writes them).
     public var sysctls: [String: Int]
     public var sockets: [Socket]
 
@@ -85,6 +88,12 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     }
     /// A sysctl value, or nil when the snapshot did not record it.
     public func sysctl(_ name: String) -> Int? { sysctls[name] }
+    /// A per-device sysctl: `deviceSysctl(.v4, "eth0", "rp_filter")` reads
+    /// `net.ipv4.conf.eth0.rp_filter`; `device` may be "all" or "default".
+    public func deviceSysctl(_ family: IPAddress.Family, _ device: String, _ key: String) -> Int? {
+        let dev = String(device.map { $0 == "." ? "/" : $0 })
+        return sysctls["net.\(family == .v4 ? "ipv4" : "ipv6").conf.\(dev).\(key)"]
+    }
 }
 
 public struct Discovery: Codable, Sendable, Equatable {
@@ -205,7 +214,9 @@ public struct Rule: Codable, Sendable, Equatable {
     public var dport: PortRange?
     public var uidrange: UIDRange?
     public var l3mdev: Bool
+    /// nil when not set (the kernel's -1).
     public var suppressPrefixlen: Int32?
+    /// nil when not set (the kernel's -1).
     public var suppressIfgroup: UInt32?
     public var `protocol`: UInt8
     public var realms: UInt32?

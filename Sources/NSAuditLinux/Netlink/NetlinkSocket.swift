@@ -1,0 +1,205 @@
+import CNetlink
+import Glibc
+import NSAuditCore
+
+/// One netlink message as received: valid only inside the handler it is passed to.
+struct NetlinkMessage {
+    let type: UInt16
+    let flags: UInt16
+    /// The bytes after the 16-byte nlmsghdr.
+    let payload: UnsafeRawBufferPointer
+}
+
+/// The result of a dump: whether the kernel flagged it as interrupted by a concurrent change.
+struct DumpOutcome {
+    var interrupted = false
+    var messages = 0
+}
+
+/// A netlink socket (NETLINK_ROUTE or NETLINK_SOCK_DIAG) in the namespace of the thread that
+/// opened it. It stays bound to that namespace wherever it is used from afterwards.
+final class NetlinkSocket {
+    let fd: Int32
+    private var seq: UInt32 = 0
+    private let buffer: UnsafeMutableRawBufferPointer
+    static let headerSize = 16
+
+    init(protocol proto: Int32 = NETLINK_ROUTE) throws {
+        let s = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
+        guard s >= 0 else { throw SystemError("socket(AF_NETLINK)") }
+        fd = s
+        buffer = .allocate(byteCount: 1 << 20, alignment: 8)
+        var size: Int32 = 4 << 20
+        // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to the capped SO_RCVBUF.
+        if setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &size, 4) != 0 {
+            _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, 4)
+        }
+        var one: Int32 = 1
+        _ = setsockopt(s, Int32(SOL_NETLINK), NETLINK_EXT_ACK, &one, 4)
+        var addr = sockaddr_nl()
+        addr.nl_family = sa_family_t(AF_NETLINK)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+            }
+        }
+        guard r == 0 else {
+            let e = SystemError("bind(AF_NETLINK)")
+            close(s); buffer.deallocate()
+            throw e
+        }
+    }
+
+    deinit {
+        close(fd)
+        buffer.deallocate()
+    }
+
+    /// Builds a request: nlmsghdr + `body` (family header and attributes).
+    private func frame(type: UInt16, flags: UInt16, body: [UInt8]) -> [UInt8] {
+        seq &+= 1
+        var msg = [UInt8](repeating: 0, count: NetlinkSocket.headerSize)
+        msg.append(contentsOf: body)
+        msg.withUnsafeMutableBytes { p in
+            p.storeBytes(of: UInt32(p.count), toByteOffset: 0, as: UInt32.self)
+            p.storeBytes(of: type, toByteOffset: 4, as: UInt16.self)
+            p.storeBytes(of: flags, toByteOffset: 6, as: UInt16.self)
+            p.storeBytes(of: seq, toByteOffset: 8, as: UInt32.self)
+        }
+        return msg
+    }
+
+    private func send(_ msg: [UInt8]) throws {
+        let n = msg.withUnsafeBytes { p in retryingEINTR { Glibc.send(fd, p.baseAddress, p.count, 0) } }
+        guard n == msg.count else { throw SystemError("send(netlink)") }
+    }
+
+    /// Sends a dump request and calls `handler` for each answer until NLMSG_DONE.
+    @discardableResult
+    func dump(type: UInt16, body: [UInt8], handler: (NetlinkMessage) throws -> Void) throws -> DumpOutcome {
+        try send(frame(type: type, flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), body: body))
+        let mySeq = seq
+        var outcome = DumpOutcome()
+        while true {
+            let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
+            guard n > 0 else { throw SystemError("recv(netlink)") }
+            let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            var off = 0
+            while off + NetlinkSocket.headerSize <= n {
+                let len = Int(data.loadUnaligned(fromByteOffset: off, as: UInt32.self))
+                guard len >= NetlinkSocket.headerSize, off + len <= n else { break }
+                let mtype = data.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self)
+                let mflags = data.loadUnaligned(fromByteOffset: off + 6, as: UInt16.self)
+                let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
+                let payload = UnsafeRawBufferPointer(rebasing: data[(off + NetlinkSocket.headerSize)..<(off + len)])
+                off += (len + 3) & ~3
+                if mseq != mySeq { continue }
+                if mflags & UInt16(NLM_F_DUMP_INTR) != 0 { outcome.interrupted = true }
+                switch Int32(mtype) {
+                case NLMSG_DONE:
+                    if payload.count >= 4 {
+                        let err = payload.loadUnaligned(as: Int32.self)
+                        if err < 0 { throw SystemError("netlink dump \(type)", errno: -err) }
+                    }
+                    return outcome
+                case NLMSG_ERROR:
+                    let err = payload.count >= 4 ? payload.loadUnaligned(as: Int32.self) : -EIO
+                    if err == 0 { return outcome }
+                    throw SystemError("netlink dump \(type)", errno: -err)
+                case NLMSG_NOOP, NLMSG_OVERRUN:
+                    continue
+                default:
+                    outcome.messages += 1
+                    try handler(NetlinkMessage(type: mtype, flags: mflags, payload: payload))
+                }
+            }
+        }
+    }
+
+    /// Sends a single request and returns the payload bytes of the answer (or throws the
+    /// kernel's errno).
+    func request(type: UInt16, body: [UInt8]) throws -> (type: UInt16, payload: [UInt8]) {
+        try send(frame(type: type, flags: UInt16(NLM_F_REQUEST), body: body))
+        let mySeq = seq
+        while true {
+            let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
+            guard n > 0 else { throw SystemError("recv(netlink)") }
+            let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            var off = 0
+            while off + NetlinkSocket.headerSize <= n {
+                let len = Int(data.loadUnaligned(fromByteOffset: off, as: UInt32.self))
+                guard len >= NetlinkSocket.headerSize, off + len <= n else { break }
+                let mtype = data.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self)
+                let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
+                let payload = Array(data[(off + NetlinkSocket.headerSize)..<(off + len)])
+                off += (len + 3) & ~3
+                if mseq != mySeq { continue }
+                if Int32(mtype) == NLMSG_ERROR {
+                    let err = payload.count >= 4 ? payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : -EIO
+                    if err != 0 { throw SystemError("netlink request \(type)", errno: -err) }
+                }
+                return (mtype, payload)
+            }
+        }
+    }
+}
+
+/// Appends netlink attributes (type, length, 4-byte aligned payload) to a request body.
+struct AttributeBuilder {
+    var bytes: [UInt8]
+    init(header: [UInt8]) { bytes = header }
+
+    mutating func add(_ type: UInt16, _ payload: [UInt8]) {
+        let len = 4 + payload.count
+        withUnsafeBytes(of: UInt16(len).littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: type.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: payload)
+        while bytes.count % 4 != 0 { bytes.append(0) }
+    }
+    mutating func add<T: FixedWidthInteger>(_ type: UInt16, value: T) {
+        add(type, withUnsafeBytes(of: value) { Array($0) })
+    }
+}
+
+/// Walks the attributes of a message payload starting at `offset`.
+@inline(__always)
+func forEachAttribute(_ p: UnsafeRawBufferPointer, from offset: Int, _ body: (UInt16, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    var off = offset
+    let n = p.count
+    while off + 4 <= n {
+        let len = Int(p.loadUnaligned(fromByteOffset: off, as: UInt16.self))
+        let type = p.loadUnaligned(fromByteOffset: off + 2, as: UInt16.self) & 0x3fff  // NLA_TYPE_MASK
+        guard len >= 4, off + len <= n else { return }
+        try body(type, UnsafeRawBufferPointer(rebasing: p[(off + 4)..<(off + len)]))
+        off += (len + 3) & ~3
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    @inline(__always) func u8(_ at: Int = 0) -> UInt8 { count > at ? self[at] : 0 }
+    @inline(__always) func u16(_ at: Int = 0) -> UInt16 { count >= at + 2 ? loadUnaligned(fromByteOffset: at, as: UInt16.self) : 0 }
+    @inline(__always) func u32(_ at: Int = 0) -> UInt32 { count >= at + 4 ? loadUnaligned(fromByteOffset: at, as: UInt32.self) : 0 }
+    @inline(__always) func i32(_ at: Int = 0) -> Int32 { Int32(bitPattern: u32(at)) }
+    /// A NUL-terminated string attribute.
+    func cString() -> String {
+        let end = firstIndex(of: 0) ?? count
+        return String(decoding: UnsafeRawBufferPointer(rebasing: self[0..<end]), as: UTF8.self)
+    }
+    /// An address attribute (4 or 16 bytes, network order).
+    @inline(__always) func ipAddress(at: Int = 0) -> IPAddress? {
+        let n = count - at
+        if n == 4 {
+            return IPAddress(v4: UInt32(bigEndian: loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+        } else if n == 16 {
+            let hi = UInt64(bigEndian: loadUnaligned(fromByteOffset: at, as: UInt64.self))
+            let lo = UInt64(bigEndian: loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+            return IPAddress(v6: UInt128(hi) << 64 | UInt128(lo))
+        }
+        return nil
+    }
+}
+
+/// Kernel header constants arrive in Swift either as Int or as enum-like structs with a
+/// rawValue; `K` turns both into Int so the decoders can switch over them uniformly.
+@inline(__always) func K<T: BinaryInteger>(_ x: T) -> Int { Int(x) }
+@inline(__always) func K<T: RawRepresentable>(_ x: T) -> Int where T.RawValue: BinaryInteger { Int(x.rawValue) }
