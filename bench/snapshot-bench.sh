@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# snapshot-bench.sh — issue 2's performance targets, measured side by side in one run.
+#
+#   1. One big namespace (default 1,000,000 IPv4 + 100,000 IPv6 routes):
+#        ip -n BIG -j route show table all > FILE
+#      vs
+#        nsaudit snapshot --no-root --netns BIG -o FILE
+#      wall time, peak RSS, ratio.  Target: nsaudit <= ip (ratio <= 1.0), peak RSS <= 400 MB.
+#   2. K small namespaces (default 300), each with a veth pair, addresses, routes and a rule:
+#        for ns; do ip -n $ns -j link; ip -n $ns -j addr; ip -n $ns -j rule;
+#                   ip -n $ns -j route show table all; done > /dev/null
+#      vs
+#        nsaudit snapshot --no-root --netns NS1 --netns NS2 ... -o FILE
+#      Target: nsaudit at least 20x faster.
+#
+# Usage: bench/snapshot-bench.sh [--routes N4] [--routes6 N6] [--namespaces K] [--runs R]
+#                                [--quick] [--keep-output DIR]
+#   --quick         100,000 + 10,000 routes, 50 namespaces, 1 run (smoke test)
+#   --runs R        repeat each measurement R times (default 3), report the median
+#   --keep-output DIR  keep the JSON files written by both tools in DIR
+#   NSAUDIT=path    use this binary instead of building release (.build-bench scratch path)
+#
+# Needs root (ip netns add). Every namespace it creates is named nsabench-<pid>-...; they are
+# all deleted on exit, also on failure or Ctrl-C. Namespaces it did not create are never
+# touched. No packets are sent: the namespaces only hold links, addresses, rules and routes.
+set -euo pipefail
+
+N4=1000000
+N6=100000
+K=300
+RUNS=3
+KEEP=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --routes) N4="$2"; shift 2 ;;
+        --routes6) N6="$2"; shift 2 ;;
+        --namespaces) K="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --quick) N4=100000; N6=10000; K=50; RUNS=1; shift ;;
+        --keep-output) KEEP="$2"; shift 2 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "snapshot-bench: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $EUID -eq 0 ]] || { echo "snapshot-bench: needs root (ip netns add)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "snapshot-bench: /usr/bin/time missing (apt-get install -y time)" >&2; exit 2; }
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PREFIX="nsabench-$$-"
+BIG="${PREFIX}big"
+WORK=$(mktemp -d /tmp/nsabench.XXXXXX)
+CREATED=()
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    for ns in "${CREATED[@]}"; do
+        # only names this run made (prefix carries our pid)
+        [[ "$ns" == "$PREFIX"* ]] && ip netns del "$ns" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+now_ns() { date +%s%N; }
+
+if [[ -z "${NSAUDIT:-}" ]]; then
+    log "building nsaudit (release, scratch .build-bench)"
+    (cd "$ROOT" && swift build -c release --scratch-path .build-bench >&2)
+    NSAUDIT="$ROOT/.build-bench/release/nsaudit"
+fi
+[[ -x "$NSAUDIT" ]] || { echo "snapshot-bench: $NSAUDIT is not executable" >&2; exit 2; }
+
+mkns() { ip netns add "$1"; CREATED+=("$1"); }
+
+# ---------------------------------------------------------------- big namespace
+# 4 veth pairs (both ends here, up, so they have carrier), one bridge holding vb3p,
+# addresses on each; routes spread over tables main, 100 and 200.
+log "creating $BIG and generating $N4 IPv4 + $N6 IPv6 routes"
+mkns "$BIG"
+{
+    echo "link set lo up"
+    for d in 0 1 2 3; do
+        echo "link add vb$d type veth peer name vb${d}p"
+    done
+    echo "link add br0 type bridge"
+    echo "link set vb3p master br0"
+    for d in 0 1 2 3; do
+        echo "link set vb$d up"; echo "link set vb${d}p up"
+        echo "address add 10.255.$d.1/24 dev vb$d"
+        echo "address add fd00:ff:$d::1/64 dev vb$d nodad"
+    done
+    echo "link set br0 up"
+    echo "address add 10.254.0.1/24 dev br0"
+    echo "address add fd00:fe::1/64 dev br0 nodad"
+} > "$WORK/big-links.batch"
+ip -n "$BIG" -batch "$WORK/big-links.batch"
+
+# IPv4: index i -> block 16.0.0.0 + i*256; prefix length from i: /16 when i%256==0, /20 when
+# i%16==0, otherwise one of /24../32 (the (address, length) pairs stay unique).
+# Mostly "via GW dev vbN", every 7th a device route with a metric, every 97th a blackhole.
+awk -v n="$N4" 'BEGIN {
+    split("24 25 26 27 28 30 32", L, " ");
+    split("main 100 200", T, " ");
+    for (i = 0; i < n; i++) {
+        a = 268435456 + i * 256;            # 16.0.0.0 + i*256
+        if (i % 256 == 0) len = 16; else if (i % 16 == 0) len = 20; else len = L[i % 7 + 1];
+        o1 = int(a / 16777216) % 256; o2 = int(a / 65536) % 256; o3 = int(a / 256) % 256;
+        o4 = (len == 32) ? 1 : 0;
+        d = i % 5; t = T[i % 3 + 1];
+        if (i % 97 == 0)      printf "route add blackhole %d.%d.%d.%d/%d table %s\n", o1, o2, o3, o4, len, t;
+        else if (i % 7 == 0)  printf "route add %d.%d.%d.%d/%d dev %s table %s metric %d\n", o1, o2, o3, o4, len, (d == 4 ? "br0" : "vb" d), t, 100 + i % 50;
+        else if (d == 4)      printf "route add %d.%d.%d.%d/%d via 10.254.0.%d dev br0 table %s\n", o1, o2, o3, o4, len, 2 + i % 200, t;
+        else                  printf "route add %d.%d.%d.%d/%d via 10.255.%d.%d dev vb%d table %s\n", o1, o2, o3, o4, len, d, 2 + i % 200, d, t;
+    }
+}' > "$WORK/big-routes.batch"
+# IPv6: index i -> 2001:db8:HI:LO::/64; /56 when i%256==0, /128 host (…::1) when i%7==3.
+awk -v n="$N6" 'BEGIN {
+    split("main 100 200", T, " ");
+    for (i = 0; i < n; i++) {
+        hi = int(i / 65536); lo = i % 65536;
+        if (i % 256 == 0) { len = 56; host = "" } else if (i % 7 == 3) { len = 128; host = "1" } else { len = 64; host = "" }
+        d = i % 5; t = T[i % 3 + 1];
+        if (i % 97 == 0)  printf "route add blackhole 2001:db8:%x:%x::%s/%d table %s\n", hi, lo, host, len, t;
+        else if (d == 4)  printf "route add 2001:db8:%x:%x::%s/%d via fd00:fe::%x dev br0 table %s\n", hi, lo, host, len, 2 + i % 200, t;
+        else              printf "route add 2001:db8:%x:%x::%s/%d via fd00:ff:%d::%x dev vb%d table %s metric %d\n", hi, lo, host, len, d, 2 + i % 200, d, t, 1024 + i % 3;
+    }
+}' >> "$WORK/big-routes.batch"
+log "loading $(wc -l < "$WORK/big-routes.batch") routes into $BIG (ip -batch)"
+t0=$(now_ns)
+ip -n "$BIG" -batch "$WORK/big-routes.batch"
+t1=$(now_ns)
+rm -f "$WORK/big-routes.batch"
+log "loaded in $(( (t1 - t0) / 1000000 )) ms"
+
+# ---------------------------------------------------------------- small namespaces
+SMALL=()
+log "creating $K small namespaces"
+for ((k = 0; k < K; k++)); do
+    ns=$(printf '%ss%04d' "$PREFIX" "$k")
+    mkns "$ns"
+    SMALL+=("$ns")
+    c=$((k % 250)); b=$((k / 250))
+    cat > "$WORK/small.batch" <<EOF
+link set lo up
+link add v0 type veth peer name v1
+link set v0 up
+link set v1 up
+address add 10.$b.$c.1/24 dev v0
+address add fd00:$b:$c::1/64 dev v0 nodad
+address add 192.0.2.$((c % 254 + 1))/32 dev lo
+route add default via 10.$b.$c.2
+route add 172.16.0.0/12 via 10.$b.$c.3
+route add 198.51.100.0/24 dev v0 metric 50
+route add default via 10.$b.$c.4 table 100
+route add 2001:db8:$c::/48 via fd00:$b:$c::2
+rule add from 10.$b.$c.0/24 lookup 100 priority 1000
+EOF
+    ip -n "$ns" -batch "$WORK/small.batch"
+done
+
+# ---------------------------------------------------------------- measurements
+# run_timed OUT CMD... : runs CMD with stdout to OUT, sets T_MS (wall, ms) and RSS_KB (peak).
+run_timed() {
+    local out="$1"; shift
+    local t0 t1
+    t0=$(now_ns)
+    /usr/bin/time -f '%M' -o "$WORK/time.txt" "$@" > "$out"
+    t1=$(now_ns)
+    T_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+    RSS_KB=$(tail -n 1 "$WORK/time.txt")
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+small_loop() {
+    for ns in "$@"; do
+        ip -n "$ns" -j link; ip -n "$ns" -j addr; ip -n "$ns" -j rule; ip -n "$ns" -j route show table all
+    done
+}
+NSARGS=()
+for ns in "${SMALL[@]}"; do NSARGS+=(--netns "$ns"); done
+
+sync
+: > "$WORK/ip_t"; : > "$WORK/ip_m"; : > "$WORK/nsa_t"; : > "$WORK/nsa_m"
+: > "$WORK/loop_t"; : > "$WORK/nsas_t"; : > "$WORK/nsas_m"
+for ((r = 1; r <= RUNS; r++)); do
+    log "run $r/$RUNS: big namespace"
+    run_timed "$WORK/ip.json" ip -n "$BIG" -j route show table all
+    echo "$T_MS" >> "$WORK/ip_t"; echo "$RSS_KB" >> "$WORK/ip_m"
+    run_timed /dev/null "$NSAUDIT" snapshot --no-root --netns "$BIG" -o "$WORK/nsaudit.json"
+    echo "$T_MS" >> "$WORK/nsa_t"; echo "$RSS_KB" >> "$WORK/nsa_m"
+
+    log "run $r/$RUNS: $K small namespaces"
+    t0=$(now_ns); small_loop "${SMALL[@]}" > /dev/null; t1=$(now_ns)
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }' >> "$WORK/loop_t"
+    run_timed /dev/null "$NSAUDIT" snapshot --no-root "${NSARGS[@]}" -o "$WORK/nsaudit-small.json"
+    echo "$T_MS" >> "$WORK/nsas_t"; echo "$RSS_KB" >> "$WORK/nsas_m"
+done
+
+ip_t=$(median < "$WORK/ip_t");     ip_m=$(sort -n "$WORK/ip_m" | tail -n 1)
+nsa_t=$(median < "$WORK/nsa_t");   nsa_m=$(sort -n "$WORK/nsa_m" | tail -n 1)
+loop_t=$(median < "$WORK/loop_t")
+nsas_t=$(median < "$WORK/nsas_t"); nsas_m=$(sort -n "$WORK/nsas_m" | tail -n 1)
+
+# Sanity: both tools saw the same number of routes (ip prints one "dst" per route; nsaudit
+# writes one "dst" per route too).
+ip_routes=$(grep -o '"dst":' "$WORK/ip.json" | wc -l)
+nsa_routes=$(grep -o '"dst":' "$WORK/nsaudit.json" | wc -l)
+ip_bytes=$(stat -c %s "$WORK/ip.json"); nsa_bytes=$(stat -c %s "$WORK/nsaudit.json")
+if [[ -n "$KEEP" ]]; then
+    mkdir -p "$KEEP"; cp "$WORK/ip.json" "$WORK/nsaudit.json" "$WORK/nsaudit-small.json" "$KEEP/"
+fi
+
+mb() { awk -v k="$1" 'BEGIN { printf "%.0f MB", k / 1024 }'; }
+ms() { awk -v m="$1" 'BEGIN { if (m >= 1000) printf "%.2f s", m / 1000; else printf "%.0f ms", m }'; }
+big_ratio=$(awk -v a="$nsa_t" -v b="$ip_t" 'BEGIN { printf "%.2f", a / b }')
+small_speedup=$(awk -v a="$loop_t" -v b="$nsas_t" 'BEGIN { printf "%.1f", a / b }')
+big_ok=$(awk -v r="$big_ratio" -v m="$nsa_m" 'BEGIN { print (r <= 1.0 && m <= 400 * 1024) ? "met" : "MISSED" }')
+small_ok=$(awk -v s="$small_speedup" 'BEGIN { print (s >= 20) ? "met" : "MISSED" }')
+
+cat <<EOF
+
+Host: $(nproc) CPUs, $(uname -r), $(ip -V | sed 's/ip utility, //'); median of $RUNS run(s), peak RSS = max over runs.
+Command: bench/snapshot-bench.sh --routes $N4 --routes6 $N6 --namespaces $K --runs $RUNS
+
+Big namespace: $N4 IPv4 + $N6 IPv6 routes (ip counts $ip_routes, nsaudit $nsa_routes incl. local/connected)
+
+| command | wall time | peak RSS | output |
+|---|---:|---:|---:|
+| \`ip -j route show table all > FILE\` | $(ms "$ip_t") | $(mb "$ip_m") | $(mb $((ip_bytes / 1024))) |
+| \`nsaudit snapshot --no-root --netns BIG -o FILE\` | $(ms "$nsa_t") | $(mb "$nsa_m") | $(mb $((nsa_bytes / 1024))) |
+| ratio nsaudit / ip (target <= 1.0, RSS <= 400 MB) | **$big_ratio** | | $big_ok |
+
+$K small namespaces (veth pair, 3 addresses, 5 routes, 1 rule each)
+
+| command | wall time | peak RSS |
+|---|---:|---:|
+| shell loop: \`ip -n NS -j\` link, addr, rule, route show table all ($((4 * K)) processes) | $(ms "$loop_t") | |
+| \`nsaudit snapshot --no-root --netns NS ...\` (all $K) | $(ms "$nsas_t") | $(mb "$nsas_m") |
+| speed-up (target >= 20x) | **${small_speedup}x** | $small_ok |
+
+Raw (ms): ip ${ip_t} / nsaudit ${nsa_t} / loop ${loop_t} / nsaudit-small ${nsas_t}
+EOF
