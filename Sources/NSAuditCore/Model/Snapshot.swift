@@ -299,6 +299,8 @@ public struct Nexthop: Codable, Sendable, Equatable {
     /// RTNH_F_* flags.
     public var flags: UInt32
     public var `protocol`: UInt8
+    /// nhm_scope (link for a device nexthop, host for blackhole/groups).
+    public var scope: UInt8?
     public var group: [NexthopGroupMember]?
     /// "mpath" or "resilient" for groups.
     public var groupType: String?
@@ -309,7 +311,7 @@ public struct Nexthop: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, family, gateway, oif, blackhole, flags, `protocol`, group
+        case id, family, gateway, oif, blackhole, flags, `protocol`, scope, group
         case groupType = "group_type", fdb
     }
 }

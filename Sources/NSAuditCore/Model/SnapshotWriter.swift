@@ -232,6 +232,7 @@ public struct SnapshotWriter {
         w.key("blackhole"); w.bool(n.blackhole)
         w.key("flags"); w.int(n.flags)
         w.key("protocol"); w.int(n.protocol)
+        if let s = n.scope { w.key("scope"); w.int(s) }
         if let g = n.group {
             w.key("group"); w.beginArray()
             for m in g {

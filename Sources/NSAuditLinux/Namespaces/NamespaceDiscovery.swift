@@ -33,8 +33,13 @@ public enum NamespaceDiscovery {
                 order.append(inode)
             }
         }
+        // The root namespace is init's. Inside a container (or a sandbox that hides pid 1)
+        // it cannot be read; then nsaudit's own namespace stands in as "root".
         if let ino = inode(of: "/proc/1/ns/net") {
             add(ino, Discovery(kind: .root, path: "/proc/1/ns/net", pid: 1), name: nil, path: "/proc/1/ns/net", id: "root")
+        } else if let ino = inode(of: "/proc/self/ns/net") {
+            add(ino, Discovery(kind: .root, path: "/proc/self/ns/net", pid: getpid()), name: nil,
+                path: "/proc/self/ns/net", id: "root")
         }
         for name in listDirectory(namedDir).sorted() {
             let path = "\(namedDir)/\(name)"

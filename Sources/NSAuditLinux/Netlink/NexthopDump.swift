@@ -21,6 +21,7 @@ extension NetlinkSocket {
     static func decodeNexthop(_ p: UnsafeRawBufferPointer) -> Nexthop {
         var nh = Nexthop(id: 0, family: p.u8(0))
         nh.protocol = p.u8(2)
+        nh.scope = p.u8(1)
         nh.flags = p.u32(4)
         forEachAttribute(p, from: 8) { t, a in
             switch Int(t) {

@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Live tests build throwaway namespaces and need root; without it they are skipped with
+/// this reason (Swift Testing prints it), never passed silently.
+enum Live {
+    static let isRoot = geteuid() == 0
+    static let skipReason: Comment = "needs root to create network namespaces (run as root, as CI does)"
+
+    /// Runs a shell command and returns stdout; throws with stderr on failure.
+    @discardableResult
+    static func sh(_ command: String) throws -> String {
+        // Output goes through files, not pipes: a command may leave a background process
+        // behind (a listener), which must not hold our read end open.
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("nsat-\(UUID().uuidString).out")
+        let errURL = dir.appendingPathComponent("nsat-\(UUID().uuidString).err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", command]
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        let o = (try? Data(contentsOf: outURL)) ?? Data()
+        let e = (try? Data(contentsOf: errURL)) ?? Data()
+        guard p.terminationStatus == 0 else {
+            throw ShellError(command: command, status: p.terminationStatus, stderr: String(decoding: e, as: UTF8.self))
+        }
+        return String(decoding: o, as: UTF8.self)
+    }
+
+    static func json(_ command: String) throws -> [[String: Any]] {
+        let s = try sh(command)
+        let v = try JSONSerialization.jsonObject(with: Data(s.utf8))
+        return v as? [[String: Any]] ?? []
+    }
+}
+
+struct ShellError: Error, CustomStringConvertible {
+    var command: String, status: Int32, stderr: String
+    var description: String { "`\(command)` exited \(status): \(stderr)" }
+}
+
+/// Namespaces created by one test, under a prefix unique to this process and test; deleted
+/// when the value goes away (also when the test fails).
+final class LabNamespaces {
+    let prefix: String
+    private(set) var created: [String] = []
+    private static let counter = Counter()
+
+    init(_ tag: String) {
+        prefix = "nsat\(getpid())-\(LabNamespaces.counter.next())\(tag)-"
+    }
+
+    /// Creates `prefix+role` with lo up and returns its name.
+    @discardableResult
+    func add(_ role: String) throws -> String {
+        let name = prefix + role
+        try Live.sh("ip netns add \(name) && ip -n \(name) link set lo up")
+        created.append(name)
+        return name
+    }
+
+    func name(_ role: String) -> String { prefix + role }
+
+    deinit {
+        for n in created { _ = try? Live.sh("ip netns del \(n)") }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var v = 0
+        private let lock = NSLock()
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; v += 1; return v }
+    }
+}
