@@ -1,7 +1,148 @@
 import ArgumentParser
+import Foundation
+import NSAuditCore
+import NSAuditLinux
 
-// Placeholder so the command tree builds; replaced by the issue that implements it.
 struct RouteGetCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "route-get", abstract: "(not built yet)")
-    func run() throws { throw ValidationError("route-get is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "route-get",
+        abstract: "Answer `ip route get` offline from a snapshot (or from a fresh one of the live host).",
+        discussion: """
+        Query arguments use the syntax of `ip route get`:
+          DST [from SRC] [iif DEV] [oif DEV] [mark N] [ipproto tcp|udp|icmp|ipv6-icmp]
+              [sport N] [dport N] [uid N] [tos N] [vrf NAME]
+        Without --json the answer is printed as `ip route get` prints it; with --json as one
+        object per query: query, error (errno name or null), type, dev, gateway, table,
+        prefsrc, rule, multipath (every path the kernel's hash may choose; the hash itself
+        cannot be known offline).
+
+        Examples:
+          nsaudit route-get --snapshot host.json --netns server 192.168.127.10 from 10.99.0.40
+          nsaudit route-get --snapshot host.json --netns server --json 10.99.0.40 iif ens19 from 192.168.127.10
+          nsaudit route-get --snapshot host.json --netns server --batch queries.txt --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("Snapshot file from `nsaudit snapshot` (default: snapshot the live host first).", valueName: "FILE"))
+    var snapshot: String?
+
+    @Option(help: ArgumentHelp("Namespace to query: a name or snapshot id (default: root, or the only namespace).", valueName: "NAME"))
+    var netns: String?
+
+    @Option(help: ArgumentHelp("Answer one query per line of FILE (`-`: standard input); empty lines and # comments are skipped.", valueName: "FILE"))
+    var batch: String?
+
+    @Flag(help: "Print one JSON object per query.")
+    var json = false
+
+    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The `ip route get` arguments.", valueName: "QUERY"))
+    var query: [String] = []
+
+    func validate() throws {
+        if batch == nil && query.isEmpty { throw ValidationError("give a query (e.g. `10.0.0.1 from 10.99.0.40`) or --batch FILE") }
+        if batch != nil && !query.isEmpty { throw ValidationError("give either a query or --batch, not both") }
+    }
+
+    func run() throws {
+        let snap: Snapshot
+        if let path = snapshot {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw fail("\(path): cannot read the snapshot file")
+            }
+            do { snap = try SnapshotReader.decode(data, name: path) } catch { throw fail("\(error)") }
+        } else {
+            do {
+                snap = try Collector.collect(CollectOptions(netns: netns.map { [$0] } ?? [], includeRoot: netns == nil, sockets: false))
+            } catch { throw fail("\(error)") }
+        }
+        let ns: NamespaceSnapshot
+        if let name = netns {
+            guard let n = snap.namespace(name) else {
+                let known = snap.namespaces.map(\.id).joined(separator: ", ")
+                throw fail("no namespace \"\(name)\" in the snapshot (it has: \(known))")
+            }
+            ns = n
+        } else if let n = snap.namespace("root") ?? (snap.namespaces.count == 1 ? snap.namespaces[0] : nil) {
+            ns = n
+        } else {
+            throw fail("the snapshot has several namespaces and no root: choose one with --netns")
+        }
+        guard ns.status == .ok else { throw fail("namespace \(ns.id) was not recorded (\(ns.status.rawValue): \(ns.error ?? ""))") }
+        let model = RoutingModel(ns)
+        var out = OutputBuffer()
+        if let b = batch {
+            let text: String
+            if b == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let d = FileManager.default.contents(atPath: b) else { throw fail("\(b): cannot read the batch file") }
+                text = String(decoding: d, as: UTF8.self)
+            }
+            var failures = 0
+            for sub in text.split(separator: "\n", omittingEmptySubsequences: true) {
+                let line = sub.trimmingCharacters(in: .whitespaces)
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                if !answer(line: line, model: model, out: &out) { failures += 1 }
+            }
+            out.flush()
+            if failures > 0 && !json { throw ExitCode(1) }
+        } else {
+            let line = query.joined(separator: " ")
+            let ok = answer(line: line, model: model, out: &out)
+            out.flush()
+            if !ok { throw ExitCode(2) }
+        }
+    }
+
+    /// Answers one line; false when the query was bad or the kernel would return an error.
+    func answer(line: String, model: RoutingModel, out: inout OutputBuffer) -> Bool {
+        do {
+            let r = try model.routeGet(line: line)
+            if json {
+                out.append(RouteGetFormat.json(r)); out.append("\n")
+            } else if r.error != nil {
+                out.flush()
+                FileHandle.standardError.write(Data((RouteGetFormat.text(r) + "\n").utf8))
+                return false
+            } else {
+                out.append(RouteGetFormat.text(r)); out.append("\n")
+            }
+            return true
+        } catch {
+            if json {
+                out.append(RouteGetFormat.problemJSON(query: line, problem: error.description)); out.append("\n")
+            } else {
+                out.flush()
+                FileHandle.standardError.write(Data("nsaudit: route-get \(line): \(error.description)\n".utf8))
+            }
+            return false
+        }
+    }
+
+    func fail(_ message: String) -> Error {
+        FileHandle.standardError.write(Data("nsaudit: \(message)\n".utf8))
+        return ExitCode(2)
+    }
+}
+
+/// Buffered standard output: batch answers are written in large chunks.
+struct OutputBuffer {
+    private var bytes: [UInt8] = []
+    init() { bytes.reserveCapacity(1 << 16) }
+    mutating func append(_ s: String) {
+        bytes.append(contentsOf: s.utf8)
+        if bytes.count >= 1 << 16 { flush() }
+    }
+    mutating func flush() {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBufferPointer { p in
+            var off = 0
+            while off < p.count {
+                let n = write(1, p.baseAddress! + off, p.count - off)
+                if n <= 0 { break }
+                off += n
+            }
+        }
+        bytes.removeAll(keepingCapacity: true)
+    }
 }

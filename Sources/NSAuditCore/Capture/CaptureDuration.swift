@@ -1,0 +1,46 @@
+/// Capture durations as the command line spells them: `5s`, `2m`, `500ms`, `1h`, `1m30s`,
+/// or a plain number of seconds.
+public enum CaptureDuration {
+    /// Seconds, or nil when the text is not a positive duration.
+    public static func parse(_ text: String) -> Double? {
+        let s = text.trimmingCharacters(in: " ")
+        if let v = Double(s) { return v > 0 && v.isFinite ? v : nil }
+        var total = 0.0
+        var number = ""
+        var unit = ""
+        var parts: [(Double, String)] = []
+        func flush() -> Bool {
+            guard !number.isEmpty, let v = Double(number), !unit.isEmpty else { return false }
+            parts.append((v, unit)); number = ""; unit = ""
+            return true
+        }
+        for c in s {
+            if c.isNumber || c == "." {
+                if !unit.isEmpty { guard flush() else { return nil } }
+                number.append(c)
+            } else if c.isLetter {
+                unit.append(c)
+            } else { return nil }
+        }
+        guard flush() else { return nil }
+        for (v, u) in parts {
+            switch u {
+            case "ms": total += v / 1000
+            case "s", "sec": total += v
+            case "m", "min": total += v * 60
+            case "h": total += v * 3600
+            default: return nil
+            }
+        }
+        return total > 0 && total.isFinite ? total : nil
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s.removeFirst() }
+        while s.last == set { s.removeLast() }
+        return String(s)
+    }
+}

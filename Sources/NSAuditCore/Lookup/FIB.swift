@@ -1,0 +1,305 @@
+/// Per-namespace lookup structures built once from a `NamespaceSnapshot`: devices with their
+/// addresses and routing sysctls, policy rules per family, and one `PrefixTable` per
+/// (family, table). Pure data: no syscalls.
+public final class RoutingModel: Sendable {
+    public let namespace: String
+    let links: [LinkInfo]
+    /// ifindex → position in `links` (-1: none).
+    let slotOf: [Int32]
+    let byName: [String: Int32]
+    let loopbackIndex: Int32
+    public let rules4: [FIBRule]
+    public let rules6: [FIBRule]
+    let routes4: [FIBRoute]
+    let routes6: [FIBRoute]
+    let paths: [FIBNexthop]
+    let tables4: [UInt32: PrefixTable<UInt32>]
+    let tables6: [UInt32: PrefixTable<UInt128>]
+    /// Number of default (prefix length 0) routes per IPv4 table (fib_table.tb_num_default).
+    let numDefault4: [UInt32: Int]
+    /// IPv4 with only the three default rules: the kernel keeps local and main in one trie
+    /// (fib_has_custom_rules is false), so both are searched together and reported as main.
+    public let merged4: Bool
+    public let customRules6: Bool
+    let customLocalRoutes4: Bool
+    let ipv6Forwarding: Bool
+    let requireFlowDissect4: Bool
+    let sysctls: [String: Int]
+
+    public convenience init(_ ns: NamespaceSnapshot) {
+        self.init(ns, forceUnmerged: false)
+    }
+
+    init(_ ns: NamespaceSnapshot, forceUnmerged: Bool) {
+        namespace = ns.id
+        sysctls = ns.sysctls
+        // Devices.
+        var links: [LinkInfo] = []
+        var maxIndex: Int32 = 0
+        for l in ns.links { maxIndex = max(maxIndex, l.index) }
+        var slot = [Int32](repeating: -1, count: Int(maxIndex) + 1)
+        var byName: [String: Int32] = [:]
+        var lo: Int32 = 1
+        for l in ns.links {
+            var info = LinkInfo(l)
+            func conf(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.\(l.name).\(n)"] ?? def }
+            func all(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.all.\(n)"] ?? def }
+            let ipfwd = ns.sysctls["net.ipv4.ip_forward"] ?? all("forwarding", 0)
+            info.forwarding = conf("forwarding", ipfwd) != 0
+            info.rpFilter = max(conf("rp_filter", 0), all("rp_filter", 0))
+            info.acceptLocal = conf("accept_local", 0) != 0 || all("accept_local", 0) != 0
+            info.srcValidMark = conf("src_valid_mark", 0) != 0 || all("src_valid_mark", 0) != 0
+            info.sendRedirects = conf("send_redirects", 1) != 0 || all("send_redirects", 1) != 0
+            info.ignoreLinkdown4 = conf("ignore_routes_with_linkdown", 0) != 0 || all("ignore_routes_with_linkdown", 0) != 0
+            info.routeLocalnet = conf("route_localnet", 0) != 0 || all("route_localnet", 0) != 0
+            info.bcForwarding = conf("bc_forwarding", 0) != 0 && all("bc_forwarding", 0) != 0
+            info.ignoreLinkdown6 = (ns.sysctls["net.ipv6.conf.\(l.name).ignore_routes_with_linkdown"] ?? 0) != 0
+                || (ns.sysctls["net.ipv6.conf.all.ignore_routes_with_linkdown"] ?? 0) != 0
+            if l.isLoopback { lo = l.index }
+            slot[Int(l.index)] = Int32(links.count)
+            byName[l.name] = l.index
+            links.append(info)
+        }
+        for a in ns.addresses {
+            guard a.index >= 0, Int(a.index) < slot.count, slot[Int(a.index)] >= 0 else { continue }
+            let s = Int(slot[Int(a.index)])
+            if a.family == .v4 { links[s].addrs4.append(a) } else { links[s].addrs6.append(a) }
+        }
+        self.links = links; self.slotOf = slot; self.byName = byName; loopbackIndex = lo
+
+        // Rules.
+        func buildRules(_ fam: IPAddress.Family) -> [FIBRule] {
+            var rs = ns.rules.enumerated().filter { $0.element.family == fam }
+            rs.sort { $0.element.priority != $1.element.priority ? $0.element.priority < $1.element.priority : $0.offset < $1.offset }
+            var out = rs.map { FIBRule($0.element, byName: byName, links: links, slot: slot) }
+            for i in out.indices where out[i].action == RuleAction.goto {
+                if let t = out[i].gotoTarget, let j = out.firstIndex(where: { $0.priority == t }) { out[i].gotoIndex = j }
+            }
+            return out
+        }
+        rules4 = buildRules(.v4)
+        rules6 = buildRules(.v6)
+        requireFlowDissect4 = rules4.contains { $0.ipproto != 0 || $0.sport != nil || $0.dport != nil }
+        let defaults4: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
+        merged4 = !forceUnmerged && rules4.count == 3 && zip(rules4, defaults4).allSatisfy { r, d in
+            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
+        }
+        let defaults6: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main)]
+        customRules6 = !(rules6.count == 2 && zip(rules6, defaults6).allSatisfy { r, d in
+            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
+        })
+        ipv6Forwarding = (ns.sysctls["net.ipv6.conf.all.forwarding"] ?? 0) != 0
+
+        // Nexthop objects.
+        var nhByID: [UInt32: Nexthop] = [:]
+        for n in ns.nexthops { nhByID[n.id] = n }
+
+        // Routes.
+        var paths: [FIBNexthop] = []
+        var routes4: [FIBRoute] = [], routes6: [FIBRoute] = []
+        routes4.reserveCapacity(ns.routes.count)
+        var items4: [UInt32: [(key: UInt32, length: UInt8, item: Int32)]] = [:]
+        var items6: [UInt32: [(key: UInt128, length: UInt8, item: Int32)]] = [:]
+        var numDefault: [UInt32: Int] = [:]
+        var customLocal = false
+        // In the merged IPv4 trie, local-table aliases sort before main-table aliases.
+        let ordered: [Route]
+        if merged4 {
+            ordered = ns.routes.filter { $0.family == .v4 && $0.table == Table.local }
+                + ns.routes.filter { !($0.family == .v4 && $0.table == Table.local) }
+        } else { ordered = ns.routes }
+        for r in ordered {
+            var fr = FIBRoute(r)
+            fr.pathStart = Int32(paths.count)
+            if let id = r.nhid {
+                fr.usesObject = true
+                if let o = nhByID[id] {
+                    if o.blackhole { fr.blackholeObject = true }
+                    if let g = o.group {
+                        for m in g {
+                            guard let mo = nhByID[m.id] else { continue }
+                            if mo.blackhole { fr.blackholeObject = true }
+                            paths.append(FIBNexthop(dev: mo.oif ?? 0, gateway: mo.gateway, weight: m.weight, flags: mo.flags))
+                        }
+                    } else if !o.blackhole {
+                        paths.append(FIBNexthop(dev: o.oif ?? 0, gateway: o.gateway, weight: 1, flags: o.flags))
+                    }
+                }
+            } else if let nhs = r.nexthops, !nhs.isEmpty {
+                for n in nhs { paths.append(FIBNexthop(dev: n.oif ?? 0, gateway: n.gateway, weight: n.weight, flags: n.flags)) }
+            } else {
+                paths.append(FIBNexthop(dev: r.oif ?? 0, gateway: r.gateway, weight: 1, flags: r.flags & 0xff))
+            }
+            fr.pathCount = Int32(paths.count) - fr.pathStart
+            if !fr.usesObject {
+                // fib_info is dead when every nexthop is dead.
+                var allDead = fr.pathCount > 0
+                for p in Int(fr.pathStart)..<paths.count where paths[p].flags & NexthopFlags.dead == 0 { allDead = false }
+                fr.dead = allDead && (fr.type == .unicast || fr.type == .local || fr.type == .broadcast || fr.type == .multicast || fr.type == .anycast)
+            }
+            if r.family == .v4 {
+                if r.type == .local && (r.table != Table.local || r.protocol != 2) { customLocal = true }
+                var table = r.table
+                if merged4 && table == Table.local { table = Table.main }
+                let idx = Int32(routes4.count)
+                fr.lookupTable = table
+                routes4.append(fr)
+                items4[table, default: []].append((UInt32(truncatingIfNeeded: r.dst.address.bits), r.dst.length, idx))
+                if r.dst.length == 0 { numDefault[table, default: 0] += 1 }
+            } else {
+                let idx = Int32(routes6.count)
+                fr.lookupTable = r.table
+                routes6.append(fr)
+                items6[r.table, default: []].append((r.dst.address.bits, r.dst.length, idx))
+            }
+        }
+        self.paths = paths
+        self.routes4 = routes4; self.routes6 = routes6
+        var t4: [UInt32: PrefixTable<UInt32>] = [:]
+        for (k, v) in items4 { t4[k] = PrefixTable(v) }
+        var t6: [UInt32: PrefixTable<UInt128>] = [:]
+        for (k, v) in items6 { t6[k] = PrefixTable(v) }
+        tables4 = t4; tables6 = t6
+        numDefault4 = numDefault
+        customLocalRoutes4 = customLocal
+    }
+
+    // MARK: device helpers
+    @inline(__always) func link(_ index: Int32) -> LinkInfo? {
+        guard index > 0, Int(index) < slotOf.count else { return nil }
+        let s = slotOf[Int(index)]
+        return s < 0 ? nil : links[Int(s)]
+    }
+    public func index(of name: String) -> Int32? { byName[name] }
+    public func name(of index: Int32) -> String? { link(index)?.name }
+    /// l3mdev_master_ifindex: the VRF itself for a VRF device, its master for an enslaved one.
+    @inline(__always) func l3mdevMaster(_ index: Int32) -> Int32 {
+        guard let l = link(index) else { return 0 }
+        if l.isVRF { return index }
+        if let m = l.master, let ml = link(m), ml.isVRF { return m }
+        return 0
+    }
+    /// l3mdev_master_dev_rcu: the VRF an enslaved device belongs to (not the VRF itself).
+    @inline(__always) func enslavingVRF(_ index: Int32) -> Int32 {
+        guard let l = link(index), let m = l.master, let ml = link(m), ml.isVRF else { return 0 }
+        return m
+    }
+}
+
+struct LinkInfo: Sendable {
+    let index: Int32
+    let name: String
+    let up: Bool
+    let loopback: Bool
+    let isVRF: Bool
+    let vrfTable: UInt32?
+    let master: Int32?
+    let group: UInt32
+    var addrs4: [Address] = []
+    var addrs6: [Address] = []
+    var forwarding = false
+    var rpFilter = 0
+    var acceptLocal = false
+    var srcValidMark = false
+    var sendRedirects = true
+    var ignoreLinkdown4 = false
+    var ignoreLinkdown6 = false
+    var routeLocalnet = false
+    var bcForwarding = false
+    init(_ l: Link) {
+        index = l.index; name = l.name; up = l.adminUp; loopback = l.isLoopback; isVRF = l.isVRF
+        vrfTable = l.vrfTable; master = l.master; group = l.group
+    }
+}
+
+/// One nexthop of a route (a path of a multipath route, or a member of a nexthop group).
+struct FIBNexthop: Sendable {
+    var dev: Int32
+    var gateway: IPAddress?
+    var weight: UInt16
+    var flags: UInt32
+    var dead: Bool { flags & NexthopFlags.dead != 0 }
+    var linkdown: Bool { flags & NexthopFlags.linkdown != 0 }
+}
+
+/// A route as the lookup needs it.
+struct FIBRoute: Sendable {
+    var type: RouteType
+    var table: UInt32
+    var lookupTable: UInt32 = 0
+    var dst: IPPrefix
+    var src: IPPrefix?
+    var tos: UInt8
+    var scope: UInt8
+    var metric: UInt32
+    var prefsrc: IPAddress?
+    var proto: UInt8
+    var pref: UInt8?
+    var pathStart: Int32 = 0
+    var pathCount: Int32 = 0
+    var usesObject = false
+    var blackholeObject = false
+    var dead = false
+    init(_ r: Route) {
+        type = r.type; table = r.table; dst = r.dst; src = r.src; tos = r.tos; scope = r.scope
+        metric = r.metric; prefsrc = r.prefsrc; proto = r.protocol; pref = r.pref
+    }
+    var isReject: Bool {
+        switch type {
+        case .blackhole, .unreachable, .prohibit, .throw, .nat, .xresolve: true
+        default: false
+        }
+    }
+}
+
+/// A policy rule with its selectors resolved against the namespace's devices.
+public struct FIBRule: Sendable {
+    public let priority: UInt32
+    public let action: UInt8
+    public let table: UInt32
+    let gotoTarget: UInt32?
+    var gotoIndex: Int = -1
+    let srcBits: UInt128, srcMask: UInt128
+    let dstBits: UInt128, dstMask: UInt128
+    /// 0: any; -1: a device that does not exist (never matches); else ifindex.
+    let iif: Int32
+    let iifIsL3Master: Bool
+    let oif: Int32
+    let oifIsL3Master: Bool
+    let mark: UInt32, markMask: UInt32
+    let tos: UInt8
+    let ipproto: UInt8
+    let sport: PortRange?
+    let dport: PortRange?
+    let uidStart: UInt32, uidEnd: UInt32
+    let l3mdev: Bool
+    let invert: Bool
+    let suppressPrefixlen: Int
+    let suppressIfgroup: Int64
+    /// No selector and no suppressor: a plain `from all lookup T`.
+    let isPlain: Bool
+
+    init(_ r: Rule, byName: [String: Int32], links: [LinkInfo], slot: [Int32]) {
+        priority = r.priority; action = r.action; table = r.table; gotoTarget = r.gotoTarget
+        let w = r.family.bitWidth
+        srcBits = r.src?.address.bits ?? 0; srcMask = r.src.map { IPPrefix.mask(Int($0.length), w) } ?? 0
+        dstBits = r.dst?.address.bits ?? 0; dstMask = r.dst.map { IPPrefix.mask(Int($0.length), w) } ?? 0
+        func dev(_ n: String?, detached: Bool) -> (Int32, Bool) {
+            guard let n else { return (0, false) }
+            guard !detached, let i = byName[n] else { return (-1, false) }
+            let s = slot[Int(i)]
+            return (i, s >= 0 && links[Int(s)].isVRF)
+        }
+        (iif, iifIsL3Master) = dev(r.iif, detached: r.flags & RuleFlags.iifDetached != 0)
+        (oif, oifIsL3Master) = dev(r.oif, detached: r.flags & RuleFlags.oifDetached != 0)
+        if let m = r.fwmark { mark = m; markMask = r.fwmask ?? 0xffff_ffff } else { mark = 0; markMask = r.fwmask ?? 0 }
+        tos = r.tos; ipproto = r.ipproto ?? 0; sport = r.sport; dport = r.dport
+        uidStart = r.uidrange?.start ?? 0; uidEnd = r.uidrange?.end ?? UInt32.max
+        l3mdev = r.l3mdev; invert = r.invert
+        suppressPrefixlen = Int(r.suppressPrefixlen ?? -1)
+        suppressIfgroup = r.suppressIfgroup.map { $0 == UInt32.max ? -1 : Int64($0) } ?? -1
+        isPlain = r.src == nil && r.dst == nil && r.iif == nil && r.oif == nil && r.fwmark == nil
+            && r.tos == 0 && (r.ipproto ?? 0) == 0 && r.sport == nil && r.dport == nil && r.uidrange == nil
+            && !r.l3mdev && !r.invert && suppressPrefixlen < 0 && suppressIfgroup < 0
+    }
+}

@@ -1,0 +1,151 @@
+/// IPv4: fib_table_lookup (with check_leaf semantics), fib_lookup through the policy rules,
+/// ip_route_output_key_hash_rcu and ip_route_input_slow as `ip route get` exercises them.
+extension RoutingModel {
+    static let loopbackV4: UInt32 = 0x7f00_0001
+
+    @inline(__always) func goodNH4(_ nh: FIBNexthop, oif: Int32, ignoreLinkstate: Bool) -> Bool {
+        if nh.dead { return false }
+        if nh.linkdown && !ignoreLinkstate, let l = link(nh.dev), l.ignoreLinkdown4 { return false }
+        if oif != 0 && oif != nh.dev { return false }
+        return true
+    }
+
+    static func rejectError(_ t: RouteType) -> KernelError {
+        switch t {
+        case .unreachable: .EHOSTUNREACH
+        case .prohibit: .EACCES
+        case .throw: .EAGAIN
+        default: .EINVAL
+        }
+    }
+
+    /// fib_table_lookup: the longest prefix with an alias that fits, backtracking to less
+    /// specific prefixes. Returns .EAGAIN when nothing matches.
+    func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool) -> PolicyOutcome {
+        guard let t = tables4[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        var e = t.lookup(dst)
+        var skipKey: UInt32? = nil
+        let qtos = tos & 0x1c
+        while e >= 0 {
+            let ent = t.entries[Int(e)]
+            if let sk = skipKey, ent.key == sk { e = ent.parent; continue }
+            skipKey = nil
+            var missed = false
+            aliases: for p in Int(ent.start)..<Int(ent.start + ent.count) {
+                let ri = t.payload[p]
+                let r = routes4[Int(ri)]
+                if r.tos != 0 && r.tos & 0xfc != qtos { continue }
+                let hit = Hit(route: ri, nhSel: -1, prefixLen: ent.length, table: tid)
+                if r.isReject { return PolicyOutcome(error: RoutingModel.rejectError(r.type), hit: hit, rejectType: r.type) }
+                if r.dead { continue }
+                if r.usesObject && r.blackholeObject {
+                    return PolicyOutcome(error: .EINVAL, hit: hit, rejectType: .blackhole)
+                }
+                for k in 0..<Int(r.pathCount) {
+                    let nh = paths[Int(r.pathStart) + k]
+                    if goodNH4(nh, oif: oif, ignoreLinkstate: ignoreLinkstate) {
+                        var h = hit; h.nhSel = Int32(k)
+                        return PolicyOutcome(error: nil, hit: h)
+                    }
+                }
+                if r.usesObject { missed = true; break aliases }
+            }
+            if missed { skipKey = ent.key }
+            e = ent.parent
+        }
+        return PolicyOutcome(error: .EAGAIN)
+    }
+
+    /// fib_lookup: the fast path without custom rules, else the policy rules.
+    func fibLookup4(_ fl: inout Flow, ignoreLinkstate: Bool = false) -> PolicyOutcome {
+        let dst = UInt32(truncatingIfNeeded: fl.dst)
+        if merged4 {
+            var o = tableLookup4(Table.main, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate)
+            if o.error == nil || o.error != .EAGAIN {
+                if let h = o.hit { o.rule = routes4[Int(h.route)].table == Table.local ? 0 : 32766 }
+                return o
+            }
+            o = tableLookup4(Table.default, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate)
+            if o.error == .EAGAIN { o.error = .ENETUNREACH } else { o.rule = 32767 }
+            return o
+        }
+        updateL3mdev(&fl)
+        let flow = fl
+        return runRules(rules4, flow, v6: false, lookup: { table in
+            self.tableLookup4(table, dst: dst, tos: flow.tos, oif: flow.oif, ignoreLinkstate: ignoreLinkstate)
+        }, suppress: { rule, hit in
+            if Int(hit.prefixLen) <= rule.suppressPrefixlen { return true }
+            if rule.suppressIfgroup >= 0 {
+                let r = self.routes4[Int(hit.route)]
+                if r.pathCount > 0, let l = self.link(self.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.suppressIfgroup { return true }
+            }
+            return false
+        })
+    }
+
+    // MARK: source address selection
+
+    /// inet_select_addr.
+    func selectAddr4(_ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 {
+        var addr: UInt32 = 0
+        if let l = link(dev) {
+            let localnetScope: UInt8 = l.routeLocalnet ? Scope.link : Scope.host
+            for a in l.addrs4 {
+                if a.flags & AddressFlags.secondary != 0 { continue }
+                if min(a.scope, localnetScope) > scope { continue }
+                let local = a.local.v4
+                let mask = UInt32(truncatingIfNeeded: IPPrefix.mask(Int(a.prefixlen), 32))
+                if dst == 0 || (dst ^ local) & mask == 0 { return local }
+                if addr == 0 { addr = local }
+            }
+            if addr != 0 { return addr }
+        }
+        let master = l3mdevMaster(dev)
+        if master != 0, let m = link(master) {
+            if let a = inDevSelect4(m, scope: scope) { return a }
+        }
+        for l in links where l3mdevMaster(l.index) == master {
+            if let a = inDevSelect4(l, scope: scope) { return a }
+        }
+        return 0
+    }
+
+    func inDevSelect4(_ l: LinkInfo, scope: UInt8) -> UInt32? {
+        for a in l.addrs4 where a.flags & AddressFlags.secondary == 0 {
+            if a.scope != Scope.link && a.scope <= scope { return a.local.v4 }
+        }
+        return nil
+    }
+
+    /// fib_result_prefsrc for a path of a route.
+    func resultPrefsrc4(_ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
+        if let p = r.prefsrc { return p.v4 }
+        let gw = nh.gateway.flatMap { $0.family == .v4 ? $0.v4 : nil } ?? 0
+        var scope = r.scope
+        if r.usesObject { scope = (nh.gateway != nil ? Scope.link : Scope.host) - 1 }
+        return selectAddr4(nh.dev, dst: gw, scope: scope)
+    }
+
+    /// __ip_dev_find: the device holding a local address (or covered by a local route in
+    /// the local table).
+    func deviceOf4(_ a: UInt32) -> Int32? {
+        for l in links { for x in l.addrs4 where x.local.v4 == a { return l.index } }
+        let o = tableLookup4(merged4 ? Table.main : Table.local, dst: a, tos: 0, oif: 0, ignoreLinkstate: false)
+        if o.error == nil, let h = o.hit, routes4[Int(h.route)].type == .local {
+            let r = routes4[Int(h.route)]
+            return paths[Int(r.pathStart) + Int(h.nhSel)].dev
+        }
+        return nil
+    }
+
+    func isLocalAddr4(_ a: UInt32) -> Bool {
+        for l in links { for x in l.addrs4 where x.local.v4 == a { return true } }
+        return false
+    }
+}
+
+@inline(__always) func v4IsMulticast(_ a: UInt32) -> Bool { a >> 28 == 0xe }
+@inline(__always) func v4IsLocalMulticast(_ a: UInt32) -> Bool { a & 0xffff_ff00 == 0xe000_0000 }
+@inline(__always) func v4IsLbcast(_ a: UInt32) -> Bool { a == 0xffff_ffff }
+@inline(__always) func v4IsZeronet(_ a: UInt32) -> Bool { a >> 24 == 0 }
+@inline(__always) func v4IsLoopback(_ a: UInt32) -> Bool { a >> 24 == 127 }

@@ -1,0 +1,272 @@
+/// IPv6: fib6_table_lookup (fib6_node_lookup with source subtrees, rt6_select/find_rr_leaf
+/// scoring, fib6_backtrack), fib6_rule_lookup, ip6_route_output / ip6_route_input_lookup and
+/// the RFC 6724 source address selection of ipv6_dev_get_saddr.
+extension RoutingModel {
+    static let rejectErrors6: [RouteType: KernelError] = [
+        .blackhole: .EINVAL, .prohibit: .EACCES, .throw: .EAGAIN, .unreachable: .EHOSTUNREACH,
+    ]
+
+    @inline(__always) static func decodePref(_ p: UInt8?) -> Int {
+        guard let p else { return 2 }
+        return p == 2 ? 0 : Int(p ^ 2)
+    }
+
+    /// find_match + rt6_score_route; -1 when the nexthop cannot be used.
+    @inline(__always) func score6(_ r: FIBRoute, _ nh: FIBNexthop, oif: Int32, strict: Bool) -> Int {
+        if nh.dead { return -1 }
+        if nh.linkdown, let l = link(nh.dev), l.ignoreLinkdown6 { return -1 }
+        var m = (oif == 0 || nh.dev == oif) ? 2 : 0
+        if m == 0 && strict { return -1 }
+        m |= RoutingModel.decodePref(r.pref) << 2
+        return m
+    }
+
+    /// rt6_select over the routes of one fib6 node (already in leaf order).
+    func select6(_ node: [Int32], oif: Int32, strict: Bool) -> Hit? {
+        guard let first = node.first else { return nil }
+        let metric = routes6[Int(first)].metric
+        var best: Hit? = nil
+        var mpri = -1
+        func consider(_ ri: Int32) {
+            let r = routes6[Int(ri)]
+            for k in 0..<Int(r.pathCount) {
+                let s = score6(r, paths[Int(r.pathStart) + k], oif: oif, strict: strict)
+                if s > mpri {
+                    mpri = s
+                    best = Hit(route: ri, nhSel: Int32(k), prefixLen: r.dst.length, table: r.table)
+                    if r.usesObject { break }
+                }
+                if r.usesObject { break }
+            }
+        }
+        var contAt = -1
+        for (i, ri) in node.enumerated() {
+            if routes6[Int(ri)].metric != metric { contAt = i; break }
+            consider(ri)
+        }
+        if best == nil && contAt >= 0 {
+            for ri in node[contAt...] { consider(ri) }
+        }
+        return best
+    }
+
+    /// fib6_table_lookup; .EAGAIN when the table has no usable route (the null entry).
+    func tableLookup6(_ tid: UInt32, dst: UInt128, src: UInt128, oif: Int32, strict: Bool) -> PolicyOutcome {
+        guard let t = tables6[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        var e = t.lookup(dst)
+        while e >= 0 {
+            let ent = t.entries[Int(e)]
+            let items = t.payload[Int(ent.start)..<Int(ent.start + ent.count)]
+            var hasSrcRoutes = false
+            for ri in items where routes6[Int(ri)].src != nil && routes6[Int(ri)].src!.length > 0 { hasSrcRoutes = true; break }
+            var groups: [[Int32]]
+            if !hasSrcRoutes {
+                groups = [Array(items)]
+            } else {
+                var byLen: [UInt8: [Int32]] = [:]
+                for ri in items {
+                    let sp = routes6[Int(ri)].src ?? IPPrefix.any(.v6)
+                    guard (src ^ sp.address.bits) & sp.mask == 0 else { continue }
+                    byLen[sp.length, default: []].append(ri)
+                }
+                groups = byLen.keys.sorted(by: >).map { byLen[$0]! }
+            }
+            for g in groups {
+                let sorted = g.enumerated().sorted { a, b in
+                    let ma = routes6[Int(a.element)].metric, mb = routes6[Int(b.element)].metric
+                    return ma != mb ? ma < mb : a.offset < b.offset
+                }.map(\.element)
+                if var h = select6(sorted, oif: oif, strict: strict) {
+                    h.prefixLen = ent.length
+                    let r = routes6[Int(h.route)]
+                    if let err = RoutingModel.rejectErrors6[r.type] {
+                        return PolicyOutcome(error: err, hit: h, rejectType: r.type)
+                    }
+                    if r.usesObject && r.blackholeObject { return PolicyOutcome(error: .EINVAL, hit: h, rejectType: .blackhole) }
+                    return PolicyOutcome(error: nil, hit: h)
+                }
+            }
+            e = ent.parent
+        }
+        return PolicyOutcome(error: .EAGAIN)
+    }
+
+    func fibLookup6(_ fl: inout Flow, input: Bool, strict: Bool) -> PolicyOutcome {
+        let oif = input ? fl.iif : fl.oif
+        if !customRules6 {
+            var o = tableLookup6(Table.local, dst: fl.dst, src: fl.src, oif: oif, strict: strict)
+            if o.error != .EAGAIN { o.rule = 0; return o }
+            o = tableLookup6(Table.main, dst: fl.dst, src: fl.src, oif: oif, strict: strict)
+            if o.error == .EAGAIN { o.error = .ENETUNREACH } else { o.rule = 32766 }
+            return o
+        }
+        updateL3mdev(&fl)
+        let flow = fl
+        let scoringOif = input ? flow.iif : flow.oif
+        return runRules(rules6, flow, v6: true, lookup: { table in
+            self.tableLookup6(table, dst: flow.dst, src: flow.src, oif: scoringOif, strict: strict)
+        }, suppress: { rule, hit in
+            if Int(hit.prefixLen) <= rule.suppressPrefixlen { return true }
+            if rule.suppressIfgroup >= 0 {
+                let r = self.routes6[Int(hit.route)]
+                let d = self.resultDev6(r, self.paths[Int(r.pathStart + hit.nhSel)])
+                if let l = self.link(d), Int64(l.group) == rule.suppressIfgroup { return true }
+            }
+            return false
+        })
+    }
+
+    /// ip6_rt_get_dev_rcu: local and anycast routes answer on the loopback (or the VRF).
+    func resultDev6(_ r: FIBRoute, _ nh: FIBNexthop) -> Int32 {
+        if r.type == .local || r.type == .anycast {
+            let vrf = enslavingVRF(nh.dev)
+            if vrf != 0 && !need6Strict(r.dst.address.bits) { return vrf }
+            if link(nh.dev)?.isVRF != true { return loopbackIndex }
+        }
+        return nh.dev
+    }
+
+    func route6(_ q: RouteQuery, oif queryOif: Int32, iif: Int32) -> RouteResult {
+        let dst = q.dst.bits
+        let input = iif != 0
+        var fl = Flow(dst: dst, src: q.src?.bits ?? 0, iif: input ? iif : loopbackIndex, oif: input ? 0 : queryOif,
+                      mark: q.mark, tos: q.tos, proto: q.ipproto, sport: q.sport, dport: q.dport,
+                      uid: q.uid ?? (input ? UInt32.max : 0))
+        fl.hasSaddr = q.src != nil && q.src!.bits != 0
+        let strict: Bool
+        let scoringOif: Int32
+        if input {
+            guard link(iif) != nil else { return RouteResult.failure(q, .ENODEV) }
+            strict = need6Strict(dst)
+            scoringOif = iif
+        } else {
+            if queryOif != 0 && link(queryOif) == nil { return RouteResult.failure(q, .ENODEV) }
+            strict = need6Strict(dst) || (queryOif != 0 && !fl.hasSaddr)
+            scoringOif = queryOif
+        }
+        var res = RouteResult(query: q.line, family: .v6, dst: q.dst)
+        res.from = q.src ?? .zero(.v6)
+        if input { res.iif = name(of: iif) }
+        let o = fibLookup6(&fl, input: input, strict: strict)
+        if let e = o.error {
+            var f = RouteResult.failure(q, e == .EAGAIN ? .ENETUNREACH : e, rule: o.rule, type: o.rejectType)
+            f.from = res.from; f.iif = res.iif
+            return f
+        }
+        guard let h = o.hit else { return RouteResult.failure(q, .ENETUNREACH) }
+        let r = routes6[Int(h.route)]
+        let nh = paths[Int(r.pathStart + h.nhSel)]
+        res.type = r.type
+        res.table = r.table
+        res.rule = o.rule
+        res.metric = r.metric
+        res.routeProtocol = r.proto
+        res.pref = r.pref ?? 0
+        res.dev = name(of: resultDev6(r, nh))
+        res.gateway = nh.gateway
+        if nh.linkdown { res.flags.append("linkdown") }
+        // fib6_select_path: the hash may pick any live sibling that scores.
+        if r.pathCount > 1 {
+            var c: [RoutePath] = []
+            for k in 0..<Int(r.pathCount) {
+                let p = paths[Int(r.pathStart) + k]
+                if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
+                c.append(RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight))
+            }
+            if c.count > 1 {
+                res.multipath = c
+                if Set(c.map(\.dev)).count > 1 { res.dev = nil }
+                if Set(c.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }
+            }
+        }
+        if !input {
+            // ip6_route_get_saddr on the route the answer came from.
+            if let p = r.prefsrc { res.prefsrc = p }
+            else {
+                let dev = r.usesObject ? paths[Int(r.pathStart)].dev : nh.dev
+                if res.multipath.isEmpty || r.usesObject {
+                    res.prefsrc = selectAddr6(dev: dev, dst: dst).map { IPAddress(v6: $0) }
+                } else {
+                    for i in res.multipath.indices {
+                        let d = index(of: res.multipath[i].dev) ?? 0
+                        res.multipath[i].prefsrc = selectAddr6(dev: d, dst: dst).map { IPAddress(v6: $0) }
+                    }
+                    let s = Set(res.multipath.map { $0.prefsrc?.description ?? "" })
+                    if s.count == 1 { res.prefsrc = res.multipath[0].prefsrc }
+                }
+            }
+        }
+        return res
+    }
+
+    // MARK: source address selection (ipv6_dev_get_saddr)
+
+    func selectAddr6(dev: Int32, dst: UInt128) -> UInt128? {
+        let dstScope = v6SrcScope(dst)
+        let dstLabel = v6Label(dst)
+        let useOif = dev != 0 && (v6IsMulticast(dst) || dstScope <= 2
+            || (sysctls["net.ipv6.conf.\(name(of: dev) ?? "").use_oif_addrs_only"] ?? 0) != 0)
+        var cands: [(Address, Int32)] = []
+        if useOif {
+            if let l = link(dev) { for a in l.addrs6 { cands.append((a, dev)) } }
+        } else {
+            let master = enslavingVRF(dev)
+            if master != 0 {
+                if let l = link(dev) { for a in l.addrs6 { cands.append((a, dev)) } }
+                if let m = link(master) { for a in m.addrs6 { cands.append((a, master)) } }
+            }
+            for l in links where l3mdevMaster(l.index) == master || (master == 0 && l3mdevMaster(l.index) == 0) {
+                if master != 0 && (l.index == dev || l.index == master) { continue }
+                for a in l.addrs6 { cands.append((a, l.index)) }
+            }
+        }
+        var best: (addr: UInt128, keys: [Int])? = nil
+        for (a, ifindex) in cands {
+            if a.flags & AddressFlags.tentative != 0 && a.flags & AddressFlags.optimistic == 0 { continue }
+            let x = a.local.bits
+            if x == 0 || v6IsMulticast(x) { continue }
+            let s = v6SrcScope(x)
+            let scopeKey = s >= dstScope ? -s : s - 128
+            let preferred = (x == 1 || (x >> 32) == 0xffff) ? 1 : (a.flags & (AddressFlags.deprecated | AddressFlags.optimistic) == 0 ? 1 : 0)
+            let oifKey = (dev == 0 || dev == ifindex) ? 1 : 0
+            let labelKey = v6Label(x) == dstLabel ? 1 : 0
+            let privacy = a.flags & 0x01 /* IFA_F_TEMPORARY == IFA_F_SECONDARY */ == 0 ? 1 : 0
+            let orchid = (v6IsOrchid(x) == v6IsOrchid(dst)) ? 1 : 0
+            let common = (x ^ dst) == 0 ? 128 : (x ^ dst).leadingZeroBitCount
+            let prefixKey = min(common, Int(a.prefixlen))
+            let notOptimistic = a.flags & AddressFlags.optimistic == 0 ? 1 : 0
+            let keys = [x == dst ? 1 : 0, scopeKey, preferred, oifKey, labelKey, privacy, orchid, prefixKey, notOptimistic]
+            if let b = best {
+                var better = false
+                for i in 0..<keys.count where keys[i] != b.keys[i] { better = keys[i] > b.keys[i]; break }
+                if better { best = (x, keys) }
+            } else { best = (x, keys) }
+        }
+        return best?.addr
+    }
+}
+
+@inline(__always) func v6IsMulticast(_ a: UInt128) -> Bool { a >> 120 == 0xff }
+@inline(__always) func v6IsLinkLocal(_ a: UInt128) -> Bool { a >> 118 == 0x3fa }
+@inline(__always) func need6Strict(_ a: UInt128) -> Bool { v6IsMulticast(a) || v6IsLinkLocal(a) || a == 1 }
+func v6IsOrchid(_ a: UInt128) -> Bool { a >> 100 == 0x2001001 }
+/// __ipv6_addr_src_scope.
+func v6SrcScope(_ a: UInt128) -> Int {
+    if v6IsMulticast(a) { return Int((a >> 112) & 0xf) }
+    if a == 1 || v6IsLinkLocal(a) { return 2 }
+    if a >> 118 == 0x3fb { return 5 }   // fec0::/10 site-local
+    return 14
+}
+/// The kernel's default address label table (net/ipv6/addrlabel.c).
+func v6Label(_ a: UInt128) -> Int {
+    if a == 1 { return 0 }
+    if a >> 32 == 0xffff { return 4 }
+    if a >> 32 == 0 { return 3 }
+    if a >> 100 == 0x2001001 { return 7 }
+    if a >> 96 == 0x2001_0000 { return 6 }
+    if a >> 112 == 0x2002 { return 2 }
+    if a >> 112 == 0x3ffe { return 12 }
+    if a >> 118 == 0x3fb { return 11 }
+    if a >> 121 == 0x7e { return 5 }
+    return 1
+}

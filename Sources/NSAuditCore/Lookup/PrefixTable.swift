@@ -1,0 +1,110 @@
+/// Longest-prefix-match structure for one routing table of one family.
+///
+/// Prefixes are flattened into sorted, disjoint address intervals, each mapped to the most
+/// specific prefix covering it; a top-16-bit index narrows the binary search. Every prefix
+/// entry links to its covering (shorter) prefix so the kernel's backtracking (fib_trie falls
+/// back to less specific prefixes when no alias matches) is a walk up `parent` links.
+public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+    public struct Entry: Sendable {
+        public var key: Key
+        public var length: UInt8
+        /// Index of the covering prefix entry, -1 for none.
+        public var parent: Int32
+        /// Items (route indexes) of this prefix, in insertion order: payload[start ..< start+count].
+        public var start: Int32
+        public var count: Int32
+    }
+
+    public private(set) var entries: [Entry] = []
+    public private(set) var payload: [Int32] = []
+    private var starts: [Key] = []
+    private var values: [Int32] = []
+    private var bucket: [Int32] = []
+    private static var indexBits: Int { 16 }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// `items`: (prefix key masked, prefix length, item). Items of identical prefixes keep
+    /// their relative order.
+    public init(_ items: [(key: Key, length: UInt8, item: Int32)]) {
+        let n = items.count
+        var order = Array(0..<n)
+        order.sort { a, b in
+            let x = items[a], y = items[b]
+            if x.key != y.key { return x.key < y.key }
+            if x.length != y.length { return x.length < y.length }
+            return a < b
+        }
+        entries.reserveCapacity(n)
+        payload.reserveCapacity(n)
+        var i = 0
+        while i < n {
+            let first = items[order[i]]
+            let s = Int32(payload.count)
+            var j = i
+            while j < n, items[order[j]].key == first.key, items[order[j]].length == first.length {
+                payload.append(items[order[j]].item); j += 1
+            }
+            entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i)))
+            i = j
+        }
+        buildIntervals()
+    }
+
+    @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
+        let w = Key.bitWidth
+        if length == 0 { return Key.max }
+        if Int(length) >= w { return key }
+        return key | (Key.max >> Key(length))
+    }
+
+    private mutating func buildIntervals() {
+        starts.reserveCapacity(entries.count * 2 + 1)
+        values.reserveCapacity(entries.count * 2 + 1)
+        func emit(_ s: Key, _ v: Int32) {
+            if let last = starts.last, last == s { values[values.count - 1] = v; return }
+            if let lv = values.last, lv == v { return }
+            starts.append(s); values.append(v)
+        }
+        emit(0, -1)
+        var stack: [(idx: Int32, end: Key)] = []
+        for e in 0..<entries.count {
+            let key = entries[e].key
+            while let top = stack.last, key > top.end {
+                stack.removeLast()
+                if top.end != Key.max { emit(top.end + 1, stack.last?.idx ?? -1) }
+            }
+            entries[e].parent = stack.last?.idx ?? -1
+            emit(key, Int32(e))
+            stack.append((Int32(e), PrefixTable.end(key, entries[e].length)))
+        }
+        while let top = stack.popLast() {
+            if top.end != Key.max { emit(top.end + 1, stack.last?.idx ?? -1) }
+        }
+        let nb = 1 << PrefixTable.indexBits
+        bucket = [Int32](repeating: 0, count: nb + 1)
+        let shift = Key.bitWidth - PrefixTable.indexBits
+        var k = 0
+        for b in 0...nb {
+            while k < starts.count, Int(starts[k] >> Key(shift)) < b { k += 1 }
+            bucket[b] = Int32(k)
+        }
+    }
+
+    /// The most specific entry containing `addr`, or -1.
+    @inline(__always)
+    public func lookup(_ addr: Key) -> Int32 {
+        let b = Int(addr >> Key(Key.bitWidth - PrefixTable.indexBits))
+        return starts.withUnsafeBufferPointer { st in
+            var lo = Int(bucket[b]), hi = Int(bucket[b + 1])
+            // last index with starts[i] <= addr, searching [lo, hi); fall back to lo-1
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if st[mid] <= addr { lo = mid + 1 } else { hi = mid }
+            }
+            return values[lo - 1]
+        }
+    }
+
+    @inline(__always) public func parent(_ e: Int32) -> Int32 { entries[Int(e)].parent }
+}

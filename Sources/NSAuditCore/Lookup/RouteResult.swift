@@ -1,0 +1,81 @@
+/// Errors the kernel returns from RTM_GETROUTE, by errno name.
+public enum KernelError: String, Sendable, Equatable, CaseIterable {
+    case ENETUNREACH, EHOSTUNREACH, EACCES, EINVAL, EXDEV, ENODEV, EADDRNOTAVAIL, ENETDOWN
+    /// Internal: "no match here, continue with the next rule" (never reported).
+    case EAGAIN
+    /// The strerror text `ip` prints after "RTNETLINK answers: ".
+    public var message: String {
+        switch self {
+        case .ENETUNREACH: "Network is unreachable"
+        case .EHOSTUNREACH: "No route to host"
+        case .EACCES: "Permission denied"
+        case .EINVAL: "Invalid argument"
+        case .EXDEV: "Invalid cross-device link"
+        case .ENODEV: "No such device"
+        case .EADDRNOTAVAIL: "Cannot assign requested address"
+        case .ENETDOWN: "Network is down"
+        case .EAGAIN: "Resource temporarily unavailable"
+        }
+    }
+    public init?(message: String) {
+        guard let e = KernelError.allCases.first(where: { $0.message == message }) else { return nil }
+        self = e
+    }
+}
+
+/// One path of the answer; for multipath routes the answer lists every path the kernel's
+/// hash may choose (the hash itself cannot be known offline).
+public struct RoutePath: Sendable, Equatable {
+    public var dev: String
+    public var gateway: IPAddress?
+    public var weight: UInt16
+    /// The source address the kernel would select if it chose this path.
+    public var prefsrc: IPAddress?
+    public init(dev: String, gateway: IPAddress?, weight: UInt16, prefsrc: IPAddress? = nil) {
+        self.dev = dev; self.gateway = gateway; self.weight = weight; self.prefsrc = prefsrc
+    }
+}
+
+/// The model's answer to one query: what `ip route get` would print.
+public struct RouteResult: Sendable, Equatable {
+    public var query: String
+    public var family: IPAddress.Family
+    public var error: KernelError?
+    public var type: RouteType?
+    public var dst: IPAddress
+    public var from: IPAddress?
+    public var iif: String?
+    public var dev: String?
+    public var gateway: IPAddress?
+    /// Table id the kernel reports (RTA_TABLE); nil when it reports none (0).
+    public var table: UInt32?
+    public var prefsrc: IPAddress?
+    /// Priority of the policy rule that produced the answer.
+    public var rule: UInt32?
+    /// Every path the kernel may choose, when more than one (empty for a single path).
+    public var multipath: [RoutePath]
+    // Extra fields for the text rendering.
+    public var metric: UInt32?
+    public var routeProtocol: UInt8?
+    public var pref: UInt8?
+    public var uid: UInt32?
+    public var flags: [String]
+    public var cache: [String]
+
+    public init(query: String, family: IPAddress.Family, dst: IPAddress) {
+        self.query = query; self.family = family; self.dst = dst
+        multipath = []; flags = []; cache = []
+    }
+
+    public static func failure(_ q: RouteQuery, _ e: KernelError, rule: UInt32? = nil, type: RouteType? = nil) -> RouteResult {
+        var r = RouteResult(query: q.line, family: q.family, dst: q.dst)
+        r.error = e; r.rule = rule; r.type = type
+        return r
+    }
+
+    /// Whether the kernel's observed (dev, gateway) is one the model allows.
+    public func allows(dev d: String?, gateway g: IPAddress?) -> Bool {
+        if multipath.isEmpty { return dev == d && gateway == g }
+        return multipath.contains { $0.dev == d && $0.gateway == g }
+    }
+}
