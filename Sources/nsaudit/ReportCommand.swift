@@ -1,7 +1,160 @@
 import ArgumentParser
+import Foundation
+import NSAuditCore
+import NSAuditLinux
 
-// Placeholder so the command tree builds; replaced by the issue that implements it.
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "(not built yet)")
-    func run() throws { throw ValidationError("report is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Audit every namespace for asymmetric and broken return paths.",
+        discussion: """
+        For every local address and the interface a request to it arrives on, nsaudit splits \
+        the whole client source space into ranges and predicts, with its model of the kernel's \
+        FIB, whether the reply leaves through that interface (symmetric), through another \
+        (asymmetric-reply), is dropped by rp_filter, has no route back, or is spread by \
+        multipath. It also checks declared flows (--flows), ARP flux, duplicate addresses, \
+        rule priority collisions and rp_filter surprises, and proposes fixes it has verified \
+        on a copy of the snapshot. On the live host every finding is re-asked of the kernel \
+        (RTM_GETROUTE); a disagreement is reported as model-mismatch.
+
+        Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
+        audit could not run (bad snapshot, unknown namespace, no permission).
+
+        Examples:
+          nsaudit report --format text
+          nsaudit report --snapshot host.json --netns server --format json -o report.json
+          nsaudit report --flows flows.yaml --fail-on error
+          nsaudit report --format prometheus -o /var/lib/node_exporter/textfile/nsaudit.prom
+          nsaudit report --snapshot host.json --apply planned-change.ip
+        """
+    )
+
+    @Option(help: ArgumentHelp("Audit this snapshot file instead of the live host.", valueName: "FILE"))
+    var snapshot: String?
+
+    @Option(name: .customLong("netns"), help: ArgumentHelp("Only this namespace (repeatable).", valueName: "NAME"))
+    var netns: [String] = []
+
+    @Option(help: ArgumentHelp("YAML file of declared flows that must be symmetric.", valueName: "FILE"))
+    var flows: String?
+
+    @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
+    var apply: String?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the report to FILE atomically (default: standard output).", valueName: "FILE"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("json, text or prometheus.", valueName: "FORMAT"))
+    var format: OutputFormat = .json
+
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher: error, warning, info or never.", valueName: "LEVEL"))
+    var failOn: FailLevel = .warning
+
+    @Flag(name: .customLong("any-ingress"), help: "Consider requests arriving on every interface, not only on the address's own.")
+    var anyIngress = false
+
+    @Flag(name: .customLong("no-kernel-check"), help: "Do not re-ask the live kernel about each finding.")
+    var noKernelCheck = false
+
+    @Flag(name: .customLong("no-remediation"), help: "Do not propose and verify fixes.")
+    var noRemediation = false
+
+    @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
+    var lock: String = "/run/lock/nsaudit.lock"
+
+    @Flag(name: .shortAndLong, help: "Print progress on standard error.")
+    var verbose = false
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, text, prometheus }
+    enum FailLevel: String, ExpressibleByArgument, CaseIterable { case error, warning, info, never }
+
+    func run() throws {
+        let started = Date()
+        let verbose = self.verbose
+        let progress: @Sendable (String) -> Void = { msg in
+            if verbose { FileHandle.standardError.write(Data("nsaudit: \(msg)\n".utf8)) }
+        }
+        let lockPath = FileManager.default.isWritableFile(atPath: (lock as NSString).deletingLastPathComponent) ? lock : NSTemporaryDirectory() + "nsaudit.lock"
+        let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
+        defer { withExtendedLifetime(heldLock) {} }
+
+        var snap = try loadSnapshot(progress)
+        for n in netns where snap.namespace(n) == nil {
+            throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
+        }
+        if let apply {
+            let text = try CLIFailure.wrap { String(decoding: try readWholeFile(apply), as: UTF8.self) }
+            var editor = SnapshotEditor(snap, defaultNamespace: netns.first.flatMap { snap.namespace($0)?.id })
+            do { try editor.apply(script: text) } catch { throw CLIFailure(message: "\(apply): \(error)", code: 2) }
+            snap = editor.snapshot
+        }
+        var intents: [FlowIntent] = []
+        if let flows {
+            let text = try CLIFailure.wrap { String(decoding: try readWholeFile(flows), as: UTF8.self) }
+            intents = try CLIFailure.wrap { try FlowIntent.parse(yaml: text, name: flows) }
+        }
+        progress("auditing \(snap.namespaces.count) namespace(s)")
+        // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
+        let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
+        let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation))
+        var outcome = audit.run(namespaces: chosen)
+        if snapshot == nil && apply == nil && !noKernelCheck {
+            progress("checking findings against the kernel")
+            outcome.findings = kernelCheck(outcome.findings, snap)
+        }
+        var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
+                            source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
+                            namespaces: outcome.namespaces, findings: outcome.findings)
+        report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+        report.recomputeSummary()
+
+        let color = output == nil && isatty(STDOUT_FILENO) != 0 && format == .text
+        let rendered = ReportRenderer.render(report, as: ReportFormat(rawValue: format.rawValue)!, color: color)
+        let out = try CLIFailure.wrap { try OutputFile(path: output) }
+        try CLIFailure.wrap {
+            try out.write(rendered)
+            try out.commit()
+        }
+        if let worst = report.findings.map(\.severity).max(), failOn != .never,
+           worst >= Severity(rawValue: failOn.rawValue)! {
+            throw ExitCode(1)
+        }
+    }
+
+    func loadSnapshot(_ progress: @escaping @Sendable (String) -> Void) throws -> Snapshot {
+        if let path = snapshot {
+            let bytes = try CLIFailure.wrap { try readWholeFile(path) }
+            do { return try SnapshotReader.decode(Data(bytes), name: path) } catch {
+                throw CLIFailure(message: "\(error)", code: 2)
+            }
+        }
+        do {
+            return try Collector.collect(CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false), progress: progress)
+        } catch {
+            throw CLIFailure(message: "\(error)", code: 2)
+        }
+    }
+
+    /// Re-asks the kernel the representative flows of each return-path finding; a
+    /// disagreement adds a model-mismatch finding.
+    func kernelCheck(_ findings: [Finding], _ snap: Snapshot) -> [Finding] {
+        var out = findings
+        var mismatches: [Finding] = []
+        let byNetns = Dictionary(grouping: findings.indices, by: { findings[$0].netns })
+        for (netns, indices) in byNetns {
+            guard let ns = snap.namespace(netns), ns.status == .ok else { continue }
+            let model = RoutingModel(ns)
+            var queries: [(Int, RouteQuery)] = []
+            for i in indices { for q in SelfCheck.queries(for: findings[i], in: ns) { queries.append((i, q)) } }
+            guard !queries.isEmpty, let answers = try? KernelRouteLookup.ask(ns, queries.map(\.1)) else { continue }
+            for ((i, q), k) in zip(queries, answers) {
+                out[i].kernelChecked = true
+                guard let r = try? model.routeGet(q) else { continue }
+                if let why = SelfCheck.disagreement(model: r, kernel: k, ns: ns) {
+                    mismatches.append(SelfCheck.mismatch(findings[i], why))
+                }
+            }
+        }
+        return mismatches + out
+    }
 }

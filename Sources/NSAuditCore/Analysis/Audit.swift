@@ -1,0 +1,200 @@
+/// Turns a snapshot into report findings: return-path analysis of every namespace, evidence
+/// from sockets, declared intents, related misconfigurations, and verified remediations.
+public struct Audit {
+    public struct Options: Sendable {
+        public var anyIngress = false
+        public var intents: [FlowIntent] = []
+        /// Propose fixes and check them on a copy of the snapshot.
+        public var remediate = true
+        public init(anyIngress: Bool = false, intents: [FlowIntent] = [], remediate: Bool = true) {
+            self.anyIngress = anyIngress; self.intents = intents; self.remediate = remediate
+        }
+    }
+
+    public let snapshot: Snapshot
+    public let options: Options
+
+    public init(_ snapshot: Snapshot, options: Options = Options()) {
+        self.snapshot = snapshot
+        self.options = options
+    }
+
+    public struct Outcome: Sendable {
+        public var namespaces: [ReportNamespace]
+        public var findings: [Finding]
+    }
+
+    /// Audits every namespace of the snapshot, or only those in `only` (the others still
+    /// inform the audit: e.g. which veth peers are routers).
+    public func run(namespaces only: Set<String>? = nil) -> Outcome {
+        var namespaces: [ReportNamespace] = []
+        var findings: [Finding] = []
+        for ns in snapshot.namespaces where only?.contains(ns.id) ?? true {
+            var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
+                                        interfaces: interfaces(ns), addressesAudited: 0, errors: [])
+            if ns.status != .ok {
+                entry.errors.append("\(ns.status.rawValue): \(ns.error ?? "no detail")")
+                var f = Finding(kind: .collectionError, severity: ns.status == .vanished ? .info : .warning, netns: entry.name,
+                                summary: "Namespace \(ns.id) could not be audited: \(ns.status.rawValue)\(ns.error.map { " (\($0))" } ?? "").")
+                f.evidence = ["collector"]
+                f.assignID()
+                findings.append(f)
+                namespaces.append(entry)
+                continue
+            }
+            if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
+            let model = RoutingModel(ns)
+            let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
+            entry.addressesAudited = analysis.auditedAddresses.count
+            var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns))
+            nsFindings += Misconfiguration.check(ns, netns: entry.name)
+            nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
+            if options.remediate {
+                for i in nsFindings.indices where nsFindings[i].kind == .asymmetricReply || nsFindings[i].kind == .rpFilterDrop {
+                    nsFindings[i].remediation = Remediator(snapshot: snapshot, ns: ns, options: options).proposals(for: nsFindings[i])
+                }
+            }
+            findings += nsFindings
+            namespaces.append(entry)
+        }
+        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order))
+    }
+
+    static func order(_ a: Finding, _ b: Finding) -> Bool {
+        if a.severity != b.severity { return a.severity > b.severity }
+        if a.netns != b.netns { return a.netns < b.netns }
+        if a.kind != b.kind { return a.kind.rawValue < b.kind.rawValue }
+        return a.id < b.id
+    }
+
+    func interfaces(_ ns: NamespaceSnapshot) -> [ReportInterface] {
+        ns.links.map { l in
+            let addrs = ns.addresses.filter { $0.index == l.index }.map { "\($0.local)/\($0.prefixlen)" }
+            let vrf = l.master.flatMap { ns.link(index: $0) }.flatMap { $0.isVRF ? $0.name : nil }
+            let rpf = max(ns.deviceSysctl(.v4, "all", "rp_filter") ?? 0, ns.deviceSysctl(.v4, l.name, "rp_filter") ?? 0)
+            return ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
+                                   rpFilter: ns.deviceSysctl(.v4, l.name, "rp_filter") == nil ? nil : rpf)
+        }
+    }
+
+    /// Findings for the return-path verdicts of one namespace.
+    static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
+                         routerFacing: Set<String>) -> [Finding] {
+        var out: [Finding] = []
+        for r in results {
+            let a = r.address.local
+            let services = Self.services(ns, r.address)
+            for (verdict, ranges) in r.byVerdict {
+                var f: Finding
+                let sources = ranges.prefixes.map(\.description)
+                let count = sources.count
+                let sample = sources.prefix(3).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
+                switch verdict {
+                case .symmetric, .notApplicable, .requestRejected:
+                    continue
+                case .asymmetric(let egress, let gw, let table, let rule, let connected):
+                    f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
+                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
+                    f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
+                    f.severity = severity(ns, r, services: services, routed: !connected, routerFacing: routerFacing)
+                case .rpFilterDrop(let error, let rule):
+                    let all = ns.deviceSysctl(a.family, "all", "rp_filter") ?? 0
+                    let dev = ns.deviceSysctl(a.family, r.ingress, "rp_filter") ?? 0
+                    let eff = max(all, dev)
+                    f = Finding(kind: .rpFilterDrop, severity: .warning, netns: netns,
+                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(r.ingress)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(r.ingress).")
+                    f.rule = rule
+                    f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
+                                 "rp_filter.effective": String(eff), "kernel_error": error]
+                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
+                case .unroutable(let type, let table, let rule):
+                    f = Finding(kind: .replyUnroutable, severity: .warning, netns: netns,
+                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) have no usable route back (\(type), \(where_(table, rule))).")
+                    f.table = table; f.rule = rule
+                    f.details = ["route": type]
+                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
+                case .ecmpSplit(let egress, let table, let rule):
+                    f = Finding(kind: .ecmpSplit, severity: .warning, netns: netns,
+                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) are spread over \(egress.joined(separator: ", ")) by multipath (\(where_(table, rule))); the kernel's hash decides per flow.")
+                    f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
+                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
+                }
+                f.localAddress = a.description
+                f.ingress = r.ingress
+                f.sources = sources
+                if !services.isEmpty { f.services = services }
+                // Established connections whose peer is in these ranges: real, current flows.
+                let flows = ns.sockets.filter { $0.state == "ESTABLISHED" && $0.local == a && ranges.contains($0.remote) }
+                if let s = flows.first {
+                    f.evidence.append("socket")
+                    f.severity = .error
+                    var d = f.details ?? [:]
+                    d["established_flows"] = String(flows.count)
+                    d["example_flow"] = "\(s.protocol) \(s.remote) port \(s.remotePort) -> \(s.local) port \(s.localPort)"
+                    f.details = d
+                }
+                f.assignID()
+                out.append(f)
+            }
+        }
+        return out
+    }
+
+    static func where_(_ table: UInt32?, _ rule: UInt32?) -> String {
+        var parts: [String] = []
+        if let t = table { parts.append("table \(Table.name(t))") }
+        if let r = rule { parts.append("rule \(r)") }
+        return parts.isEmpty ? "no matching route" : parts.joined(separator: ", ")
+    }
+
+    /// Listening sockets that accept connections on `a` (bound to it, or to the wildcard in
+    /// the same device/VRF scope), as "tcp/22".
+    static func services(_ ns: NamespaceSnapshot, _ a: Address) -> [String] {
+        let vrf = ns.link(index: a.index)?.master
+        var out: Set<String> = []
+        for s in ns.sockets where s.family == a.family || (s.family == .v6 && a.family == .v4 && s.local.isZero) {
+            let listening = s.protocol == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN"
+            guard listening, s.local == a.local || s.local.isZero else { continue }
+            if let b = s.boundIf, b != a.index, b != vrf { continue }
+            out.insert("\(s.protocol)/\(s.localPort)")
+        }
+        return out.sorted { a, b in
+            let pa = Int(a.split(separator: "/")[1]) ?? 0, pb = Int(b.split(separator: "/")[1]) ?? 0
+            return pa != pb ? pa < pb : a < b
+        }
+    }
+
+    /// warning when clients from beyond the ingress's own subnet are expected there (a
+    /// service listens on the address, a router sits on the ingress link, or some route uses
+    /// a gateway through it) and the reply is routed; info otherwise (e.g. sources that could
+    /// only arrive spoofed).
+    static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String], routed: Bool,
+                         routerFacing: Set<String>) -> Severity {
+        guard routed else { return .info }
+        if !services.isEmpty { return .warning }
+        guard let ing = ns.link(named: r.ingress) else { return .info }
+        let gatewayRoute = ns.routes.contains { rt in
+            (rt.oif == ing.index && rt.gateway != nil) || (rt.nexthops ?? []).contains { $0.oif == ing.index && $0.gateway != nil }
+        }
+        return gatewayRoute || routerFacing.contains(ing.name) ? .warning : .info
+    }
+}
+
+extension Snapshot {
+    /// Interfaces of `ns` whose veth peer is in a forwarding namespace of this snapshot with
+    /// an address on the same subnet: a router sits on that link, so clients from beyond the
+    /// subnet are expected to arrive through it.
+    public func routerFacingInterfaces(_ ns: NamespaceSnapshot) -> Set<String> {
+        var out: Set<String> = []
+        for l in ns.links {
+            guard let peerID = l.peerNetns, let peerIndex = l.link, let peer = namespace(peerID),
+                  let pl = peer.link(index: peerIndex) else { continue }
+            let forwarding = (peer.sysctl("net.ipv4.ip_forward") ?? 0) == 1 || (peer.deviceSysctl(.v6, "all", "forwarding") ?? 0) == 1
+            guard forwarding else { continue }
+            let mine = ns.addresses.filter { $0.index == l.index }.map(\.prefix)
+            let theirs = peer.addresses.filter { $0.index == pl.index }
+            if theirs.contains(where: { t in mine.contains { $0.contains(t.local) } }) { out.insert(l.name) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,210 @@
+import Yams
+
+/// A declared, expected flow (`--flows FILE`, YAML). Two shapes:
+///
+///     flows:
+///       - name: management ssh          # to a local address of the namespace
+///         netns: server
+///         clients: [192.168.127.0/24]
+///         to: 10.99.0.40
+///         protocol: tcp
+///         port: 22
+///         ingress: ens19
+///       - name: transit north           # forwarded through the namespace
+///         netns: router
+///         clients: [192.168.0.0/16]
+///         to: 0.0.0.0/0
+///         ingress: eth1
+///         egress: eth0
+///         transit: true
+///
+/// Every flow expects symmetry: replies leave through the interface the request came in on.
+public struct FlowIntent: Codable, Sendable, Equatable {
+    public var name: String
+    public var netns: String?
+    public var clients: [String]
+    public var to: String
+    public var `protocol`: String?
+    public var port: UInt16?
+    public var ingress: String
+    public var egress: String?
+    public var transit: Bool?
+
+    struct File: Codable { var flows: [FlowIntent] }
+
+    /// Parses a flows file; errors name the flow and field.
+    public static func parse(yaml: String, name: String) throws -> [FlowIntent] {
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: yaml)
+        } catch let e as DecodingError {
+            throw FlowIntentError(file: name, message: describe(e))
+        } catch {
+            throw FlowIntentError(file: name, message: "not valid YAML: \(error)")
+        }
+        for (i, f) in file.flows.enumerated() {
+            let label = "flow \(i + 1) (\(f.name))"
+            guard !f.clients.isEmpty else { throw FlowIntentError(file: name, message: "\(label): clients is empty") }
+            for c in f.clients where IPPrefix(c) == nil {
+                throw FlowIntentError(file: name, message: "\(label): client \"\(c)\" is not an address or prefix")
+            }
+            guard let to = IPPrefix(f.to) else { throw FlowIntentError(file: name, message: "\(label): to \"\(f.to)\" is not an address or prefix") }
+            if f.clients.contains(where: { IPPrefix($0)!.family != to.family }) {
+                throw FlowIntentError(file: name, message: "\(label): clients and to are of different address families")
+            }
+            if let p = f.protocol, IPProto.parse(p) == nil {
+                throw FlowIntentError(file: name, message: "\(label): unknown protocol \"\(p)\"")
+            }
+            if f.transit != true && !to.isHost {
+                throw FlowIntentError(file: name, message: "\(label): to must be one local address (or set transit: true)")
+            }
+        }
+        return file.flows
+    }
+
+    static func describe(_ e: DecodingError) -> String {
+        switch e {
+        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(path(c))"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            return "\(c.debugDescription) at \(path(c))"
+        @unknown default: return "\(e)"
+        }
+    }
+
+    static func path(_ c: DecodingError.Context) -> String {
+        let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return p.isEmpty ? "top level" : p
+    }
+
+    func applies(to ns: NamespaceSnapshot) -> Bool {
+        guard let n = netns else { return true }
+        return ns.id == n || ns.names.contains(n)
+    }
+
+    /// intent-violated findings for the flows that apply to `ns`.
+    public static func check(_ intents: [FlowIntent], ns: NamespaceSnapshot, netns: String, model: RoutingModel) -> [Finding] {
+        var out: [Finding] = []
+        for intent in intents where intent.applies(to: ns) {
+            // A flow without a namespace applies only where its ingress exists.
+            if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
+            if let problem = intent.transit == true ? intent.checkTransit(ns, model) : intent.checkLocal(ns, model) {
+                var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
+                                summary: "Declared flow \"\(intent.name)\" is violated: \(problem.summary)")
+                f.evidence = ["intent", "model"]
+                f.localAddress = intent.transit == true ? nil : IPPrefix(intent.to)?.address.description
+                f.ingress = intent.ingress
+                f.egress = problem.egress
+                f.gateway = problem.gateway
+                f.table = problem.table
+                f.rule = problem.rule
+                f.sources = problem.sources
+                f.details = ["intent": intent.name, "key": intent.name]
+                f.assignID()
+                out.append(f)
+            }
+        }
+        return out
+    }
+
+    struct Problem {
+        var summary: String
+        var sources: [String] = []
+        var egress: String?
+        var gateway: String?
+        var table: UInt32?
+        var rule: UInt32?
+    }
+
+    func checkLocal(_ ns: NamespaceSnapshot, _ model: RoutingModel) -> Problem? {
+        let to = IPPrefix(self.to)!.address
+        guard let addr = ns.addresses.first(where: { $0.local == to }) else {
+            return Problem(summary: "\(to) is not an address of this namespace.")
+        }
+        guard let ing = ns.link(named: ingress) else {
+            return Problem(summary: "interface \(ingress) does not exist in this namespace.")
+        }
+        let analysis = ReturnPathAnalysis(ns, model: model)
+        let result = analysis.analyze(addr, ingress: ing)
+        var bad: [String] = []
+        var first: (ReturnPathAnalysis.Verdict, [IPPrefix])?
+        for (verdict, ranges) in result.byVerdict {
+            var hit: [IPPrefix] = []
+            for c in clients { hit += ranges.intersecting(IPPrefix(c)!).prefixes }
+            if !hit.isEmpty {
+                bad += hit.map(\.description)
+                if first == nil { first = (verdict, hit) }
+            }
+        }
+        guard let (verdict, hit) = first else { return nil }
+        var p = Problem(summary: "", sources: bad)
+        let who = "clients \(hit.prefix(3).map(\.description).joined(separator: ", "))"
+        switch verdict {
+        case .asymmetric(let e, let gw, let t, let r, _):
+            p.summary = "\(who) reach \(to) on \(ingress) but the replies leave through \(e)\(gw.map { " via \($0)" } ?? "")."
+            p.egress = e; p.gateway = gw?.description; p.table = t; p.rule = r
+        case .rpFilterDrop:
+            p.summary = "requests from \(who) arriving on \(ingress) are dropped by reverse-path filtering."
+        case .unroutable(let type, let t, let r):
+            p.summary = "replies to \(who) have no route back (\(type))."
+            p.table = t; p.rule = r
+        case .ecmpSplit(let e, let t, let r):
+            p.summary = "replies to \(who) are spread over \(e.joined(separator: ", "))."
+            p.egress = e.joined(separator: ","); p.table = t; p.rule = r
+        case .requestRejected(let e):
+            p.summary = "requests from \(who) arriving on \(ingress) are rejected (\(e))."
+        case .symmetric, .notApplicable:
+            return nil
+        }
+        return p
+    }
+
+    func checkTransit(_ ns: NamespaceSnapshot, _ model: RoutingModel) -> Problem? {
+        let dst = IPPrefix(self.to)!
+        guard ns.link(named: ingress) != nil else { return Problem(summary: "interface \(ingress) does not exist in this namespace.") }
+        let proto = self.protocol.flatMap { IPProto.parse($0) } ?? 0
+        // Representatives: both ends and the middle of each client and destination prefix.
+        func reps(_ p: IPPrefix) -> [IPAddress] {
+            let lo = p.address.bits, hi = p.last.bits
+            let mid = lo + (hi - lo) / 2
+            return Array(Set([lo, mid, hi])).sorted().map { IPAddress(family: p.family, bits: $0) }
+                .filter { !$0.isZeronet && !$0.isMulticast && !$0.isLoopback && !$0.isLimitedBroadcast }
+        }
+        for c in clients.compactMap(IPPrefix.init) {
+            for client in reps(c) {
+                for d in reps(dst) {
+                    var fwd = RouteQuery(dst: d, line: "transit")
+                    fwd.src = client; fwd.iif = ingress; fwd.ipproto = proto; fwd.dport = port ?? 0
+                    guard let f = try? model.routeGet(fwd) else { continue }
+                    if let e = f.error {
+                        return Problem(summary: "traffic from \(client) to \(d) arriving on \(ingress) is not forwarded (\(e.rawValue)).",
+                                       sources: [c.description], table: f.table, rule: f.rule)
+                    }
+                    let outDev = f.dev ?? f.multipath.first?.dev ?? "?"
+                    if let want = egress, outDev != want {
+                        return Problem(summary: "traffic from \(client) to \(d) arriving on \(ingress) is forwarded out \(outDev), not \(want).",
+                                       sources: [c.description], egress: outDev, gateway: f.gateway?.description, table: f.table, rule: f.rule)
+                    }
+                    var back = RouteQuery(dst: client, line: "transit-reply")
+                    back.src = d; back.iif = outDev; back.ipproto = proto; back.sport = port ?? 0
+                    guard let b = try? model.routeGet(back) else { continue }
+                    if let e = b.error {
+                        return Problem(summary: "replies from \(d) to \(client) arriving on \(outDev) are not forwarded (\(e.rawValue)).",
+                                       sources: [c.description], table: b.table, rule: b.rule)
+                    }
+                    let backDev = b.dev ?? b.multipath.first?.dev ?? "?"
+                    if backDev != ingress {
+                        return Problem(summary: "replies from \(d) to \(client) leave through \(backDev), not \(ingress) where the request came in.",
+                                       sources: [c.description], egress: backDev, gateway: b.gateway?.description, table: b.table, rule: b.rule)
+                    }
+                }
+            }
+        }
+        return nil
+    }
+}
+
+public struct FlowIntentError: Error, CustomStringConvertible {
+    public var file: String
+    public var message: String
+    public var description: String { "\(file): \(message)" }
+}

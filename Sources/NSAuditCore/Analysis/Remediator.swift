@@ -1,0 +1,141 @@
+/// Proposes concrete fixes for an asymmetric-reply or rp-filter-drop finding, in `ip`
+/// syntax, and keeps only those that, applied to a copy of the snapshot, remove the finding
+/// without creating new ones:
+///   - source-based routing: a rule `from A` into a table of its own whose default route
+///     leaves through the ingress interface;
+///   - a VRF holding the ingress interface (services then bind to the VRF);
+///   - moving the ingress interface into a namespace of its own.
+struct Remediator {
+    let snapshot: Snapshot
+    let ns: NamespaceSnapshot
+    let options: Audit.Options
+
+    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
+
+    func proposals(for f: Finding) -> [Remediation] {
+        guard let addrText = f.localAddress, let a = IPAddress(addrText), let ingName = f.ingress,
+              let ing = ns.link(named: ingName), let addr = ns.addresses.first(where: { $0.local == a }) else { return [] }
+        // The ingress must own the address for these fixes to make sense.
+        guard addr.index == ing.index else { return [] }
+        let subnets = ns.addresses.filter { $0.index == ing.index && $0.family == a.family && Int($0.prefixlen) < a.family.bitWidth }
+        guard let subnet = subnets.first?.prefix else { return [] }
+        let (gw, assumed) = gateway(on: ing, subnet: subnet, avoiding: a)
+        let nsArg = "ip -n \(ns.names.first ?? ns.id)"
+        let fam = a.family == .v4 ? "" : " -6"
+        let table = freeTable()
+        let note = assumed ? " (assuming the router on \(subnet) is \(gw); use yours)" : ""
+        var out: [Remediation] = []
+
+        let prio = freePriority(a.family)
+        let src = Remediation(kind: "source-routing",
+            description: "Route replies from \(a) back out \(ing.name): a rule for source \(a) selects table \(table), whose default route leaves through \(ing.name)\(note).",
+            commands: ["\(nsArg)\(fam) rule add from \(a) lookup \(table) priority \(prio)",
+                       "\(nsArg)\(fam) route add \(subnet) dev \(ing.name) src \(a) table \(table)",
+                       "\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)"],
+            verified: false)
+        out.append(src)
+
+        let vrfName = freeLinkName("vrf-\(ing.name)")
+        let vrf = Remediation(kind: "vrf",
+            description: "Put \(ing.name) in a VRF of its own (table \(table)) with its own default route\(note); services on \(a) must bind to the VRF (`ip vrf exec \(vrfName) ...`) or run with net.ipv4.tcp_l3mdev_accept=1.",
+            commands: ["\(nsArg) link add \(vrfName) type vrf table \(table)",
+                       "\(nsArg) link set \(vrfName) up",
+                       "\(nsArg) link set \(ing.name) master \(vrfName)",
+                       "\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)"],
+            verified: false)
+        out.append(vrf)
+
+        let newNS = freeNamespaceName("\(ns.names.first ?? "ns")-\(ing.name)")
+        var moveCmds = ["ip netns add \(newNS)", "\(nsArg) link set \(ing.name) netns \(newNS)",
+                        "ip -n \(newNS) link set lo up"]
+        for x in ns.addresses where x.index == ing.index && !(x.family == .v6 && x.local.isLinkLocal) {
+            moveCmds.append("ip -n \(newNS) addr add \(x.local)/\(x.prefixlen) dev \(ing.name)")
+        }
+        moveCmds += ["ip -n \(newNS) link set \(ing.name) up",
+                     "ip -n \(newNS)\(fam) route add default via \(gw) dev \(ing.name)"]
+        let move = Remediation(kind: "namespace",
+            description: "Move \(ing.name) and its addresses into a namespace of its own, \(newNS), with its own default route\(note); run the services for \(a) there.",
+            commands: moveCmds, verified: false)
+        out.append(move)
+
+        return out.compactMap { verify($0, fixing: f, movesTo: $0.kind == "namespace" ? newNS : nil) }
+    }
+
+    /// Applies the commands to a copy of the snapshot and re-audits: kept only when the
+    /// finding is gone and nothing new appeared.
+    func verify(_ r: Remediation, fixing f: Finding, movesTo: String?) -> Remediation? {
+        var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
+        for c in r.commands {
+            do { try editor.apply(c) } catch { return nil }
+        }
+        let before = Set(audit(ns.id, in: snapshot).map(\.id))
+        guard let afterNS = editor.snapshot.namespace(ns.id) else { return nil }
+        let after = audit(afterNS.id, in: editor.snapshot)
+        if after.contains(where: { $0.id == f.id }) { return nil }
+        let netns = ns.names.first ?? ns.id
+        // The same address must not turn up with another return-path problem.
+        if after.contains(where: { $0.localAddress == f.localAddress && $0.netns == netns && Self.returnPathKinds.contains($0.kind) && $0.severity >= .warning }) { return nil }
+        if after.contains(where: { !before.contains($0.id) && $0.severity >= .warning }) { return nil }
+        if let target = movesTo {
+            let moved = audit(target, in: editor.snapshot)
+            if moved.contains(where: { Self.returnPathKinds.contains($0.kind) && $0.localAddress == f.localAddress }) { return nil }
+        }
+        var ok = r
+        ok.verified = true
+        return ok
+    }
+
+    func audit(_ id: String, in snap: Snapshot) -> [Finding] {
+        guard let n = snap.namespace(id) else { return [] }
+        var copy = snap
+        copy.namespaces = [n] + snap.namespaces.filter { $0.id != n.id }
+        let analysis = ReturnPathAnalysis(n, options: .init(anyIngress: options.anyIngress))
+        let netns = n.names.first ?? n.id
+        return Audit.findings(n, netns, analysis.run(), routerFacing: copy.routerFacingInterfaces(n))
+            + Misconfiguration.check(n, netns: netns)
+    }
+
+    /// A gateway on the ingress subnet: one a route already uses, else the address of a
+    /// forwarding neighbour on the link, else the subnet's first host (assumed).
+    func gateway(on ing: Link, subnet: IPPrefix, avoiding a: IPAddress) -> (IPAddress, assumed: Bool) {
+        for r in ns.routes where r.oif == ing.index {
+            if let g = r.gateway, subnet.contains(g) { return (g, false) }
+        }
+        for l in [ing] {
+            if let peerID = l.peerNetns, let peerIndex = l.link, let peer = snapshot.namespace(peerID) {
+                if let x = peer.addresses.first(where: { $0.index == peerIndex && subnet.contains($0.local) }) { return (x.local, false) }
+            }
+        }
+        var first = IPAddress(family: subnet.family, bits: subnet.address.bits + 1)
+        if first == a { first = IPAddress(family: subnet.family, bits: subnet.address.bits + 2) }
+        return (first, true)
+    }
+
+    func freeTable() -> UInt32 {
+        let used = Set(ns.routes.map(\.table) + ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable))
+        var t: UInt32 = 100
+        while used.contains(t) { t += 1 }
+        return t
+    }
+
+    func freePriority(_ f: IPAddress.Family) -> UInt32 {
+        let used = Set(ns.rules.filter { $0.family == f }.map(\.priority))
+        var p: UInt32 = 1000
+        while used.contains(p) { p += 1 }
+        return p
+    }
+
+    func freeLinkName(_ base: String) -> String {
+        var name = String(base.prefix(15))
+        var n = 1
+        while ns.link(named: name) != nil { name = String(base.prefix(13)) + "\(n)"; n += 1 }
+        return name
+    }
+
+    func freeNamespaceName(_ base: String) -> String {
+        var name = base
+        var n = 1
+        while snapshot.namespace(name) != nil { name = "\(base)-\(n)"; n += 1 }
+        return name
+    }
+}

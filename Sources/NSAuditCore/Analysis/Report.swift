@@ -1,0 +1,166 @@
+/// The audit report (`nsaudit report`): JSON shape documented in schema/report.schema.json.
+public struct Report: Codable, Sendable, Equatable {
+    public static let schemaVersion = "nsaudit.report/v1"
+
+    public var schema: String
+    public var generator: String
+    public var generatedAt: String
+    public var host: String
+    /// "live" when nsaudit collected the snapshot itself, else the snapshot file's path.
+    public var source: String
+    public var snapshotTakenAt: String
+    public var durationSeconds: Double?
+    public var namespaces: [ReportNamespace]
+    public var findings: [Finding]
+    /// Request/reply pairs seen by `--confirm` or `--pcap`, each with the model's verdict.
+    public var observedFlows: [FlowConfirmation]?
+    public var summary: ReportSummary
+
+    public init(generatedAt: String, host: String, source: String, snapshotTakenAt: String,
+                namespaces: [ReportNamespace], findings: [Finding]) {
+        schema = Report.schemaVersion
+        generator = "nsaudit \(NSAuditInfo.version)"
+        self.generatedAt = generatedAt; self.host = host; self.source = source
+        self.snapshotTakenAt = snapshotTakenAt; self.namespaces = namespaces
+        self.findings = findings
+        summary = ReportSummary(findings: findings, namespaces: namespaces)
+    }
+
+    public mutating func recomputeSummary() { summary = ReportSummary(findings: findings, namespaces: namespaces) }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, generator, generatedAt = "generated_at", host, source
+        case snapshotTakenAt = "snapshot_taken_at", durationSeconds = "duration_seconds"
+        case namespaces, findings, observedFlows = "observed_flows", summary
+    }
+}
+
+public struct ReportNamespace: Codable, Sendable, Equatable {
+    /// As `ip netns list` shows it, or a stable label (root, pid:PID:COMM, docker:NAME).
+    public var name: String
+    public var id: String
+    public var status: String
+    public var interfaces: [ReportInterface]
+    public var addressesAudited: Int
+    public var errors: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, id, status, interfaces, addressesAudited = "addresses_audited", errors
+    }
+}
+
+public struct ReportInterface: Codable, Sendable, Equatable {
+    public var name: String
+    public var state: String
+    public var addresses: [String]
+    public var vrf: String?
+    /// max(all, device) for IPv4 reverse-path filtering: 0 off, 1 strict, 2 loose.
+    public var rpFilter: Int?
+
+    enum CodingKeys: String, CodingKey { case name, state, addresses, vrf, rpFilter = "rp_filter" }
+}
+
+public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
+    case info, warning, error
+    var rank: Int { self == .info ? 0 : self == .warning ? 1 : 2 }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+public enum FindingKind: String, Codable, Sendable, CaseIterable {
+    case asymmetricReply = "asymmetric-reply"
+    case rpFilterDrop = "rp-filter-drop"
+    case replyUnroutable = "reply-unroutable"
+    case ecmpSplit = "ecmp-split"
+    case intentViolated = "intent-violated"
+    case arpFlux = "arp-flux"
+    case duplicateAddress = "duplicate-address"
+    case rulePriorityCollision = "rule-priority-collision"
+    case rpFilterMismatch = "rp-filter-mismatch"
+    case modelMismatch = "model-mismatch"
+    case collectionError = "collection-error"
+}
+
+public struct Remediation: Codable, Sendable, Equatable {
+    /// "source-routing", "namespace" or "vrf".
+    public var kind: String
+    public var description: String
+    /// `ip` commands, in order, to run in the finding's namespace (`ip -n NS ...` form).
+    public var commands: [String]
+    /// True when nsaudit applied the commands to a copy of the snapshot and the finding went
+    /// away without new findings appearing.
+    public var verified: Bool
+}
+
+public struct Finding: Codable, Sendable, Equatable {
+    /// Stable across runs: a hash of what the finding is about (not of its details).
+    public var id: String
+    public var kind: FindingKind
+    public var severity: Severity
+    public var netns: String
+    public var localAddress: String?
+    public var ingress: String?
+    public var egress: String?
+    public var gateway: String?
+    public var table: UInt32?
+    public var rule: UInt32?
+    public var sources: [String]
+    public var evidence: [String]
+    public var summary: String
+    public var remediation: [Remediation]
+    /// Services listening on the address (e.g. "tcp/22"), the flows that make this matter.
+    public var services: [String]?
+    /// Effective sysctls or other facts that decided the finding.
+    public var details: [String: String]?
+    public var kernelChecked: Bool
+    /// Packet capture verdict: true seen as predicted, false contradicted, nil not observed.
+    public var confirmed: Bool?
+    public var observed: ObservedSummary?
+
+    public init(kind: FindingKind, severity: Severity, netns: String, summary: String) {
+        self.kind = kind; self.severity = severity; self.netns = netns; self.summary = summary
+        id = ""; sources = []; evidence = ["model"]; remediation = []; kernelChecked = false
+    }
+
+    /// Computes `id` from the identifying fields.
+    public mutating func assignID() {
+        let key = [kind.rawValue, netns, localAddress ?? "", ingress ?? "", egress ?? "", gateway ?? "",
+                   table.map(String.init) ?? "", rule.map(String.init) ?? "", details?["key"] ?? ""].joined(separator: "|")
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        id = "\(kind.rawValue):" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, severity, netns, localAddress = "local_address", ingress, egress, gateway, table
+        case rule, sources, evidence, summary, remediation, services, details
+        case kernelChecked = "kernel_checked", confirmed, observed
+    }
+}
+
+public struct ReportSummary: Codable, Sendable, Equatable {
+    public var errors: Int
+    public var warnings: Int
+    public var infos: Int
+    public var findings: Int
+    public var byKind: [String: Int]
+    public var namespaces: Int
+    public var namespaceErrors: Int
+    public var modelMismatches: Int
+
+    public init(findings: [Finding], namespaces: [ReportNamespace]) {
+        errors = findings.filter { $0.severity == .error }.count
+        warnings = findings.filter { $0.severity == .warning }.count
+        infos = findings.filter { $0.severity == .info }.count
+        self.findings = findings.count
+        byKind = Dictionary(findings.map { ($0.kind.rawValue, 1) }, uniquingKeysWith: +)
+        self.namespaces = namespaces.count
+        namespaceErrors = namespaces.filter { !$0.errors.isEmpty }.count
+        modelMismatches = findings.filter { $0.kind == .modelMismatch }.count
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case errors, warnings, infos, findings, byKind = "by_kind", namespaces
+        case namespaceErrors = "namespace_errors", modelMismatches = "model_mismatches"
+    }
+}

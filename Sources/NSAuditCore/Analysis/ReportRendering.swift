@@ -1,0 +1,120 @@
+import Foundation
+
+/// Renders a report as JSON, as a terminal report, or as node_exporter textfile metrics.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case json, text, prometheus
+}
+
+public enum ReportRenderer {
+    public static func render(_ r: Report, as format: ReportFormat, color: Bool = false) -> String {
+        switch format {
+        case .json: json(r)
+        case .text: text(r, color: color)
+        case .prometheus: prometheus(r)
+        }
+    }
+
+    public static func json(_ r: Report) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Every field of the report is plain data: encoding cannot fail.
+        return String(decoding: try! enc.encode(r), as: UTF8.self) + "\n"
+    }
+
+    // MARK: text
+
+    public static func text(_ r: Report, color: Bool) -> String {
+        func paint(_ s: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
+        func sev(_ s: Severity) -> String {
+            switch s {
+            case .error: paint("ERROR", "1;31")
+            case .warning: paint("WARN ", "33")
+            case .info: paint("info ", "36")
+            }
+        }
+        var out = "nsaudit report — \(r.host), snapshot \(r.snapshotTakenAt) (\(r.source))\n"
+        out += "\(r.summary.namespaces) namespaces, \(r.namespaces.reduce(0) { $0 + $1.addressesAudited }) addresses audited: "
+        out += "\(r.summary.errors) errors, \(r.summary.warnings) warnings, \(r.summary.infos) info\n"
+        if r.summary.modelMismatches > 0 {
+            out += paint("\(r.summary.modelMismatches) MODEL MISMATCH(ES): nsaudit's prediction disagrees with the kernel; its findings may be wrong here.\n", "1;35")
+        }
+        for ns in r.namespaces where !ns.errors.isEmpty {
+            out += "namespace \(ns.name): \(ns.errors.joined(separator: "; "))\n"
+        }
+        if r.findings.isEmpty {
+            out += "\nNo findings: every audited reply leaves through the interface its request arrived on.\n"
+            return out
+        }
+        let rows = r.findings.map { f in
+            [f.netns, f.kind.rawValue, f.localAddress ?? "-", f.ingress ?? "-", f.egress.map { e in f.gateway.map { "\(e) via \($0)" } ?? e } ?? "-"]
+        }
+        let header = ["NETNS", "KIND", "ADDRESS", "IN", "OUT"]
+        let widths = (0..<header.count).map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }
+        func line(_ cells: [String]) -> String {
+            zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        out += "\n      " + line(header) + "\n"
+        for (f, row) in zip(r.findings, rows) { out += sev(f.severity) + " " + line(row) + "\n" }
+        out += "\n"
+        for f in r.findings {
+            out += "\(sev(f.severity)) [\(f.id)] \(f.netns): \(f.summary)\n"
+            if !f.sources.isEmpty {
+                let shown = f.sources.prefix(8).joined(separator: " ")
+                out += "      sources: \(shown)\(f.sources.count > 8 ? " … (\(f.sources.count) prefixes)" : "")\n"
+            }
+            if let s = f.services { out += "      services: \(s.joined(separator: ", "))\n" }
+            out += "      evidence: \(f.evidence.joined(separator: ", "))\(f.kernelChecked ? ", checked against the kernel" : "")"
+            if let c = f.confirmed { out += c ? ", confirmed on the wire" : ", CONTRADICTED on the wire" }
+            out += "\n"
+            for fix in f.remediation {
+                out += "      fix (\(fix.kind)\(fix.verified ? ", verified on a copy of the snapshot" : "")): \(fix.description)\n"
+                for c in fix.commands { out += "        \(c)\n" }
+            }
+        }
+        return out
+    }
+
+    // MARK: prometheus
+
+    /// node_exporter textfile collector format (promtool check metrics clean).
+    public static func prometheus(_ r: Report) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        }
+        var out = ""
+        out += "# HELP nsaudit_findings Findings of the last nsaudit report by namespace, kind and severity.\n"
+        out += "# TYPE nsaudit_findings gauge\n"
+        var counts: [String: Int] = [:]
+        for f in r.findings {
+            counts["netns=\"\(esc(f.netns))\",kind=\"\(f.kind.rawValue)\",severity=\"\(f.severity.rawValue)\"", default: 0] += 1
+        }
+        for (labels, n) in counts.sorted(by: { $0.key < $1.key }) { out += "nsaudit_findings{\(labels)} \(n)\n" }
+        out += "# HELP nsaudit_findings_by_severity Findings of the last report by severity.\n"
+        out += "# TYPE nsaudit_findings_by_severity gauge\n"
+        for s in Severity.allCases.reversed() {
+            out += "nsaudit_findings_by_severity{severity=\"\(s.rawValue)\"} \(r.findings.filter { $0.severity == s }.count)\n"
+        }
+        out += "# HELP nsaudit_namespaces_audited Namespaces in the last report.\n"
+        out += "# TYPE nsaudit_namespaces_audited gauge\n"
+        out += "nsaudit_namespaces_audited \(r.namespaces.count)\n"
+        out += "# HELP nsaudit_addresses_audited Local addresses audited in the last report.\n"
+        out += "# TYPE nsaudit_addresses_audited gauge\n"
+        out += "nsaudit_addresses_audited \(r.namespaces.reduce(0) { $0 + $1.addressesAudited })\n"
+        out += "# HELP nsaudit_collection_errors Namespaces that could not be collected or audited.\n"
+        out += "# TYPE nsaudit_collection_errors gauge\n"
+        out += "nsaudit_collection_errors \(r.summary.namespaceErrors)\n"
+        out += "# HELP nsaudit_model_mismatches Findings where nsaudit's model disagreed with the kernel.\n"
+        out += "# TYPE nsaudit_model_mismatches gauge\n"
+        out += "nsaudit_model_mismatches \(r.summary.modelMismatches)\n"
+        if let d = r.durationSeconds {
+            out += "# HELP nsaudit_run_duration_seconds Wall time of the last report.\n"
+            out += "# TYPE nsaudit_run_duration_seconds gauge\n"
+            out += "nsaudit_run_duration_seconds \(String(format: "%.3f", d))\n"
+        }
+        let ts = ISO8601DateFormatter().date(from: r.generatedAt)?.timeIntervalSince1970 ?? 0
+        out += "# HELP nsaudit_last_run_timestamp_seconds When the last report was generated (Unix time).\n"
+        out += "# TYPE nsaudit_last_run_timestamp_seconds gauge\n"
+        out += "nsaudit_last_run_timestamp_seconds \(Int(ts))\n"
+        return out
+    }
+}
