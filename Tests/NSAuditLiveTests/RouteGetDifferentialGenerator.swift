@@ -27,6 +27,9 @@ struct GeneratedCase {
     /// sysctl assignments inside M, in order.
     var sysctls: [(String, String)]
     var queries: [(line: String, tags: [String])]
+    /// Interfaces of M that are up with carrier: the harness waits until each has its
+    /// link-local route (carrier and addrconf settle asynchronously).
+    var carrierLinks = 0
 }
 
 struct RouteGetGenerator {
@@ -254,7 +257,8 @@ struct RouteGetGenerator {
             if !input && chance(0.12) { q += " uid \(pick([0, 1500, 3000]))"; tags.append("uid") }
             qs.append((q, tags))
         }
-        return GeneratedCase(seed: seed, description: desc.joined(separator: " "), setup: setup, batch: batch, sysctls: sysctls, queries: qs)
+        return GeneratedCase(seed: seed, description: desc.joined(separator: " "), setup: setup, batch: batch, sysctls: sysctls, queries: qs,
+                             carrierLinks: ifaces.filter { $0.up && $0.carrier }.count)
     }
 
     var pool4: [String] = []

@@ -83,7 +83,7 @@ struct RouteGetDifferentialTests {
             "addr add 10.20.30.40/24 dev ens18", "addr add 10.99.0.40/24 dev ens19",
             "link set ens18 up", "link set ens19 up",
             "route add default via 10.20.30.1", "route add default via 10.99.0.1 dev ens19 table 10",
-        ], sysctls: [], queries: [])
+        ], sysctls: [], queries: [], carrierLinks: 2)
         for q in ["192.168.127.10", "192.168.127.10 vrf mgmt", "192.168.127.10 oif ens19", "10.99.0.40",
                   "10.99.0.40 vrf mgmt", "10.99.0.40 iif ens19 from 192.168.127.10", "10.20.30.40 iif ens19 from 192.168.127.10",
                   "192.168.127.10 from 10.99.0.40", "10.99.0.1 vrf mgmt", "8.8.8.8 iif ens19 from 192.168.127.10"] {
@@ -109,8 +109,10 @@ enum LiveRouteGetCase {
         let m = "nsafib-\(getpid())-\(tag)m", p = "nsafib-\(getpid())-\(tag)p"
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("nsafib-\(getpid())-\(tag)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let keep = ProcessInfo.processInfo.environment["NSAUDIT_ROUTEGET_KEEP"] == "1"
         defer {
-            _ = try? Live.sh("ip netns del \(m) 2>/dev/null; ip netns del \(p) 2>/dev/null; true")
+            if keep { print("kept namespaces \(m) \(p) (NSAUDIT_ROUTEGET_KEEP=1): delete them with ip netns del") }
+            else { _ = try? Live.sh("ip netns del \(m) 2>/dev/null; ip netns del \(p) 2>/dev/null; true") }
             try? FileManager.default.removeItem(at: tmp)
         }
         try Live.sh("ip netns add \(m) && ip netns add \(p) && ip -n \(m) link set lo up && ip netns exec \(m) sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad'")
@@ -123,6 +125,13 @@ enum LiveRouteGetCase {
             let cmds = c.sysctls.map { "echo \($0.1) > /proc/sys/\($0.0.replacingOccurrences(of: ".", with: "/"))" }.joined(separator: "; ")
             try Live.sh("ip netns exec \(m) sh -c '\(cmds)' 2>/dev/null; true")
         }
+        // Wait for carrier and addrconf to settle: one fe80::/64 route per up link with carrier.
+        for _ in 0..<60 {
+            let out = (try? Live.sh("ip -n \(m) -6 route show table main")) ?? ""
+            if out.components(separatedBy: "fe80::/64").count - 1 >= c.carrierLinks { break }
+            usleep(50_000)
+        }
+        usleep(20_000)
         let snap = try Collector.collect(CollectOptions(netns: [m], includeRoot: false, sockets: false))
         guard let ns = snap.namespace(m), ns.status == .ok else { throw ShellError(command: "collect \(m)", status: 1, stderr: "namespace not recorded") }
         // Ask the kernel, all queries in one ip -batch.
