@@ -20,6 +20,8 @@ public struct ObservedRequest: Sendable, Hashable {
     public var role: ObservedFlow.Role
     /// Where replies were seen arriving (forwarders); empty for responders.
     public var replyIngress: [String]
+    /// Where the request was seen leaving again (forwarders); empty for responders.
+    public var requestEgress: [String] = []
 
     public init(netns: String, family: IPAddress.Family, proto: UInt8, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress, destinationPort: UInt16?, ingress: String, role: ObservedFlow.Role,
@@ -90,7 +92,9 @@ public enum CaptureConfirmation {
                                           source: f.client, sourcePort: f.clientPort, destination: f.server,
                                           destinationPort: f.serverPort, ingress: ingress, role: f.role,
                                           replyIngress: f.role == .forwarder ? f.replyIngress : [])
-                out.append(verdict(for: f, ingress: ingress, prediction: predict(f.netns, req)))
+                var r = req
+                if f.role == .forwarder { r.requestEgress = f.requestEgress }
+                out.append(verdict(for: f, ingress: ingress, prediction: predict(f.netns, r)))
             }
         }
         return out

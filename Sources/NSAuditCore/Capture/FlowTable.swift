@@ -22,7 +22,8 @@ public struct FlowTable: Sendable {
 
     struct Use: Sendable {
         var iface: Int32
-        /// bit 0: request in, 1: request out, 2: reply in, 3: reply out
+        /// bit 0: request in, 1: request out, 2: reply in, 3: reply out;
+        /// bits 4-7 the same for TCP handshake packets (SYN, SYN-ACK) only.
         var mask: UInt8
     }
 
@@ -138,12 +139,18 @@ public struct FlowTable: Sendable {
             if syn && !ack && isRequest { entries[idx].sawSYN = true }
             if syn && ack && !isRequest { entries[idx].sawSYNACK = true }
         }
-        let bit: UInt8
+        var bit: UInt8
         switch (isRequest, h.direction) {
         case (true, .outgoing): bit = Self.reqOut
         case (true, _): bit = Self.reqIn       // unknown direction counts as arrival
         case (false, .incoming): bit = Self.repIn
         case (false, _): bit = Self.repOut     // unknown direction counts as departure
+        }
+        if h.proto == IPProto.tcp, h.tcpFlags & TCPFlag.syn != 0 {
+            // Handshake packets are tracked apart: a stray RST from a host that received a
+            // misrouted SYN-ACK must not count as where the request arrived.
+            let ack = h.tcpFlags & TCPFlag.ack != 0
+            if isRequest != ack { bit |= bit << 4 }
         }
         entries[idx].record(iface: iface, bit: bit, request: isRequest, ts: timestampNs)
     }
@@ -160,8 +167,11 @@ public struct FlowTable: Sendable {
                 }
                 return out.sorted()
             }
-            let reqIn = names(Self.reqIn), reqOut = names(Self.reqOut)
-            let repIn = names(Self.repIn), repOut = names(Self.repOut)
+            // For TCP with a handshake in view, the SYN and SYN-ACK say where the request
+            // arrived and where the reply left; otherwise every packet counts.
+            let req: UInt8 = e.sawSYN ? 4 : 0, rep: UInt8 = e.sawSYNACK ? 4 : 0
+            let reqIn = names(Self.reqIn << req), reqOut = names(Self.reqOut << req)
+            let repIn = names(Self.repIn << rep), repOut = names(Self.repOut << rep)
             let role: ObservedFlow.Role
             if !reqIn.isEmpty {
                 role = reqOut.contains(where: { !reqIn.contains($0) }) ? .forwarder : .responder
@@ -202,7 +212,7 @@ extension FlowTable.Entry {
         swap(&requests, &replies)
         for k in uses.indices {
             let m = uses[k].mask
-            uses[k].mask = (m & 3) << 2 | (m >> 2) & 3
+            uses[k].mask = (m & 0x33) << 2 | (m >> 2) & 0x33
         }
     }
 }

@@ -153,6 +153,15 @@ public final class RoutingModel: Sendable {
                 items6[r.table, default: []].append((r.dst.address.bits, r.dst.length, idx))
             }
         }
+        // A gateway that is a local address resolves with host scope (fib_check_nh): the
+        // kernel then does not use it as a gateway (rt_uses_gateway stays 0).
+        var local4 = Set<UInt32>()
+        for l in links { for a in l.addrs4 { local4.insert(a.local.v4) } }
+        for i in paths.indices {
+            if let g = paths[i].gateway, g.family == .v4, local4.contains(g.v4) {
+                paths[i].selectGateway = g; paths[i].gateway = nil
+            }
+        }
         self.paths = paths
         self.routes4 = routes4; self.routes6 = routes6
         var t4: [UInt32: PrefixTable<UInt32>] = [:]
@@ -218,6 +227,8 @@ struct FIBNexthop: Sendable {
     var gateway: IPAddress?
     var weight: UInt16
     var flags: UInt32
+    /// The gateway given to inet_select_addr when it is not used as a gateway.
+    var selectGateway: IPAddress? = nil
     var dead: Bool { flags & NexthopFlags.dead != 0 }
     var linkdown: Bool { flags & NexthopFlags.linkdown != 0 }
 }

@@ -120,7 +120,7 @@ extension RoutingModel {
     /// fib_result_prefsrc for a path of a route.
     func resultPrefsrc4(_ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
         if let p = r.prefsrc { return p.v4 }
-        let gw = nh.gateway.flatMap { $0.family == .v4 ? $0.v4 : nil } ?? 0
+        let gw = (nh.gateway ?? nh.selectGateway).flatMap { $0.family == .v4 ? $0.v4 : nil } ?? 0
         var scope = r.scope
         if r.usesObject { scope = (nh.gateway != nil ? Scope.link : Scope.host) - 1 }
         return selectAddr4(nh.dev, dst: gw, scope: scope)

@@ -8,7 +8,7 @@ extension RoutingModel {
         var daddr = q.dst.v4
         var saddr = q.src?.v4 ?? 0
         var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: loopbackIndex, oif: queryOif,
-                      mark: q.mark, tos: q.tos, proto: q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0)
+                      mark: q.mark, tos: q.tos, proto: q.ipproto == 0 ? 17 : q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0)
         func fail(_ e: KernelError, _ o: PolicyOutcome? = nil) -> RouteResult {
             var r = RouteResult.failure(q, e, rule: o?.rule, type: o?.rejectType)
             r.from = q.src
@@ -108,7 +108,6 @@ extension RoutingModel {
         if v4IsLoopback(src) && !dOut.loopback && !dOut.isVRF && !dOut.routeLocalnet { return fail(.EINVAL) }
         if v4IsLbcast(daddr) { type = .broadcast }
         else if v4IsMulticast(daddr) { type = .multicast }
-        else if v4IsZeronet(daddr) { return fail(.EINVAL) }
         res.type = type
         res.dev = dOut.name
         res.rule = rule
@@ -189,8 +188,18 @@ extension RoutingModel {
             return r
         }
         if v4IsMulticast(daddr) {
-            // Multicast input depends on group memberships, which the snapshot does not hold.
-            return fail(.EINVAL)
+            // ip_route_input_mc. Group memberships are not in the snapshot: every device that
+            // is up is taken to have joined 224.0.0.1 (all-hosts, joined by ip_mc_up) and no
+            // other group; multicast forwarding (mc_forwarding) is taken as off.
+            guard daddr == 0xe000_0001 && dev.up else { return fail(.EINVAL) }
+            if v4IsMulticast(saddr) || v4IsLbcast(saddr) { return fail(.EINVAL) }
+            if v4IsLoopback(saddr) && !dev.routeLocalnet { return fail(.EINVAL) }
+            if saddr != 0 && validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
+                return fail(.EINVAL)
+            }
+            var r = res
+            r.type = .multicast; r.dev = name(of: loopbackIndex); r.cache = ["local", "mc"]
+            return r
         }
         if v4IsMulticast(saddr) || v4IsLbcast(saddr) { return fail(.EINVAL) }
         if v4IsLbcast(daddr) || (saddr == 0 && daddr == 0) {
@@ -205,7 +214,7 @@ extension RoutingModel {
         else if v4IsLoopback(saddr) { if !dev.routeLocalnet { return fail(.EINVAL) } }
         var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: iif, oif: 0, mark: q.mark, tos: q.tos,
                       proto: 0, sport: 0, dport: 0, uid: 0)
-        if requireFlowDissect4 { fl.proto = q.ipproto; fl.sport = q.sport; fl.dport = q.dport }
+        if requireFlowDissect4 { fl.proto = q.ipproto == 0 ? 17 : q.ipproto; fl.sport = q.sport; fl.dport = q.dport }
         let o = fibLookup4(&fl)
         if let e = o.error {
             return fail(dev.forwarding ? e : .EHOSTUNREACH, o)
@@ -250,7 +259,7 @@ extension RoutingModel {
             let nh = paths[Int(r.pathStart + k)]
             let v = validateSource4(src: q.src?.v4 ?? 0, dst: q.dst.v4, tos: q.tos, oif: nh.dev, dev: dev, mark: q.mark,
                                     proto: q.ipproto, sport: q.sport, dport: q.dport)
-            errors.append(v == .ok ? nil : (v == .rpfFailed ? .EXDEV : .EINVAL))
+            errors.append(v == .ok ? nil : .EINVAL)
         }
         if let e = errors.first ?? nil, errors.allSatisfy({ $0 == e }) {
             var f = RouteResult.failure(q, e, rule: rule)

@@ -154,6 +154,13 @@ extension RoutingModel {
             return f
         }
         guard let h = o.hit else { return RouteResult.failure(q, .ENETUNREACH) }
+        if input && v6IsMulticast(dst) {
+            // rt6_fill_node asks ip6mr_get_route, which fails without a multicast route
+            // cache entry: the reply cannot be built and the kernel answers EMSGSIZE.
+            var f = RouteResult.failure(q, .EMSGSIZE, rule: o.rule)
+            f.from = res.from; f.iif = res.iif
+            return f
+        }
         let r = routes6[Int(h.route)]
         let nh = paths[Int(r.pathStart + h.nhSel)]
         res.type = r.type

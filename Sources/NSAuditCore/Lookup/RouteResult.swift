@@ -1,6 +1,6 @@
 /// Errors the kernel returns from RTM_GETROUTE, by errno name.
 public enum KernelError: String, Sendable, Equatable, CaseIterable {
-    case ENETUNREACH, EHOSTUNREACH, EACCES, EINVAL, EXDEV, ENODEV, EADDRNOTAVAIL, ENETDOWN
+    case ENETUNREACH, EHOSTUNREACH, EACCES, EINVAL, EXDEV, ENODEV, EADDRNOTAVAIL, ENETDOWN, EMSGSIZE
     /// Internal: "no match here, continue with the next rule" (never reported).
     case EAGAIN
     /// The strerror text `ip` prints after "RTNETLINK answers: ".
@@ -14,6 +14,7 @@ public enum KernelError: String, Sendable, Equatable, CaseIterable {
         case .ENODEV: "No such device"
         case .EADDRNOTAVAIL: "Cannot assign requested address"
         case .ENETDOWN: "Network is down"
+        case .EMSGSIZE: "Message too long"
         case .EAGAIN: "Resource temporarily unavailable"
         }
     }

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The recorded differential corpus: per configuration a snapshot file and a JSON-lines file
+/// whose first line is a header and whose other lines are `RouteGetCase`s (query, feature
+/// tags, the kernel's answer). Encoding only; the tests do the file I/O.
+public enum RouteGetCorpus {
+    public struct Header: Codable, Sendable {
+        public var namespace: String
+        public var description: String
+        /// Where the answers come from: "kernel ..." when recorded, or "hand-written from the
+        /// kernel's documented behaviour ..." for cases no kernel here can run (VRF).
+        public var source: String
+        public init(namespace: String, description: String, source: String) {
+            self.namespace = namespace; self.description = description; self.source = source
+        }
+    }
+
+    public static func encode(header: Header, cases: [RouteGetCase]) throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var out = Data()
+        out.append(try enc.encode(header)); out.append(10)
+        for c in cases { out.append(try enc.encode(c)); out.append(10) }
+        return out
+    }
+
+    public static func decode(_ data: Data) throws -> (Header, [RouteGetCase]) {
+        let dec = JSONDecoder()
+        var lines = data.split(separator: 10)
+        guard !lines.isEmpty else { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "empty corpus file")) }
+        let header = try dec.decode(Header.self, from: Data(lines.removeFirst()))
+        let cases = try lines.filter { !$0.isEmpty }.map { try dec.decode(RouteGetCase.self, from: Data($0)) }
+        return (header, cases)
+    }
+}
+
+/// Agreement counts per feature category, for the differential reports.
+public struct AgreementTally: Sendable {
+    public private(set) var total = 0
+    public private(set) var agreed = 0
+    public private(set) var prefsrcAgreed = 0
+    var byTag: [String: (agree: Int, total: Int)] = [:]
+
+    public init() {}
+
+    public mutating func add(tags: [String], agree: Bool, prefsrc: Bool) {
+        total += 1
+        if agree { agreed += 1 }
+        if prefsrc { prefsrcAgreed += 1 }
+        for t in Set(tags) {
+            var v = byTag[t] ?? (0, 0)
+            v.total += 1
+            if agree { v.agree += 1 }
+            byTag[t] = v
+        }
+    }
+
+    /// Categories from the answers themselves (error kind, route type, multipath...).
+    public static func answerTags(_ m: RouteResult, _ k: KernelAnswer) -> [String] {
+        var t: [String] = []
+        if let e = k.error { t.append("kernel-error:\(e)") } else { t.append("type:\(k.type ?? "unicast")") }
+        if !m.multipath.isEmpty { t.append("multipath") }
+        if let r = m.rule, r != 0 && r != 32766 && r != 32767 { t.append("policy-rule") }
+        if let tb = m.table, tb != Table.main && tb != Table.local { t.append("custom-table") }
+        return t
+    }
+
+    public func report(title: String) -> String {
+        var s = "\(title)\n"
+        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.2f%%", 100.0 * Double(a) / Double(b)) }
+        s += String(format: "  %-28@ %8@ %8@ %9@\n", "category" as NSString, "agree" as NSString, "queries" as NSString, "rate" as NSString)
+        for k in byTag.keys.sorted() {
+            let v = byTag[k]!
+            s += String(format: "  %-28@ %8d %8d %9@\n", k as NSString, v.agree, v.total, pct(v.agree, v.total) as NSString)
+        }
+        s += String(format: "  %-28@ %8d %8d %9@\n", "ALL (error,type,dev,gateway)" as NSString, agreed, total, pct(agreed, total) as NSString)
+        s += String(format: "  %-28@ %8d %8d %9@\n", "prefsrc (informational)" as NSString, prefsrcAgreed, total, pct(prefsrcAgreed, total) as NSString)
+        return s
+    }
+}
