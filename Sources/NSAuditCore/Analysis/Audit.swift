@@ -50,7 +50,8 @@ public struct Audit {
             nsFindings += Misconfiguration.check(ns, netns: entry.name)
             nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
             if options.remediate {
-                for i in nsFindings.indices where nsFindings[i].kind == .asymmetricReply || nsFindings[i].kind == .rpFilterDrop {
+                for i in nsFindings.indices where nsFindings[i].severity >= .warning
+                    && (nsFindings[i].kind == .asymmetricReply || nsFindings[i].kind == .rpFilterDrop) {
                     nsFindings[i].remediation = Remediator(snapshot: snapshot, ns: ns, options: options).proposals(for: nsFindings[i])
                 }
             }
@@ -92,12 +93,12 @@ public struct Audit {
                 switch verdict {
                 case .symmetric, .notApplicable, .requestRejected:
                     continue
-                case .asymmetric(let egress, let gw, let table, let rule, let connected):
+                case .asymmetric(let egress, let gw, let table, let rule, let route):
                     f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
                                 summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
                     f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, routed: !connected, routerFacing: routerFacing)
-                case .rpFilterDrop(let error, let rule):
+                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing)
+                case .rpFilterDrop(let error, let rule, let reverse):
                     let all = ns.deviceSysctl(a.family, "all", "rp_filter") ?? 0
                     let dev = ns.deviceSysctl(a.family, r.ingress, "rp_filter") ?? 0
                     let eff = max(all, dev)
@@ -106,18 +107,21 @@ public struct Audit {
                     f.rule = rule
                     f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
                                  "rp_filter.effective": String(eff), "kernel_error": error]
-                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: reverse, routerFacing: routerFacing)
                 case .unroutable(let type, let table, let rule):
                     f = Finding(kind: .replyUnroutable, severity: .warning, netns: netns,
                                 summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) have no usable route back (\(type), \(where_(table, rule))).")
                     f.table = table; f.rule = rule
                     f.details = ["route": type]
-                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
-                case .ecmpSplit(let egress, let table, let rule):
+                    // A configured drop (blackhole, unreachable, prohibit) on a link clients
+                    // are expected on matters; "no route at all" means nothing sends them here.
+                    let explicit = ["blackhole", "unreachable", "prohibit"].contains(type)
+                    f.severity = severity(ns, r, services: services, route: explicit ? .default : .specific, routerFacing: routerFacing)
+                case .ecmpSplit(let egress, let table, let rule, let route):
                     f = Finding(kind: .ecmpSplit, severity: .warning, netns: netns,
                                 summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) are spread over \(egress.joined(separator: ", ")) by multipath (\(where_(table, rule))); the kernel's hash decides per flow.")
                     f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, routed: true, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing)
                 }
                 f.localAddress = a.description
                 f.ingress = r.ingress
@@ -164,15 +168,15 @@ public struct Audit {
         }
     }
 
-    /// warning when clients from beyond the ingress's own subnet are expected there (a
-    /// service listens on the address, a router sits on the ingress link, or some route uses
-    /// a gateway through it) and the reply is routed; info otherwise (e.g. sources that could
-    /// only arrive spoofed).
-    static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String], routed: Bool,
-                         routerFacing: Set<String>) -> Severity {
-        guard routed else { return .info }
-        if !services.isEmpty { return .warning }
-        guard let ing = ns.link(named: r.ingress) else { return .info }
+    /// warning when the clients are ones this namespace knows only through a default route
+    /// (so they may well sit behind the ingress) and clients from beyond the ingress's subnet
+    /// are expected there (a router sits on the ingress link, or some route uses a gateway
+    /// through it); info otherwise: clients whose network is connected to or specifically
+    /// routed through another interface could only arrive on the ingress spoofed or
+    /// misrouted. Socket or intent evidence raises a finding to error.
+    static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String],
+                         route: ReturnPathAnalysis.RouteKind, routerFacing: Set<String>) -> Severity {
+        guard route == .default, let ing = ns.link(named: r.ingress) else { return .info }
         let gatewayRoute = ns.routes.contains { rt in
             (rt.oif == ing.index && rt.gateway != nil) || (rt.nexthops ?? []).contains { $0.oif == ing.index && $0.gateway != nil }
         }

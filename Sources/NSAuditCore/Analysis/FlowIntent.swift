@@ -147,7 +147,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         case .unroutable(let type, let t, let r):
             p.summary = "replies to \(who) have no route back (\(type))."
             p.table = t; p.rule = r
-        case .ecmpSplit(let e, let t, let r):
+        case .ecmpSplit(let e, let t, let r, _):
             p.summary = "replies to \(who) are spread over \(e.joined(separator: ", "))."
             p.egress = e.joined(separator: ","); p.table = t; p.rule = r
         case .requestRejected(let e):

@@ -102,7 +102,8 @@ struct Remediator {
             if let g = r.gateway, subnet.contains(g) { return (g, false) }
         }
         for l in [ing] {
-            if let peerID = l.peerNetns, let peerIndex = l.link, let peer = snapshot.namespace(peerID) {
+            if let peerID = l.peerNetns, let peerIndex = l.link, let peer = snapshot.namespace(peerID),
+               snapshot.routerFacingInterfaces(ns).contains(l.name) {
                 if let x = peer.addresses.first(where: { $0.index == peerIndex && subnet.contains($0.local) }) { return (x.local, false) }
             }
         }

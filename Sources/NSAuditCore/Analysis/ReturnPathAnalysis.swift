@@ -17,11 +17,43 @@ public struct ReturnPathAnalysis {
         case symmetric
         /// Not a remote client: a local, martian or special source (skipped).
         case notApplicable
-        case asymmetric(egress: String, gateway: IPAddress?, table: UInt32?, rule: UInt32?, connected: Bool)
-        case rpFilterDrop(error: String, rule: UInt32?)
+        case asymmetric(egress: String, gateway: IPAddress?, table: UInt32?, rule: UInt32?, route: RouteKind)
+        case rpFilterDrop(error: String, rule: UInt32?, reverse: RouteKind)
         case requestRejected(error: String)
         case unroutable(type: String, table: UInt32?, rule: UInt32?)
-        case ecmpSplit(egress: [String], table: UInt32?, rule: UInt32?)
+        case ecmpSplit(egress: [String], table: UInt32?, rule: UInt32?, route: RouteKind)
+    }
+
+    /// What kind of route a reply takes: onto a connected link, along a route for the
+    /// client's own network, or along a default route (the client is not known elsewhere).
+    public enum RouteKind: String, Hashable, Sendable { case connected, specific, `default` }
+
+    /// Whether the route matched for `s` in `table` is a default route: no prefix longer
+    /// than /0 of that table covers `s`.
+    final class Coverage {
+        let ns: NamespaceSnapshot
+        var byTable: [UInt32: AddressRanges] = [:]
+        init(_ ns: NamespaceSnapshot) { self.ns = ns }
+        func kind(_ s: IPAddress, table: UInt32?, gateway: Bool) -> RouteKind {
+            guard gateway else { return .connected }
+            let t = table ?? Table.main
+            if byTable[t] == nil {
+                var p = ns.routes.filter { $0.family == s.family && $0.dst.length > 0 && ($0.table == t || (table == nil && $0.table == Table.local)) }.map(\.dst)
+                p.sort { $0.address.bits < $1.address.bits }
+                var r = AddressRanges(family: s.family)
+                var cur: (UInt128, UInt128)?
+                for x in p {
+                    let lo = x.address.bits, hi = x.last.bits
+                    if let c = cur, lo <= c.1 &+ 1, c.1 != UInt128.max { cur = (c.0, max(c.1, hi)) } else {
+                        if let c = cur { r.append(c.0, c.1) }
+                        cur = (lo, hi)
+                    }
+                }
+                if let c = cur { r.append(c.0, c.1) }
+                byTable[t] = r
+            }
+            return byTable[t]!.contains(s) ? .specific : .default
+        }
     }
 
     /// One (address, ingress) pair with the source ranges of each non-symmetric verdict.
@@ -160,6 +192,7 @@ public struct ReturnPathAnalysis {
     /// symmetric is decided later against each ingress, so this keeps the raw egress.
     func replyVerdicts(_ a: Address, _ part: AddressPartition, _ skip: [Bool], binding: String?) -> [Verdict] {
         var out = [Verdict](repeating: .notApplicable, count: part.count)
+        let coverage = Coverage(ns)
         var q = RouteQuery(dst: a.local, line: "reply")
         q.src = a.local
         q.oif = binding
@@ -171,18 +204,21 @@ public struct ReturnPathAnalysis {
                 continue
             }
             switch r.type {
-            case .local?: out[i] = .notApplicable
+            case .local?, .anycast?: out[i] = .notApplicable  // a local or subnet-router anycast source
             case .unicast?, nil:
                 if r.multipath.count > 1 {
                     let devs = Array(Set(r.multipath.map(\.dev))).sorted()
                     if devs.count == 1 {
                         let gw = r.multipath.first?.gateway
-                        out[i] = .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule, connected: gw == nil)
+                        out[i] = .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule,
+                                             route: coverage.kind(q.dst, table: r.table, gateway: gw != nil))
                     } else {
-                        out[i] = .ecmpSplit(egress: devs, table: r.table, rule: r.rule)
+                        out[i] = .ecmpSplit(egress: devs, table: r.table, rule: r.rule,
+                                            route: coverage.kind(q.dst, table: r.table, gateway: r.multipath.contains { $0.gateway != nil }))
                     }
                 } else {
-                    out[i] = .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule, connected: r.gateway == nil)
+                    out[i] = .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule,
+                                         route: coverage.kind(q.dst, table: r.table, gateway: r.gateway != nil))
                 }
             case let t?:
                 out[i] = .unroutable(type: t.name, table: r.table, rule: r.rule)
@@ -204,7 +240,8 @@ public struct ReturnPathAnalysis {
             let req = try? model.routeGet(q)
             if let req, let e = req.error {
                 let rpf = ingressRPFilter(ingress, a.family)
-                v = rpf > 0 ? .rpFilterDrop(error: e.rawValue, rule: req.rule) : .requestRejected(error: e.rawValue)
+                v = rpf > 0 ? .rpFilterDrop(error: e.rawValue, rule: req.rule, reverse: Self.routeKind(replies[i]))
+                    : .requestRejected(error: e.rawValue)
             } else if let req, req.type != .local {
                 v = .notApplicable  // not delivered locally (forwarded): not a reply-path question
             } else {
@@ -221,6 +258,13 @@ public struct ReturnPathAnalysis {
             groups[v]!.append(lo, hi)
         }
         return Result(address: a, ingress: ingress.name, byVerdict: order.map { ($0, groups[$0]!) }, symmetric: symmetric)
+    }
+
+    static func routeKind(_ v: Verdict) -> RouteKind {
+        switch v {
+        case .asymmetric(_, _, _, _, let k), .ecmpSplit(_, _, _, let k): k
+        default: .specific
+        }
     }
 
     /// Effective IPv4 rp_filter on a device: max(all, device). IPv6 has none (0).
