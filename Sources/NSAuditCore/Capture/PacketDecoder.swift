@@ -110,7 +110,10 @@ public enum PacketDecoder {
         bytes.withUnsafeBytes { decode($0, linkType: linkType) }
     }
 
-    public struct DecodeSkipError: Error, Equatable { public var skip: DecodeSkip }
+    public struct DecodeSkipError: Error, Equatable {
+        public var skip: DecodeSkip
+        public init(skip: DecodeSkip) { self.skip = skip }
+    }
 
     public static func decode(_ p: UnsafeRawBufferPointer, linkType: UInt32) -> Result<PacketHeaders, DecodeSkipError> {
         var ifindex: Int32? = nil
