@@ -168,6 +168,10 @@ done
 run_timed() {
     local out="$1"; shift
     local t0 t1
+    # Both tools write a fresh file: freeing the previous run's output (O_TRUNC for the
+    # shell, rename over it for nsaudit) is not part of either measurement.
+    [[ "$out" == /dev/null ]] || rm -f "$out"
+    sync
     t0=$(now_ns)
     /usr/bin/time -f '%M' -o "$WORK/time.txt" "$@" > "$out"
     t1=$(now_ns)
@@ -191,12 +195,14 @@ for ((r = 1; r <= RUNS; r++)); do
     log "run $r/$RUNS: big namespace"
     run_timed "$WORK/ip.json" ip -n "$BIG" -j route show table all
     echo "$T_MS" >> "$WORK/ip_t"; echo "$RSS_KB" >> "$WORK/ip_m"
+    rm -f "$WORK/nsaudit.json"
     run_timed /dev/null "$NSAUDIT" snapshot --no-root --netns "$BIG" -o "$WORK/nsaudit.json"
     echo "$T_MS" >> "$WORK/nsa_t"; echo "$RSS_KB" >> "$WORK/nsa_m"
 
     log "run $r/$RUNS: $K small namespaces"
     t0=$(now_ns); small_loop "${SMALL[@]}" > /dev/null; t1=$(now_ns)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }' >> "$WORK/loop_t"
+    rm -f "$WORK/nsaudit-small.json"
     run_timed /dev/null "$NSAUDIT" snapshot --no-root "${NSARGS[@]}" -o "$WORK/nsaudit-small.json"
     echo "$T_MS" >> "$WORK/nsas_t"; echo "$RSS_KB" >> "$WORK/nsas_m"
 done

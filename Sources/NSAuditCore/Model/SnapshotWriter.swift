@@ -46,6 +46,12 @@ public struct SnapshotWriter {
         try w.flushIfFull()
     }
 
+    /// `,"dev":"NAME"` on its own (for `DeviceNames`).
+    mutating func fragment(dev name: String) {
+        w.raw(",\"dev\":"); w.string(name)
+        try! w.flush()   // the in-memory sink cannot throw
+    }
+
     public mutating func finish() throws {
         w.endArray(); w.end(); w.raw("\n")
         try w.flush()
@@ -71,7 +77,7 @@ public struct SnapshotWriter {
         w.key("consistent"); w.bool(ns.consistent)
         w.key("dump_retries"); w.int(ns.dumpRetries)
         w.key("nsids"); w.begin()
-        for (k, v) in ns.nsids.sorted(by: { $0.key < $1.key }) { w.key(k); w.string(v) }
+        for (k, v) in ns.nsids.sorted(by: { $0.key < $1.key }) { w.key(string: k); w.string(v) }
         w.end()
         let names = Dictionary(ns.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
 
@@ -86,8 +92,9 @@ public struct SnapshotWriter {
         w.endArray()
         try w.flushIfFull()
         w.key("routes"); w.beginArray()
+        let devs = DeviceNames(ns.links)
         for r in ns.routes {
-            w.element(); writeRoute(r, names)
+            w.element(); writeRoute(r, devs)
             try w.flushIfFull()
         }
         w.endArray()
@@ -95,7 +102,7 @@ public struct SnapshotWriter {
         for n in ns.nexthops { w.element(); writeNexthop(n, names) }
         w.endArray()
         w.key("sysctls"); w.begin()
-        for (k, v) in ns.sysctls.sorted(by: { $0.key < $1.key }) { w.key(k); w.int(v) }
+        for (k, v) in ns.sysctls.sorted(by: { $0.key < $1.key }) { w.key(string: k); w.int(v) }
         w.end()
         w.key("sockets"); w.beginArray()
         for s in ns.sockets { w.element(); writeSocket(s, names) }
@@ -177,47 +184,68 @@ public struct SnapshotWriter {
         w.end()
     }
 
-    private mutating func writeRoute(_ r: Route, _ names: [Int32: String]) {
-        w.begin()
-        w.key("family"); w.string(r.family.description)
-        w.key("table"); w.int(r.table)
-        w.key("type"); w.string(r.type.name)
-        w.key("dst"); w.prefix(r.dst)
-        if let s = r.src { w.key("src"); w.prefix(s) }
-        w.key("tos"); w.int(r.tos)
-        w.key("protocol"); w.int(r.protocol)
-        w.key("scope"); w.int(r.scope)
-        w.key("metric"); w.int(r.metric)
-        if let p = r.prefsrc { w.key("prefsrc"); w.address(p) }
-        if let g = r.gateway { w.key("gateway"); w.address(g) }
+    /// The hot path (a million routes): member names and separators are written as literal
+    /// fragments, no container bookkeeping, `"dev"` from a per-namespace table.
+    private mutating func writeRoute(_ r: Route, _ devs: DeviceNames) {
+        w.raw(r.family == .v4 ? "{\"family\":\"inet\",\"table\":" : "{\"family\":\"inet6\",\"table\":")
+        w.uint(UInt64(r.table))
+        w.raw(",\"type\":\""); w.raw(Self.routeTypeName(r.type)); w.raw("\",\"dst\":")
+        w.prefix(r.dst)
+        if let s = r.src { w.raw(",\"src\":"); w.prefix(s) }
+        w.raw(",\"tos\":"); w.uint(UInt64(r.tos))
+        w.raw(",\"protocol\":"); w.uint(UInt64(r.protocol))
+        w.raw(",\"scope\":"); w.uint(UInt64(r.scope))
+        w.raw(",\"metric\":"); w.uint(UInt64(r.metric))
+        if let p = r.prefsrc { w.raw(",\"prefsrc\":"); w.address(p) }
+        if let g = r.gateway { w.raw(",\"gateway\":"); w.address(g) }
         if let o = r.oif {
-            w.key("oif"); w.int(o)
-            if let n = names[o] { w.key("dev"); w.string(n) }
+            w.raw(",\"oif\":"); w.int(o)
+            devs.write(o, to: w)
         }
-        w.key("flags"); w.int(r.flags)
+        w.raw(",\"flags\":"); w.uint(UInt64(r.flags))
         if let nhs = r.nexthops {
-            w.key("nexthops"); w.beginArray()
+            w.raw(",\"nexthops\":[")
+            var first = true
             for nh in nhs {
-                w.element(); w.begin()
-                if let g = nh.gateway { w.key("gateway"); w.address(g) }
+                if first { w.raw("{") } else { w.raw(",{") }
+                first = false
+                var sep = false
+                if let g = nh.gateway { w.raw("\"gateway\":"); w.address(g); sep = true }
                 if let o = nh.oif {
-                    w.key("oif"); w.int(o)
-                    if let n = names[o] { w.key("dev"); w.string(n) }
+                    if sep { w.raw(",") }
+                    w.raw("\"oif\":"); w.int(o)
+                    devs.write(o, to: w)
+                    sep = true
                 }
-                w.key("weight"); w.int(nh.weight)
-                w.key("flags"); w.int(nh.flags)
-                w.end()
+                if sep { w.raw(",") }
+                w.raw("\"weight\":"); w.uint(UInt64(nh.weight))
+                w.raw(",\"flags\":"); w.uint(UInt64(nh.flags))
+                w.raw("}")
             }
-            w.endArray()
+            w.raw("]")
         }
-        if let x = r.nhid { w.key("nhid"); w.int(x) }
+        if let x = r.nhid { w.raw(",\"nhid\":"); w.uint(UInt64(x)) }
         if let m = r.metrics {
-            w.key("metrics"); w.begin()
-            for (k, v) in m.sorted(by: { $0.key < $1.key }) { w.key(k); w.int(v) }
-            w.end()
+            w.raw(",\"metrics\":{")
+            var first = true
+            for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+                if !first { w.raw(",") }
+                first = false
+                w.string(k); w.raw(":"); w.uint(UInt64(v))
+            }
+            w.raw("}")
         }
-        if let x = r.pref { w.key("pref"); w.int(x) }
-        w.end()
+        if let x = r.pref { w.raw(",\"pref\":"); w.uint(UInt64(x)) }
+        w.raw("}")
+    }
+
+    private static func routeTypeName(_ t: RouteType) -> StaticString {
+        switch t {
+        case .unspec: "none"; case .unicast: "unicast"; case .local: "local"
+        case .broadcast: "broadcast"; case .anycast: "anycast"; case .multicast: "multicast"
+        case .blackhole: "blackhole"; case .unreachable: "unreachable"; case .prohibit: "prohibit"
+        case .throw: "throw"; case .nat: "nat"; case .xresolve: "xresolve"
+        }
     }
 
     private mutating func writeNexthop(_ n: Nexthop, _ names: [Int32: String]) {
@@ -264,89 +292,284 @@ public struct SnapshotWriter {
     }
 }
 
-/// A minimal streaming JSON byte writer (compact output, one container stack).
-struct JSONWriter {
-    private var buf: [UInt8] = []
-    private var needComma: [Bool] = []
+
+/// `,"dev":"NAME"` fragments of a namespace's links, encoded once and looked up by ifindex
+/// (a flat table for the usual small indexes, a dictionary otherwise). The first link with
+/// an index wins, as in the address and socket writers.
+struct DeviceNames {
+    private var dense: [[UInt8]?] = []
+    private var sparse: [Int32: [UInt8]] = [:]
+
+    init(_ links: [Link]) {
+        var encoded: [(Int32, [UInt8])] = []
+        for l in links {
+            var frag: [UInt8] = []
+            var tmp = SnapshotWriter(chunkSize: 1 << 16) { frag += $0 }
+            tmp.fragment(dev: l.name)
+            encoded.append((l.index, frag))
+        }
+        let maxIndex = encoded.map { Int($0.0) }.max() ?? -1
+        if maxIndex < 1 << 16 {
+            dense = Array(repeating: nil, count: maxIndex + 1)
+            for (i, f) in encoded where i >= 0 && dense[Int(i)] == nil { dense[Int(i)] = f }
+        }
+        for (i, f) in encoded where i < 0 || Int(i) >= dense.count {
+            if sparse[i] == nil { sparse[i] = f }
+        }
+    }
+
+    @inline(__always) func write(_ index: Int32, to w: JSONWriter) {
+        let frag: [UInt8]?
+        if index >= 0 && Int(index) < dense.count { frag = dense[Int(index)] } else { frag = sparse[index] }
+        if let frag { frag.withUnsafeBufferPointer { w.bytes($0) } }
+    }
+}
+
+/// A minimal streaming JSON byte writer (compact output). Bytes go into one manually managed
+/// buffer (no Array bounds/uniqueness checks per byte); numbers, IPv4/IPv6 addresses and
+/// prefixes are formatted straight into it without building Strings. Container state is a
+/// bit stack: bit `d` of `hasElement` says whether the container at depth `d` has an element.
+final class JSONWriter {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
     private let chunkSize: Int
     private let sink: SnapshotWriter.Sink
+    private var depth = 0
+    private var hasElement: UInt64 = 0
 
     init(chunkSize: Int, sink: @escaping SnapshotWriter.Sink) {
-        self.chunkSize = chunkSize
+        self.chunkSize = max(chunkSize, 4096)
         self.sink = sink
-        buf.reserveCapacity(chunkSize + 4096)
+        capacity = self.chunkSize + 64 * 1024
+        base = .allocate(capacity: capacity)
     }
 
-    mutating func flushIfFull() throws { if buf.count >= chunkSize { try flush() } }
-    mutating func flush() throws {
-        if !buf.isEmpty { try sink(buf); buf.removeAll(keepingCapacity: true) }
+    deinit { base.deallocate() }
+
+    @inline(__always) func flushIfFull() throws { if count >= chunkSize { try flush() } }
+    func flush() throws {
+        if count > 0 {
+            let chunk = Array(UnsafeBufferPointer(start: base, count: count))
+            count = 0
+            try sink(chunk)
+        }
     }
 
-    mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { buf.append(contentsOf: $0) }
+    /// Makes room for `n` more bytes (the buffer grows when one element outgrows it).
+    @inline(__always) func reserve(_ n: Int) {
+        if count + n > capacity { grow(n) }
     }
-    mutating func begin() { buf.append(UInt8(ascii: "{")); needComma.append(false) }
-    mutating func end() { buf.append(UInt8(ascii: "}")); needComma.removeLast() }
-    mutating func beginArray() { buf.append(UInt8(ascii: "[")); needComma.append(false) }
-    mutating func endArray() { buf.append(UInt8(ascii: "]")); needComma.removeLast() }
-    /// Separator before an array element.
-    mutating func element() {
-        if needComma[needComma.count - 1] { buf.append(UInt8(ascii: ",")) } else { needComma[needComma.count - 1] = true }
+    @inline(never) private func grow(_ n: Int) {
+        let newCapacity = max(capacity * 2, count + n + 4096)
+        let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        nb.update(from: base, count: count)
+        base.deallocate()
+        base = nb
+        capacity = newCapacity
     }
-    mutating func key(_ k: String) {
+    /// Appends one byte; the caller has reserved room.
+    @inline(__always) func put(_ b: UInt8) { base[count] = b; count += 1 }
+    @inline(__always) func byte(_ b: UInt8) { reserve(1); put(b) }
+    @inline(__always) func bytes(_ p: UnsafeBufferPointer<UInt8>) {
+        reserve(p.count)
+        if let a = p.baseAddress { (base + count).update(from: a, count: p.count) }
+        count += p.count
+    }
+    @inline(__always) func raw(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        reserve(n)
+        (base + count).update(from: s.utf8Start, count: n)
+        count += n
+    }
+    /// Drops the last byte written (used to splice a prefix length into a quoted address).
+    @inline(__always) func removeLast() { count -= 1 }
+
+    // MARK: containers
+    @inline(__always) private func push() {
+        depth += 1
+        precondition(depth < 64, "JSON nesting too deep")
+        hasElement &= ~(1 << UInt64(depth))
+    }
+    @inline(__always) private func pop() { depth -= 1 }
+    func begin() { byte(UInt8(ascii: "{")); push() }
+    func end() { byte(UInt8(ascii: "}")); pop() }
+    func beginArray() { byte(UInt8(ascii: "[")); push() }
+    func endArray() { byte(UInt8(ascii: "]")); pop() }
+    /// Separator before an array element or object member.
+    @inline(__always) func element() {
+        let bit: UInt64 = 1 << UInt64(depth)
+        if hasElement & bit != 0 { byte(UInt8(ascii: ",")) } else { hasElement |= bit }
+    }
+    /// A member name known at compile time (plain ASCII, no escaping needed).
+    @inline(__always) func key(_ k: StaticString) {
+        element()
+        let n = k.utf8CodeUnitCount
+        reserve(n + 3)
+        put(UInt8(ascii: "\""))
+        (base + count).update(from: k.utf8Start, count: n)
+        count += n
+        put(UInt8(ascii: "\"")); put(UInt8(ascii: ":"))
+    }
+    /// A member name from data (escaped like any string).
+    func key(string k: String) {
         element()
         string(k)
-        buf.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
     }
-    mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
-    mutating func int<T: BinaryInteger>(_ v: T) {
-        if v == 0 { buf.append(48); return }
-        var x = Int64(v)
-        if x < 0 { buf.append(UInt8(ascii: "-")); x = -x }
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { p in
-            while x > 0 { p[n] = UInt8(48 + x % 10); x /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { buf.append(p[i]) }
+
+    // MARK: scalars
+    func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
+
+    @inline(__always) func int<T: BinaryInteger>(_ v: T) {
+        if T.isSigned && v < 0 {
+            byte(UInt8(ascii: "-"))
+            uint(UInt64(v.magnitude))
+        } else {
+            uint(UInt64(v))
         }
     }
-    mutating func string(_ s: String) {
-        buf.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
+
+    /// "00" "01" ... "99"
+    private static let pairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+    func uint(_ v: UInt64) {
+        if v < 10 { byte(48 &+ UInt8(truncatingIfNeeded: v)); return }
+        var digits = 1
+        var t = v
+        while t >= 10 { t /= 10; digits += 1 }
+        reserve(digits)
+        var x = v
+        var i = count + digits
+        let pairs = JSONWriter.pairs.utf8Start
+        while x >= 100 {
+            let r = Int(x % 100); x /= 100
+            i -= 2
+            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
+        }
+        if x >= 10 {
+            let r = Int(x)
+            i -= 2
+            base[i] = pairs[2 * r]; base[i + 1] = pairs[2 * r + 1]
+        } else {
+            i -= 1
+            base[i] = 48 &+ UInt8(truncatingIfNeeded: x)
+        }
+        count += digits
+    }
+
+    /// 0...255 without a division loop; the caller has reserved 3 bytes.
+    @inline(__always) private func octet(_ v: UInt32) {
+        if v >= 100 {
+            let h = v / 100, r = v - h * 100
+            put(48 &+ UInt8(truncatingIfNeeded: h))
+            put(48 &+ UInt8(truncatingIfNeeded: r / 10)); put(48 &+ UInt8(truncatingIfNeeded: r % 10))
+        } else if v >= 10 {
+            put(48 &+ UInt8(truncatingIfNeeded: v / 10)); put(48 &+ UInt8(truncatingIfNeeded: v % 10))
+        } else {
+            put(48 &+ UInt8(truncatingIfNeeded: v))
+        }
+    }
+
+    func string(_ s: String) {
+        var s = s
+        s.withUTF8 { p in
+            reserve(p.count + 2)
+            put(UInt8(ascii: "\""))
+            var clean = true
+            for c in p where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { clean = false; break }
+            if clean {
+                if let a = p.baseAddress { (base + count).update(from: a, count: p.count) }
+                count += p.count
+            } else {
+                escaped(p)
+            }
+            byte(UInt8(ascii: "\""))
+        }
+    }
+
+    @inline(never) private func escaped(_ p: UnsafeBufferPointer<UInt8>) {
+        let hex: StaticString = "0123456789abcdef"
+        for c in p {
             switch c {
-            case UInt8(ascii: "\""): buf.append(92); buf.append(c)
-            case UInt8(ascii: "\\"): buf.append(92); buf.append(c)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): reserve(2); put(92); put(c)
             case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                buf.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
-            default: buf.append(c)
+                reserve(6)
+                put(92); put(UInt8(ascii: "u")); put(48); put(48)
+                put(hex.utf8Start[Int(c >> 4)]); put(hex.utf8Start[Int(c & 15)])
+            default: byte(c)
             }
         }
-        buf.append(UInt8(ascii: "\""))
     }
-    mutating func address(_ a: IPAddress) {
-        if a.family == .v4 {
-            buf.append(UInt8(ascii: "\""))
-            let v = a.v4
-            int(v >> 24); buf.append(46); int((v >> 16) & 0xff); buf.append(46)
-            int((v >> 8) & 0xff); buf.append(46); int(v & 0xff)
-            buf.append(UInt8(ascii: "\""))
-        } else {
-            string(a.description)
+
+    /// The address text without quotes (what `IPAddress.description` gives).
+    @inline(__always) private func addressText(_ a: IPAddress) {
+        if a.family == .v4 { v4Text(a.v4) } else { v6Text(a.bits) }
+    }
+
+    private func v4Text(_ v: UInt32) {
+        reserve(15)
+        octet(v >> 24); put(46); octet((v >> 16) & 0xff); put(46)
+        octet((v >> 8) & 0xff); put(46); octet(v & 0xff)
+    }
+
+    /// RFC 5952 text with glibc's embedded-IPv4 forms; must match `IPAddress.description`.
+    private func v6Text(_ bits: UInt128) {
+        var w: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
+        reserve(46)
+        withUnsafeMutableBytes(of: &w) { raw in
+            let w = raw.bindMemory(to: UInt16.self)
+            for i in 0..<8 { w[i] = UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - i))) }
+            // Longest run of zero words (length >= 2), first one wins on ties.
+            var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
+            for i in 0..<8 {
+                if w[i] == 0 {
+                    if curStart < 0 { curStart = i; curLen = 0 }
+                    curLen += 1
+                    if curLen > bestLen { bestLen = curLen; bestStart = curStart }
+                } else { curStart = -1 }
+            }
+            if bestLen < 2 { bestStart = -1 }
+            let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff))
+            let hex: StaticString = "0123456789abcdef"
+            let h = hex.utf8Start
+            var i = 0
+            while i < 8 {
+                if i == bestStart {
+                    if i == 0 { put(58) }
+                    put(58)
+                    i += bestLen
+                    continue
+                }
+                if embedsV4 && i == 6 {
+                    v4Text(UInt32(w[6]) << 16 | UInt32(w[7]))
+                    break
+                }
+                let x = w[i]
+                if x >= 0x1000 { put(h[Int(x >> 12)]) }
+                if x >= 0x100 { put(h[Int((x >> 8) & 15)]) }
+                if x >= 0x10 { put(h[Int((x >> 4) & 15)]) }
+                put(h[Int(x & 15)])
+                if i < 7 { put(58) }
+                i += 1
+            }
         }
     }
-    mutating func prefix(_ p: IPPrefix) {
-        if p.family == .v4 {
-            address(p.address)
-            buf.removeLast()
-            buf.append(UInt8(ascii: "/")); int(p.length); buf.append(UInt8(ascii: "\""))
-        } else {
-            string(p.description)
-        }
+
+    func address(_ a: IPAddress) {
+        byte(UInt8(ascii: "\""))
+        addressText(a)
+        byte(UInt8(ascii: "\""))
     }
-    mutating func range<T: BinaryInteger>(_ a: T, _ b: T) {
+    func prefix(_ p: IPPrefix) {
+        byte(UInt8(ascii: "\""))
+        addressText(p.address)
+        byte(UInt8(ascii: "/"))
+        uint(UInt64(p.length))
+        byte(UInt8(ascii: "\""))
+    }
+    func range<T: BinaryInteger>(_ a: T, _ b: T) {
         begin(); key("start"); int(a); key("end"); int(b); end()
     }
 }

@@ -5,6 +5,13 @@ import NSAuditCore
 /// RTM_GETROUTE dump of every table → `Route` values (rtmsg + RTA_* attributes).
 extension NetlinkSocket {
     func dumpRoutes(family: IPAddress.Family, into out: inout [Route]) throws -> DumpOutcome {
+        let chunks = RouteChunks()
+        let o = try dumpRoutes(family: family, into: chunks)
+        out += chunks.array()
+        return o
+    }
+
+    func dumpRoutes(family: IPAddress.Family, into out: RouteChunks) throws -> DumpOutcome {
         var body = [UInt8](repeating: 0, count: 12)  // struct rtmsg; table 0 = all tables
         body[0] = family.rawValue
         return try dump(type: UInt16(RTM_GETROUTE), body: body) { m in
@@ -73,5 +80,78 @@ extension NetlinkSocket {
             off += (len + 3) & ~3
         }
         return hops
+    }
+}
+
+/// Routes collected in fixed-size chunks, then moved (bitwise, no per-route copy) into one
+/// array of exactly the right capacity. Appending a million routes to one growing array
+/// would double its buffer (2M × `MemoryLayout<Route>.stride` = 160 B) and hold the old and
+/// new buffers at once while copying; here the peak is the routes once plus one chunk, each
+/// chunk being freed as soon as its routes have moved.
+final class RouteChunks {
+    static let chunkSize = 1 << 15
+    private var chunks: [UnsafeMutablePointer<Route>] = []
+    /// Routes in the last chunk.
+    private var used = 0
+    /// Capacity of the last chunk (the first one starts small: most namespaces hold a few routes).
+    private var capacity = 0
+    private(set) var count = 0
+
+    init() {}
+
+    deinit { release() }
+
+    @inline(__always) func append(_ r: Route) {
+        if used == capacity { newChunk() }
+        (chunks[chunks.count - 1] + used).initialize(to: r)
+        used += 1
+        count += 1
+    }
+
+    @inline(never) private func newChunk() {
+        if chunks.isEmpty {
+            chunks.append(.allocate(capacity: 64))
+            capacity = 64
+            used = 0
+            return
+        }
+        if let last = chunks.last, capacity < Self.chunkSize {
+            // Grow the first (small) chunk in place of chaining a second one.
+            let bigger = min(max(capacity * 4, 64), Self.chunkSize)
+            let p = UnsafeMutablePointer<Route>.allocate(capacity: bigger)
+            p.moveInitialize(from: last, count: used)
+            last.deallocate()
+            chunks[chunks.count - 1] = p
+            capacity = bigger
+            return
+        }
+        chunks.append(.allocate(capacity: Self.chunkSize))
+        capacity = Self.chunkSize
+        used = 0
+    }
+
+    /// All routes in dump order; leaves the collection empty.
+    func array() -> [Route] {
+        let total = count
+        let out = [Route](unsafeUninitializedCapacity: total) { buf, initialized in
+            var off = 0
+            for (i, c) in chunks.enumerated() {
+                let n = i == chunks.count - 1 ? used : Self.chunkSize
+                (buf.baseAddress! + off).moveInitialize(from: c, count: n)
+                c.deallocate()
+                off += n
+            }
+            initialized = off
+        }
+        chunks = []; used = 0; capacity = 0; count = 0
+        return out
+    }
+
+    private func release() {
+        for (i, c) in chunks.enumerated() {
+            c.deinitialize(count: i == chunks.count - 1 ? used : Self.chunkSize)
+            c.deallocate()
+        }
+        chunks = []; used = 0; capacity = 0; count = 0
     }
 }

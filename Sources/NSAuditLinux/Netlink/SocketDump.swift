@@ -12,8 +12,11 @@ extension NetlinkSocket {
         var body = [UInt8](repeating: 0, count: 56)
         body[0] = family.rawValue
         body[1] = proto
-        // Every state except TIME_WAIT (6): lingering closed connections are not flows.
-        let states: UInt32 = 0xffff_ffff & ~(1 << 6)
+        // TCP_ESTABLISHED (1) ... TCP_NEW_SYN_RECV (12) except TIME_WAIT (6): lingering
+        // closed connections are not flows. TCP_BOUND_INACTIVE (13, bound but neither
+        // listening nor connected) is left out too: not a flow, and asking for it makes the
+        // kernel walk the whole bind hash as well.
+        let states: UInt32 = 0x1ffe & ~(1 << 6)
         withUnsafeBytes(of: states) { for (i, b) in $0.enumerated() { body[4 + i] = b } }
         let name = proto == IPProto.tcp ? "tcp" : "udp"
         try dump(type: UInt16(SOCK_DIAG_BY_FAMILY), body: body) { m in
@@ -34,5 +37,60 @@ extension NetlinkSocket {
             s.inode = p.u32(68)
             out.append(s)
         }
+    }
+}
+
+/// The per-namespace socket counters of /proc/thread-self/net/sockstat and sockstat6
+/// ("TCP: inuse N ...", "UDP6: inuse N ..."), read on the thread that entered the namespace.
+/// A family/protocol whose counter is 0 has no socket a dump could report (TIME_WAIT and
+/// bound-only sockets are not counted, and not asked for). When a file cannot be read, every
+/// dump is done.
+struct SocketsInUse {
+    var tcp4 = 1, udp4 = 1, tcp6 = 1, udp6 = 1
+
+    static func read() -> SocketsInUse {
+        var s = SocketsInUse()
+        if let text = readProcFile("/proc/thread-self/net/sockstat") {
+            s.tcp4 = inuse(text, "TCP:") ?? 1
+            s.udp4 = inuse(text, "UDP:") ?? 1
+        }
+        if let text = readProcFile("/proc/thread-self/net/sockstat6") {
+            s.tcp6 = inuse(text, "TCP6:") ?? 1
+            s.udp6 = inuse(text, "UDP6:") ?? 1
+        }
+        return s
+    }
+
+    var any: Bool { tcp4 + udp4 + tcp6 + udp6 > 0 }
+
+    /// Both families are dumped when a protocol has any socket: an IPv6 TCP socket
+    /// connected to a v4-mapped address switches to the IPv4 protocol and is counted under
+    /// "TCP:" while the kernel still reports it with family AF_INET6.
+    func mayHave(_ family: IPAddress.Family, _ proto: UInt8) -> Bool {
+        switch proto {
+        case IPProto.tcp: tcp4 + tcp6 > 0
+        case IPProto.udp: udp4 + udp6 > 0
+        default: true
+        }
+    }
+
+    /// The number after "inuse" on the line starting with `tag`.
+    static func inuse(_ text: String, _ tag: String) -> Int? {
+        for line in text.split(separator: "\n") where line.hasPrefix(tag + " ") {
+            let f = line.split(separator: " ")
+            if let i = f.firstIndex(of: "inuse"), i + 1 < f.count { return Int(f[i + 1]) }
+        }
+        return nil
+    }
+
+    /// A small /proc file in full (sockstat is a few lines).
+    static func readProcFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 1024)
+        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n], as: UTF8.self)
     }
 }

@@ -2,6 +2,13 @@ import Glibc
 
 /// Reads the sysctls that steer routing, as the calling thread's namespace sees them
 /// (/proc/sys follows the thread's network namespace).
+///
+/// Every namespace has its own `net/ipv4`, `net/ipv6` (and deeper) sysctl directories, and
+/// their dentries hang under one parent with the same name: resolving a path through them
+/// compares against the entry of every namespace seen so far (proc_sys_compare, under a
+/// spinlock). With 300 namespaces a full path per file cost ~10 µs and the ~80 files of a
+/// namespace most of a millisecond, growing with the number of namespaces. So `ipv4` and
+/// `ipv6` are resolved once per namespace and every file is opened relative to them.
 enum RoutingSysctls {
     static let ipv4PerDevice = ["rp_filter", "src_valid_mark", "accept_local", "arp_ignore",
                                 "arp_announce", "arp_filter", "forwarding", "route_localnet",
@@ -14,17 +21,73 @@ enum RoutingSysctls {
 
     static func read() -> [String: Int] {
         var out: [String: Int] = [:]
-        func get(_ rel: String) {
-            if let s = readSmallFile("/proc/sys/" + rel), let v = Int(s.trimmingTrailingNewline()) {
-                out[rel.replacingSlashes()] = v
+        out.reserveCapacity(global.count + 8 * ipv4PerDevice.count + 8 * ipv6PerDevice.count)
+        for g in global where !g.hasPrefix("net/ipv4/") && !g.hasPrefix("net/ipv6/") {
+            if let v = readInt(AT_FDCWD, "/proc/sys/" + g) { out[g.replacingSlashes()] = v }
+        }
+        for (family, keys) in [("ipv4", ipv4PerDevice), ("ipv6", ipv6PerDevice)] {
+            let dir = open("/proc/sys/net/\(family)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dir >= 0 else { continue }
+            defer { close(dir) }
+            let prefix = "net/\(family)/"
+            for g in global where g.hasPrefix(prefix) {
+                if let v = readInt(dir, String(g.dropFirst(prefix.count))) { out[g.replacingSlashes()] = v }
+            }
+            let conf = openat(dir, "conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard conf >= 0 else { continue }
+            defer { close(conf) }
+            for dev in listDirectory(at: conf) {
+                let devDir = openat(conf, dev, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard devDir >= 0 else { continue }
+                // sysctl(8) shows a device name's own dots as '/'.
+                let keyPrefix = "net.\(family).conf.\(String(dev.map { $0 == "." ? "/" : $0 }))."
+                for k in keys {
+                    if let v = readInt(devDir, k) { out[keyPrefix + k] = v }
+                }
+                close(devDir)
             }
         }
-        for g in global { get(g) }
-        for dev in listDirectory("/proc/sys/net/ipv4/conf") {
-            for k in ipv4PerDevice { get("net/ipv4/conf/\(dev)/\(k)") }
+        return out
+    }
+
+    /// An integer sysctl file (trailing spaces and newline allowed); nil for anything else.
+    static func readInt(_ dir: Int32, _ rel: String) -> Int? {
+        let fd = openat(dir, rel, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buf) { p -> Int? in
+            let n = Glibc.read(fd, p.baseAddress, p.count)
+            guard n > 0 else { return nil }
+            var i = 0
+            var negative = false
+            if p[0] == UInt8(ascii: "-") { negative = true; i = 1 }
+            var value = 0
+            var digits = 0
+            while i < n, p[i] >= 48, p[i] <= 57 {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int(p[i] - 48))
+                guard !o1, !o2 else { return nil }
+                value = a; digits += 1; i += 1
+            }
+            guard digits > 0 else { return nil }
+            while i < n, p[i] == UInt8(ascii: " ") || p[i] == UInt8(ascii: "\n") { i += 1 }
+            guard i == n, n < p.count else { return nil }
+            return negative ? -value : value
         }
-        for dev in listDirectory("/proc/sys/net/ipv6/conf") {
-            for k in ipv6PerDevice { get("net/ipv6/conf/\(dev)/\(k)") }
+    }
+
+    /// Entry names of an open directory (the descriptor stays open).
+    static func listDirectory(at fd: Int32) -> [String] {
+        let dupfd = dup(fd)
+        guard dupfd >= 0, let dir = fdopendir(dupfd) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let e = readdir(dir) {
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { out.append(name) }
         }
         return out
     }
