@@ -121,11 +121,13 @@ public enum Collector {
         do {
             let nl = try NetlinkSocket()
             var attempt = 0
+            var deviceSysctls = DeviceSysctls()
             while true {
                 attempt += 1
                 var ns = r.snapshot
                 var interrupted = false
                 let l = try nl.dumpLinks(); ns.links = l.links; interrupted = interrupted || l.outcome.interrupted
+                deviceSysctls = l.sysctls
                 let a = try nl.dumpAddresses(); ns.addresses = a.addresses; interrupted = interrupted || a.outcome.interrupted
                 var rules: [Rule] = []
                 for fam in [IPAddress.Family.v4, .v6] {
@@ -145,7 +147,7 @@ public enum Collector {
                     break
                 }
             }
-            r.snapshot.sysctls = RoutingSysctls.read()
+            r.snapshot.sysctls = RoutingSysctls.read(devices: deviceSysctls)
             if sockets {
                 // A TCP dump walks the host-wide established hash (262,144 buckets here, ~2-4 ms
                 // even for a namespace without sockets); the namespace's own counters in

@@ -8,8 +8,8 @@ enum PacketBytes {
     static func be32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }
 
     /// LINUX_SLL2: protocol, reserved, ifindex, hatype, pkttype, halen, address(8).
-    static func sll2(ifindex: Int32, pkttype: UInt8, etherType: UInt16) -> [UInt8] {
-        be16(etherType) + [0, 0] + be32(UInt32(bitPattern: ifindex)) + be16(1) + [pkttype, 6] + [2, 0, 0, 0, 0, 1, 0, 0]
+    static func sll2(ifindex: Int32, pkttype: UInt8, etherType: UInt16, hatype: UInt16 = 1) -> [UInt8] {
+        be16(etherType) + [0, 0] + be32(UInt32(bitPattern: ifindex)) + be16(hatype) + [pkttype, 6] + [2, 0, 0, 0, 0, 1, 0, 0]
     }
     static func ipv4(_ src: String, _ dst: String, proto: UInt8, payload: [UInt8], fragOffset: UInt16 = 0) -> [UInt8] {
         let s = IPAddress(src)!, d = IPAddress(dst)!

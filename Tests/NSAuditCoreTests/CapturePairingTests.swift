@@ -83,6 +83,20 @@ import Testing
         #expect(flows[0].requestEgress == ["ens19"] && flows[0].replyIngress == ["ens19"] && !flows[0].isAsymmetric)
     }
 
+    @Test func loopbackPacketsCountAsSentAndReceived() throws {
+        // libpcap's `any` reports loopback packets once, as received (ARPHRD_LOOPBACK = 772).
+        var t = FlowTable()
+        let req = B.sll2(ifindex: 1, pkttype: 0, etherType: 0x0800, hatype: 772)
+            + B.ipv4("127.0.0.1", "127.0.0.1", proto: 1, payload: B.icmpEcho(type: 8, id: 9, seq: 1))
+        let rep = B.sll2(ifindex: 1, pkttype: 0, etherType: 0x0800, hatype: 772)
+            + B.ipv4("127.0.0.1", "127.0.0.1", proto: 1, payload: B.icmpEcho(type: 0, id: 9, seq: 1))
+        #expect(try PacketDecoder.decode(req, linkType: PcapLinkType.linuxSLL2).get().loopback)
+        Self.add(&t, req, ts: 1)
+        Self.add(&t, rep, ts: 2)
+        let f = try #require(t.flows(netns: "n", name: Self.names).first)
+        #expect(f.role == .responder && f.requestIngress == ["lo"] && f.replyEgress == ["lo"] && !f.isAsymmetric)
+    }
+
     @Test func flowTableBound() {
         var t = FlowTable(maxFlows: 2)
         for p in 1...5 {

@@ -111,7 +111,10 @@ public enum CaptureConfirmation {
         case .reply(let egress):
             c.predictedEgress = egress
             let pred = egress.joined(separator: ",")
-            if observed.isEmpty {
+            if observed.isEmpty && f.answered {
+                c.verdict = .unverifiable
+                c.detail = "\(tuple): request in \(ingress), replies seen only arriving (in \(f.replyIngress.joined(separator: ","))), not leaving"
+            } else if observed.isEmpty {
                 c.verdict = .noReply
                 c.detail = "\(tuple): request arrived on \(ingress), no reply seen (model: reply via \(pred))"
             } else if Set(observed).isSubset(of: Set(egress)) {

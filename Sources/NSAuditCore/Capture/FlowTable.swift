@@ -146,6 +146,10 @@ public struct FlowTable: Sendable {
         case (false, .incoming): bit = Self.repIn
         case (false, _): bit = Self.repOut     // unknown direction counts as departure
         }
+        if h.loopback {
+            // Sent and received on the loopback device: both at once.
+            bit = isRequest ? Self.reqIn | Self.reqOut : Self.repIn | Self.repOut
+        }
         if h.proto == IPProto.tcp, h.tcpFlags & TCPFlag.syn != 0 {
             // Handshake packets are tracked apart: a stray RST from a host that received a
             // misrouted SYN-ACK must not count as where the request arrived.

@@ -79,6 +79,9 @@ public struct PacketHeaders: Sendable, Equatable {
     public var icmpCode: UInt8
     /// False for non-first fragments and truncated transport headers: no ports known.
     public var hasTransport: Bool
+    /// Seen on a loopback device (ARPHRD_LOOPBACK in a Linux cooked header). libpcap's `any`
+    /// device reports loopback packets once, as received: they were also sent there.
+    public var loopback: Bool = false
 
     public init(ifindex: Int32? = nil, direction: PacketDirection = .unknown, src: IPAddress, dst: IPAddress,
                 proto: UInt8, srcPort: UInt16 = 0, dstPort: UInt16 = 0, tcpFlags: UInt8 = 0,
@@ -118,6 +121,7 @@ public enum PacketDecoder {
     public static func decode(_ p: UnsafeRawBufferPointer, linkType: UInt32) -> Result<PacketHeaders, DecodeSkipError> {
         var ifindex: Int32? = nil
         var direction = PacketDirection.unknown
+        var loopback = false
         var etherType: UInt16
         var off: Int
         switch linkType {
@@ -126,12 +130,14 @@ public enum PacketDecoder {
             guard p.count >= 20 else { return .failure(.init(skip: .truncated)) }
             etherType = be16(p, 0)
             ifindex = Int32(bitPattern: be32(p, 4))
+            loopback = be16(p, 8) == 772
             direction = PacketDirection(linuxPacketType: UInt16(p[10]))
             off = 20
         case PcapLinkType.linuxSLL:
             // pkttype(2) hatype(2) halen(2) addr(8) protocol(2)
             guard p.count >= 16 else { return .failure(.init(skip: .truncated)) }
             direction = PacketDirection(linuxPacketType: be16(p, 0))
+            loopback = be16(p, 2) == 772
             etherType = be16(p, 14)
             off = 16
         case PcapLinkType.ethernet:
@@ -158,11 +164,14 @@ public enum PacketDecoder {
         default:
             return .failure(.init(skip: .unsupportedLinkType))
         }
+        var r: Result<PacketHeaders, DecodeSkipError>
         switch etherType {
-        case 0x0800: return decodeIPv4(p, off, ifindex, direction)
-        case 0x86dd: return decodeIPv6(p, off, ifindex, direction)
+        case 0x0800: r = decodeIPv4(p, off, ifindex, direction)
+        case 0x86dd: r = decodeIPv6(p, off, ifindex, direction)
         default: return .failure(.init(skip: .notIP))
         }
+        if loopback, case .success(var h) = r { h.loopback = true; r = .success(h) }
+        return r
     }
 
     @inline(__always) static func be16(_ p: UnsafeRawBufferPointer, _ o: Int) -> UInt16 {

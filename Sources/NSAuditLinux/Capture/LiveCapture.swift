@@ -87,6 +87,7 @@ public enum LiveCapture {
     /// Installs SIGINT/SIGTERM handlers that stop the capture (the second signal kills the
     /// process the default way).
     public static func installSignalHandlers() {
+        signalled.store(0, ordering: .relaxed)
         stopFlag.store(false, ordering: .relaxed)
         for sig in [SIGINT, SIGTERM] {
             var sa = sigaction()
@@ -101,10 +102,15 @@ public enum LiveCapture {
         }
     }
 
-    /// Restores the default SIGINT/SIGTERM behaviour.
+    /// Restores the default SIGINT/SIGTERM behaviour and forgets a received signal.
     public static func removeSignalHandlers() {
         signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL)
+        signalled.store(0, ordering: .relaxed)
+        stopFlag.store(false, ordering: .relaxed)
     }
+
+    /// The signal that stopped the last capture (0: none).
+    public static var receivedSignal: Int32 { signalled.load(ordering: .relaxed) }
 
     /// Captures in the chosen namespaces. `onReady` runs on the calling thread once every
     /// handle is active (or failed): traffic generated from there on is seen.
@@ -270,6 +276,12 @@ final class CaptureSession: @unchecked Sendable {
             if let handle { pcap_close(handle) }
             ready.store(true, ordering: .releasing)
         }
+        // Let SIGINT/SIGTERM reach this thread even when the caller blocks them, so a
+        // process-directed signal can always be handled.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT); sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         do {
             try NamespaceThread.enter(fd: fd, path: path)
         } catch {

@@ -14,14 +14,30 @@ enum RoutingSysctls {
                                 "arp_announce", "arp_filter", "forwarding", "route_localnet",
                                 "ignore_routes_with_linkdown", "accept_redirects", "send_redirects"]
     static let ipv6PerDevice = ["forwarding", "disable_ipv6", "ignore_routes_with_linkdown", "accept_ra"]
+    /// Position of each `ipv4PerDevice` key in IFLA_INET_CONF: IPV4_DEVCONF_* − 1
+    /// (linux/ip.h: FORWARDING 1, ACCEPT_REDIRECTS 4, SEND_REDIRECTS 6, RP_FILTER 8,
+    /// ARPFILTER 13, ARP_ANNOUNCE 18, ARP_IGNORE 19, ACCEPT_LOCAL 23, SRC_VMARK 24,
+    /// ROUTE_LOCALNET 26, IGNORE_ROUTES_WITH_LINKDOWN 29).
+    static let ipv4DevconfIndex: [(String, Int)] = [
+        ("rp_filter", 7), ("src_valid_mark", 23), ("accept_local", 22), ("arp_ignore", 18),
+        ("arp_announce", 17), ("arp_filter", 12), ("forwarding", 0), ("route_localnet", 25),
+        ("ignore_routes_with_linkdown", 28), ("accept_redirects", 3), ("send_redirects", 5),
+    ]
+    /// Position of each `ipv6PerDevice` key in IFLA_INET6_CONF: DEVCONF_* (linux/ipv6.h:
+    /// FORWARDING 0, ACCEPT_RA 3, DISABLE_IPV6 26, IGNORE_ROUTES_WITH_LINKDOWN 39).
+    static let ipv6DevconfIndex: [(String, Int)] = [
+        ("forwarding", 0), ("disable_ipv6", 26), ("ignore_routes_with_linkdown", 39), ("accept_ra", 3),
+    ]
     static let global = ["net/ipv4/ip_forward", "net/ipv4/fib_multipath_hash_policy",
                          "net/ipv4/fib_multipath_use_neigh", "net/ipv4/tcp_l3mdev_accept",
                          "net/ipv4/udp_l3mdev_accept", "net/ipv4/raw_l3mdev_accept",
                          "net/ipv6/fib_multipath_hash_policy"]
 
-    static func read() -> [String: Int] {
-        var out: [String: Int] = [:]
-        out.reserveCapacity(global.count + 8 * ipv4PerDevice.count + 8 * ipv6PerDevice.count)
+    /// `devices`: per-device values already taken from the link dump; only the devices it
+    /// does not cover (`all`, `default`, any other) are read from files.
+    static func read(devices: DeviceSysctls = DeviceSysctls()) -> [String: Int] {
+        var out = devices.values
+        out.reserveCapacity(out.count + global.count + 2 * ipv4PerDevice.count + 2 * ipv6PerDevice.count)
         for g in global where !g.hasPrefix("net/ipv4/") && !g.hasPrefix("net/ipv6/") {
             if let v = readInt(AT_FDCWD, "/proc/sys/" + g) { out[g.replacingSlashes()] = v }
         }
@@ -36,7 +52,8 @@ enum RoutingSysctls {
             let conf = openat(dir, "conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard conf >= 0 else { continue }
             defer { close(conf) }
-            for dev in listDirectory(at: conf) {
+            let covered = family == "ipv4" ? devices.v4Devices : devices.v6Devices
+            for dev in listDirectory(at: conf) where !covered.contains(dev) {
                 let devDir = openat(conf, dev, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard devDir >= 0 else { continue }
                 // sysctl(8) shows a device name's own dots as '/'.
