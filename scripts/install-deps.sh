@@ -12,6 +12,11 @@ if ((${#missing[@]})); then
   fi
   echo "nsaudit: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Packages such as prometheus (for promtool) ship services: do not start any.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+  trap '[ -n "$created_policy" ] && rm -f "$policy"' EXIT
   apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -151,6 +151,21 @@ struct ReportLiveTests {
         #expect(try Binary.run(["report", "--snapshot", fixed, "--format", "yaml"]).0 != 0)
     }
 
+    static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test(.enabled(if: promtool != nil, "promtool is not installed (apt-get install prometheus; make test does)"),
+          arguments: ["mgmt-broken", "router-ecmp", "mgmt-netns"])
+    func prometheusMetricsPassPromtool(_ lab: String) throws {
+        let snap = Binary.repo.appendingPathComponent("fixtures/snapshots/\(lab).json").path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nsat-\(UUID().uuidString).prom")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let (rc, _, err) = try Binary.run(["report", "--snapshot", snap, "--format", "prometheus", "--fail-on", "never", "-o", file.path])
+        #expect(rc == 0, "\(err)")
+        let check = try Live.sh("\(Self.promtool!) check metrics < '\(file.path)' 2>&1; echo rc=$?")
+        #expect(check.hasSuffix("rc=0\n"), "\(check)")
+        #expect(try String(contentsOf: file, encoding: .utf8).contains("nsaudit_findings{netns="))
+    }
+
     @Test func failedRunLeavesNoHalfWrittenFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nsat-out-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
