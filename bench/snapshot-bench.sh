@@ -164,7 +164,8 @@ EOF
 done
 
 # ---------------------------------------------------------------- measurements
-# run_timed OUT CMD... : runs CMD with stdout to OUT, sets T_MS (wall, ms) and RSS_KB (peak).
+# run_timed OUT CMD... : runs CMD with stdout to OUT, sets T_MS (wall, ms), CPU_MS (user+sys
+# of CMD and its children, ms) and RSS_KB (peak of the largest process).
 run_timed() {
     local out="$1"; shift
     local t0 t1
@@ -173,44 +174,42 @@ run_timed() {
     [[ "$out" == /dev/null ]] || rm -f "$out"
     sync
     t0=$(now_ns)
-    /usr/bin/time -f '%M' -o "$WORK/time.txt" "$@" > "$out"
+    /usr/bin/time -f '%U %S %M' -o "$WORK/time.txt" "$@" > "$out"
     t1=$(now_ns)
     T_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
-    RSS_KB=$(tail -n 1 "$WORK/time.txt")
+    read -r u s RSS_KB < <(tail -n 1 "$WORK/time.txt")
+    CPU_MS=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.0f", (u + s) * 1000 }')
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-small_loop() {
-    for ns in "$@"; do
-        ip -n "$ns" -j link; ip -n "$ns" -j addr; ip -n "$ns" -j rule; ip -n "$ns" -j route show table all
-    done
-}
+# The shell loop of the issue, in its own bash so /usr/bin/time sums the CPU of every `ip`.
+LOOP='for ns in "$@"; do ip -n "$ns" -j link; ip -n "$ns" -j addr; ip -n "$ns" -j rule; ip -n "$ns" -j route show table all; done'
 NSARGS=()
 for ns in "${SMALL[@]}"; do NSARGS+=(--netns "$ns"); done
 
 sync
-: > "$WORK/ip_t"; : > "$WORK/ip_m"; : > "$WORK/nsa_t"; : > "$WORK/nsa_m"
-: > "$WORK/loop_t"; : > "$WORK/nsas_t"; : > "$WORK/nsas_m"
+for f in ip_t ip_c ip_m nsa_t nsa_c nsa_m loop_t loop_c nsas_t nsas_c nsas_m; do : > "$WORK/$f"; done
 for ((r = 1; r <= RUNS; r++)); do
     log "run $r/$RUNS: big namespace"
     run_timed "$WORK/ip.json" ip -n "$BIG" -j route show table all
-    echo "$T_MS" >> "$WORK/ip_t"; echo "$RSS_KB" >> "$WORK/ip_m"
+    echo "$T_MS" >> "$WORK/ip_t"; echo "$CPU_MS" >> "$WORK/ip_c"; echo "$RSS_KB" >> "$WORK/ip_m"
     rm -f "$WORK/nsaudit.json"
     run_timed /dev/null "$NSAUDIT" snapshot --no-root --netns "$BIG" -o "$WORK/nsaudit.json"
-    echo "$T_MS" >> "$WORK/nsa_t"; echo "$RSS_KB" >> "$WORK/nsa_m"
+    echo "$T_MS" >> "$WORK/nsa_t"; echo "$CPU_MS" >> "$WORK/nsa_c"; echo "$RSS_KB" >> "$WORK/nsa_m"
 
     log "run $r/$RUNS: $K small namespaces"
-    t0=$(now_ns); small_loop "${SMALL[@]}" > /dev/null; t1=$(now_ns)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }' >> "$WORK/loop_t"
+    run_timed /dev/null bash -c "$LOOP" _ "${SMALL[@]}"
+    echo "$T_MS" >> "$WORK/loop_t"; echo "$CPU_MS" >> "$WORK/loop_c"
     rm -f "$WORK/nsaudit-small.json"
     run_timed /dev/null "$NSAUDIT" snapshot --no-root "${NSARGS[@]}" -o "$WORK/nsaudit-small.json"
-    echo "$T_MS" >> "$WORK/nsas_t"; echo "$RSS_KB" >> "$WORK/nsas_m"
+    echo "$T_MS" >> "$WORK/nsas_t"; echo "$CPU_MS" >> "$WORK/nsas_c"; echo "$RSS_KB" >> "$WORK/nsas_m"
 done
 
-ip_t=$(median < "$WORK/ip_t");     ip_m=$(sort -n "$WORK/ip_m" | tail -n 1)
-nsa_t=$(median < "$WORK/nsa_t");   nsa_m=$(sort -n "$WORK/nsa_m" | tail -n 1)
-loop_t=$(median < "$WORK/loop_t")
-nsas_t=$(median < "$WORK/nsas_t"); nsas_m=$(sort -n "$WORK/nsas_m" | tail -n 1)
+ip_t=$(median < "$WORK/ip_t");     ip_c=$(median < "$WORK/ip_c");     ip_m=$(sort -n "$WORK/ip_m" | tail -n 1)
+nsa_t=$(median < "$WORK/nsa_t");   nsa_c=$(median < "$WORK/nsa_c");   nsa_m=$(sort -n "$WORK/nsa_m" | tail -n 1)
+loop_t=$(median < "$WORK/loop_t"); loop_c=$(median < "$WORK/loop_c")
+nsas_t=$(median < "$WORK/nsas_t"); nsas_c=$(median < "$WORK/nsas_c"); nsas_m=$(sort -n "$WORK/nsas_m" | tail -n 1)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Sanity: both tools saw the same number of routes (ip prints one "dst" per route; nsaudit
 # writes one "dst" per route too).
@@ -228,26 +227,30 @@ small_speedup=$(awk -v a="$loop_t" -v b="$nsas_t" 'BEGIN { printf "%.1f", a / b 
 big_ok=$(awk -v r="$big_ratio" -v m="$nsa_m" 'BEGIN { print (r <= 1.0 && m <= 400 * 1024) ? "met" : "MISSED" }')
 small_ok=$(awk -v s="$small_speedup" 'BEGIN { print (s >= 20) ? "met" : "MISSED" }')
 
+big_cpu_ratio=$(awk -v a="$nsa_c" -v b="$ip_c" 'BEGIN { printf "%.2f", a / b }')
+small_cpu_speedup=$(awk -v a="$loop_c" -v b="$nsas_c" 'BEGIN { printf "%.1f", a / b }')
+
 cat <<EOF
 
-Host: $(nproc) CPUs, $(uname -r), $(ip -V | sed 's/ip utility, //'); median of $RUNS run(s), peak RSS = max over runs.
+Host: $(nproc) CPUs, kernel $(uname -r), $(ip -V | sed 's/ip utility, //'); load average $load at the end.
 Command: bench/snapshot-bench.sh --routes $N4 --routes6 $N6 --namespaces $K --runs $RUNS
+Median of $RUNS run(s); peak RSS is the maximum over the runs; CPU = user + sys (with children).
 
-Big namespace: $N4 IPv4 + $N6 IPv6 routes (ip counts $ip_routes, nsaudit $nsa_routes incl. local/connected)
+Big namespace: $N4 IPv4 + $N6 IPv6 routes over 3 tables (ip prints $ip_routes routes, nsaudit writes $nsa_routes)
 
-| command | wall time | peak RSS | output |
-|---|---:|---:|---:|
-| \`ip -j route show table all > FILE\` | $(ms "$ip_t") | $(mb "$ip_m") | $(mb $((ip_bytes / 1024))) |
-| \`nsaudit snapshot --no-root --netns BIG -o FILE\` | $(ms "$nsa_t") | $(mb "$nsa_m") | $(mb $((nsa_bytes / 1024))) |
-| ratio nsaudit / ip (target <= 1.0, RSS <= 400 MB) | **$big_ratio** | | $big_ok |
+| command | wall time | CPU | peak RSS | output |
+|---|---:|---:|---:|---:|
+| \`ip -j route show table all > FILE\` | $(ms "$ip_t") | $(ms "$ip_c") | $(mb "$ip_m") | $(mb $((ip_bytes / 1024))) |
+| \`nsaudit snapshot --no-root --netns BIG -o FILE\` | $(ms "$nsa_t") | $(ms "$nsa_c") | $(mb "$nsa_m") | $(mb $((nsa_bytes / 1024))) |
+| nsaudit / ip (target: wall <= 1.0, peak RSS <= 400 MB) | **$big_ratio** | $big_cpu_ratio | | $big_ok |
 
 $K small namespaces (veth pair, 3 addresses, 5 routes, 1 rule each)
 
-| command | wall time | peak RSS |
-|---|---:|---:|
-| shell loop: \`ip -n NS -j\` link, addr, rule, route show table all ($((4 * K)) processes) | $(ms "$loop_t") | |
-| \`nsaudit snapshot --no-root --netns NS ...\` (all $K) | $(ms "$nsas_t") | $(mb "$nsas_m") |
-| speed-up (target >= 20x) | **${small_speedup}x** | $small_ok |
+| command | wall time | CPU | peak RSS |
+|---|---:|---:|---:|
+| shell loop: \`ip -n NS -j\` link, addr, rule, route show table all ($((4 * K)) processes) | $(ms "$loop_t") | $(ms "$loop_c") | |
+| \`nsaudit snapshot --no-root --netns NS ...\` (all $K) | $(ms "$nsas_t") | $(ms "$nsas_c") | $(mb "$nsas_m") |
+| speed-up (target: wall >= 20x) | **${small_speedup}x** | ${small_cpu_speedup}x | $small_ok |
 
-Raw (ms): ip ${ip_t} / nsaudit ${nsa_t} / loop ${loop_t} / nsaudit-small ${nsas_t}
+Raw wall ms: ip ${ip_t} / nsaudit ${nsa_t} / loop ${loop_t} / nsaudit-small ${nsas_t}
 EOF

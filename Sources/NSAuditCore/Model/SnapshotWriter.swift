@@ -227,11 +227,15 @@ public struct SnapshotWriter {
         if let x = r.nhid { w.raw(",\"nhid\":"); w.uint(UInt64(x)) }
         if let m = r.metrics {
             w.raw(",\"metrics\":{")
-            var first = true
-            for (k, v) in m.sorted(by: { $0.key < $1.key }) {
-                if !first { w.raw(",") }
-                first = false
+            if m.count == 1, let (k, v) = m.first {
                 w.string(k); w.raw(":"); w.uint(UInt64(v))
+            } else {
+                var first = true
+                for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+                    if !first { w.raw(",") }
+                    first = false
+                    w.string(k); w.raw(":"); w.uint(UInt64(v))
+                }
             }
             w.raw("}")
         }

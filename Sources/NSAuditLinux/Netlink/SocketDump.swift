@@ -50,11 +50,11 @@ struct SocketsInUse {
 
     static func read() -> SocketsInUse {
         var s = SocketsInUse()
-        if let text = readProcFile("/proc/thread-self/net/sockstat") {
+        withProcFile("/proc/thread-self/net/sockstat") { text in
             s.tcp4 = inuse(text, "TCP:") ?? 1
             s.udp4 = inuse(text, "UDP:") ?? 1
         }
-        if let text = readProcFile("/proc/thread-self/net/sockstat6") {
+        withProcFile("/proc/thread-self/net/sockstat6") { text in
             s.tcp6 = inuse(text, "TCP6:") ?? 1
             s.udp6 = inuse(text, "UDP6:") ?? 1
         }
@@ -74,23 +74,44 @@ struct SocketsInUse {
         }
     }
 
-    /// The number after "inuse" on the line starting with `tag`.
-    static func inuse(_ text: String, _ tag: String) -> Int? {
-        for line in text.split(separator: "\n") where line.hasPrefix(tag + " ") {
-            let f = line.split(separator: " ")
-            if let i = f.firstIndex(of: "inuse"), i + 1 < f.count { return Int(f[i + 1]) }
+    /// The number after "inuse" on the line starting with `tag` ("TCP: inuse 3 orphan 0 ...").
+    static func inuse(_ text: UnsafeRawBufferPointer, _ tag: StaticString) -> Int? {
+        let tagLen = tag.utf8CodeUnitCount
+        let marker: StaticString = " inuse "
+        var lineStart = 0
+        while lineStart < text.count {
+            var lineEnd = lineStart
+            while lineEnd < text.count && text[lineEnd] != 10 { lineEnd += 1 }
+            if lineEnd - lineStart > tagLen + marker.utf8CodeUnitCount,
+               memcmp(text.baseAddress! + lineStart, tag.utf8Start, tagLen) == 0,
+               memcmp(text.baseAddress! + lineStart + tagLen, marker.utf8Start, marker.utf8CodeUnitCount) == 0 {
+                var i = lineStart + tagLen + marker.utf8CodeUnitCount
+                var v = 0, digits = 0
+                while i < lineEnd, text[i] >= 48, text[i] <= 57, digits < 18 {
+                    v = v * 10 + Int(text[i] - 48); digits += 1; i += 1
+                }
+                return digits > 0 ? v : nil
+            }
+            lineStart = lineEnd + 1
         }
         return nil
     }
 
-    /// A small /proc file in full (sockstat is a few lines).
-    static func readProcFile(_ path: String) -> String? {
+    /// Calls `body` with the contents of a small /proc file (sockstat is a few lines); not
+    /// at all when it cannot be read.
+    static func withProcFile(_ path: String, _ body: (UnsafeRawBufferPointer) -> Void) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return }
         defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 1024)
-        let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n], as: UTF8.self)
+        var buf: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                  UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                  UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                  UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &buf) { p in
+            let n = Glibc.read(fd, p.baseAddress, p.count)
+            guard n > 0 else { return }
+            body(UnsafeRawBufferPointer(rebasing: p[0..<n]))
+        }
     }
 }

@@ -33,6 +33,11 @@ enum RoutingSysctls {
                          "net/ipv4/udp_l3mdev_accept", "net/ipv4/raw_l3mdev_accept",
                          "net/ipv6/fib_multipath_hash_policy"]
 
+    /// The `global` entries under net/ipv4 and net/ipv6: (file relative to that directory,
+    /// sysctl(8) name).
+    static let globalIPv4 = global.filter { $0.hasPrefix("net/ipv4/") }.map { (String($0.dropFirst(9)), $0.replacingSlashes()) }
+    static let globalIPv6 = global.filter { $0.hasPrefix("net/ipv6/") }.map { (String($0.dropFirst(9)), $0.replacingSlashes()) }
+
     /// `devices`: per-device values already taken from the link dump; only the devices it
     /// does not cover (`all`, `default`, any other) are read from files.
     static func read(devices: DeviceSysctls = DeviceSysctls()) -> [String: Int] {
@@ -45,9 +50,8 @@ enum RoutingSysctls {
             let dir = open("/proc/sys/net/\(family)", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard dir >= 0 else { continue }
             defer { close(dir) }
-            let prefix = "net/\(family)/"
-            for g in global where g.hasPrefix(prefix) {
-                if let v = readInt(dir, String(g.dropFirst(prefix.count))) { out[g.replacingSlashes()] = v }
+            for (file, key) in family == "ipv4" ? globalIPv4 : globalIPv6 {
+                if let v = readInt(dir, file) { out[key] = v }
             }
             let conf = openat(dir, "conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard conf >= 0 else { continue }
