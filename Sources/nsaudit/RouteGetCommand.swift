@@ -35,15 +35,24 @@ struct RouteGetCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per query.")
     var json = false
 
+    @Flag(help: ArgumentHelp("Print load, build and answer times on standard error.", visibility: .hidden))
+    var timing = false
+
+    @Option(help: ArgumentHelp("Benchmark: answer N random IPv4 and N/10 random IPv6 output lookups in-process and print the rates.", visibility: .hidden))
+    var benchmarkLookups: Int?
+
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The `ip route get` arguments.", valueName: "QUERY"))
     var query: [String] = []
 
     func validate() throws {
+        if benchmarkLookups != nil { return }
         if batch == nil && query.isEmpty { throw ValidationError("give a query (e.g. `10.0.0.1 from 10.99.0.40`) or --batch FILE") }
         if batch != nil && !query.isEmpty { throw ValidationError("give either a query or --batch, not both") }
     }
 
     func run() throws {
+        let clock = ContinuousClock()
+        let t0 = clock.now
         let snap: Snapshot
         if let path = snapshot {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -68,7 +77,16 @@ struct RouteGetCommand: ParsableCommand {
             throw fail("the snapshot has several namespaces and no root: choose one with --netns")
         }
         guard ns.status == .ok else { throw fail("namespace \(ns.id) was not recorded (\(ns.status.rawValue): \(ns.error ?? ""))") }
+        let t1 = clock.now
         let model = RoutingModel(ns)
+        let t2 = clock.now
+        if timing {
+            note("snapshot load \(ms(t1 - t0)) ms; lookup structures built in \(ms(t2 - t1)) ms (\(ns.routes.count) routes, \(ns.rules.count) rules)")
+        }
+        if let n = benchmarkLookups {
+            RouteGetBenchmark.run(model: model, count: n)
+            return
+        }
         var out = OutputBuffer()
         if let b = batch {
             let text: String
@@ -79,9 +97,18 @@ struct RouteGetCommand: ParsableCommand {
                 text = String(decoding: d, as: UTF8.self)
             }
             var failures = 0
+            var answered = 0
+            let tb = clock.now
+            defer {
+                if timing {
+                    let d = clock.now - tb
+                    note("answered \(answered) queries in \(ms(d)) ms (\(Int(Double(answered) / max(seconds(d), 1e-9))) queries/s, parsing and printing included)")
+                }
+            }
             for sub in text.split(separator: "\n", omittingEmptySubsequences: true) {
                 let line = sub.trimmingCharacters(in: .whitespaces)
                 if line.isEmpty || line.hasPrefix("#") { continue }
+                answered += 1
                 if !answer(line: line, model: model, out: &out) { failures += 1 }
             }
             out.flush()
@@ -119,9 +146,51 @@ struct RouteGetCommand: ParsableCommand {
         }
     }
 
+    func note(_ s: String) { FileHandle.standardError.write(Data("nsaudit: \(s)\n".utf8)) }
+
     func fail(_ message: String) -> Error {
         FileHandle.standardError.write(Data("nsaudit: \(message)\n".utf8))
         return ExitCode(2)
+    }
+}
+
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+func ms(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
+
+/// In-process lookup benchmark: random destinations, output lookups, one core.
+enum RouteGetBenchmark {
+    static func run(model: RoutingModel, count: Int) {
+        var rng = SystemRandomNumberGenerator()
+        var seed = UInt64.random(in: 1...UInt64.max, using: &rng)
+        func next() -> UInt64 {
+            seed &+= 0x9e37_79b9_7f4a_7c15
+            var z = seed
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
+        let clock = ContinuousClock()
+        for (family, n) in [(IPAddress.Family.v4, count), (.v6, max(1, count / 10))] {
+            var queries: [RouteQuery] = []
+            queries.reserveCapacity(n)
+            for _ in 0..<n {
+                let a = family == .v4 ? IPAddress(v4: UInt32(truncatingIfNeeded: next()))
+                    : IPAddress(v6: (UInt128(0x2001_0db8) << 96) | (UInt128(next() & 0xffff_ffff) << 64) | UInt128(next()))
+                queries.append(RouteQuery(dst: a, line: "bench"))
+            }
+            var found = 0, errors = 0
+            let t = clock.now
+            for q in queries {
+                if let r = try? model.routeGet(q) {
+                    if r.error == nil { found += 1 } else { errors += 1 }
+                }
+            }
+            let d = seconds(clock.now - t)
+            print(String(format: "%@ output lookups: %d in %.3f s = %.0f lookups/s (%d routed, %d errors)",
+                         family == .v4 ? "IPv4" : "IPv6", n, d, Double(n) / d, found, errors))
+        }
     }
 }
 

@@ -118,9 +118,13 @@ enum LiveRouteGetCase {
         try Live.sh("ip netns add \(m) && ip netns add \(p) && ip -n \(m) link set lo up && ip netns exec \(m) sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad'")
         let setup = c.setup.map { $0.replacingOccurrences(of: "%M", with: m).replacingOccurrences(of: "%P", with: p) + " || true" }
         try Live.sh(setup.joined(separator: "; "))
-        let batchURL = tmp.appendingPathComponent("setup.batch")
-        try (c.batch.joined(separator: "\n") + "\n").write(to: batchURL, atomically: true, encoding: .utf8)
-        try Live.sh("ip -n \(m) -force -batch \(batchURL.path) >/dev/null 2>&1; true")
+        // `ip -batch` lines take no options: IPv6 lines ("-6 ...") go to a second batch run
+        // with `ip -6`, after the first (links, addresses, nexthop objects, IPv4).
+        let batchURL = tmp.appendingPathComponent("setup.batch"), batch6URL = tmp.appendingPathComponent("setup6.batch")
+        let v4Lines = c.batch.filter { !$0.hasPrefix("-6 ") }, v6Lines = c.batch.filter { $0.hasPrefix("-6 ") }.map { String($0.dropFirst(3)) }
+        try (v4Lines.joined(separator: "\n") + "\n").write(to: batchURL, atomically: true, encoding: .utf8)
+        try (v6Lines.joined(separator: "\n") + "\n").write(to: batch6URL, atomically: true, encoding: .utf8)
+        try Live.sh("ip -n \(m) -force -batch \(batchURL.path) >/dev/null 2>&1; ip -6 -n \(m) -force -batch \(batch6URL.path) >/dev/null 2>&1; true")
         if !c.sysctls.isEmpty {
             let cmds = c.sysctls.map { "echo \($0.1) > /proc/sys/\($0.0.replacingOccurrences(of: ".", with: "/"))" }.joined(separator: "; ")
             try Live.sh("ip netns exec \(m) sh -c '\(cmds)' 2>/dev/null; true")

@@ -209,7 +209,9 @@ extension RoutingModel {
             return localInput(.broadcast, 0, nil, nil)
         }
         if v4IsZeronet(saddr) { return fail(.EINVAL) }
-        if v4IsZeronet(daddr) { return fail(.EINVAL) }
+        // Only 0.0.0.0 itself is a martian destination here; the rest of 0.0.0.0/8 is routed
+        // (found by the differential test on 6.18).
+        if daddr == 0 { return fail(.EINVAL) }
         if v4IsLoopback(daddr) { if !dev.routeLocalnet { return fail(.EINVAL) } }
         else if v4IsLoopback(saddr) { if !dev.routeLocalnet { return fail(.EINVAL) } }
         var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: iif, oif: 0, mark: q.mark, tos: q.tos,

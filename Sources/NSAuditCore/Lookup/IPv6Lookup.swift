@@ -63,13 +63,19 @@ extension RoutingModel {
             if !hasSrcRoutes {
                 groups = [Array(items)]
             } else {
+                // fib6_node_lookup: a node with a source subtree is entered through the
+                // subtree only; when no source prefix matches, the node is skipped entirely
+                // (its routes without source included) and the lookup backtracks.
                 var byLen: [UInt8: [Int32]] = [:]
+                var srcMatched = false
                 for ri in items {
                     let sp = routes6[Int(ri)].src ?? IPPrefix.any(.v6)
                     guard (src ^ sp.address.bits) & sp.mask == 0 else { continue }
+                    if sp.length > 0 { srcMatched = true }
                     byLen[sp.length, default: []].append(ri)
                 }
-                groups = byLen.keys.sorted(by: >).map { byLen[$0]! }
+                // The table root (::/0) is the exception: fib6_node_lookup falls back to it.
+                groups = srcMatched || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
             }
             for g in groups {
                 let sorted = g.enumerated().sorted { a, b in
@@ -154,9 +160,10 @@ extension RoutingModel {
             return f
         }
         guard let h = o.hit else { return RouteResult.failure(q, .ENETUNREACH) }
-        if input && v6IsMulticast(dst) {
-            // rt6_fill_node asks ip6mr_get_route, which fails without a multicast route
-            // cache entry: the reply cannot be built and the kernel answers EMSGSIZE.
+        if input && v6IsMulticast(routes6[Int(h.route)].dst.address.bits) {
+            // rt6_fill_node asks ip6mr_get_route when the route's own prefix is multicast;
+            // without a multicast route cache entry the reply cannot be built and the kernel
+            // answers EMSGSIZE.
             var f = RouteResult.failure(q, .EMSGSIZE, rule: o.rule)
             f.from = res.from; f.iif = res.iif
             return f
