@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import NSAuditCore
 import NSAuditLinux
 import Testing
@@ -96,6 +97,28 @@ struct ReportLiveTests {
         #expect(out.contains("asymmetric-reply") && out.contains("10.99.0.40") && out.contains("ens18 via 10.20.30.1"))
     }
 
+    /// report --confirm: capture while real traffic flows between the lab's namespaces (the
+    /// lab's own `check`: pings and TCP connects), then require the management finding to be
+    /// confirmed on the wire: ingress ens19, egress ens18.
+    @Test func confirmSeesTheAsymmetryOnTheWire() throws {
+        let built = try LabScript("mgmt-broken")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("nsat-confirm-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let nsArgs = built.namespaces.map { "--netns \($0)" }.joined(separator: " ")
+        let script = Binary.repo.appendingPathComponent("fixtures/labs/mgmt-broken.sh").path
+        try Live.sh("""
+            '\(Binary.url.path)' report --confirm 6s \(nsArgs) --format json --fail-on never -o '\(out.path)' 2>/dev/null &
+            sleep 2; '\(script)' check '\(built.prefix)' >/dev/null 2>&1 || true; wait
+            """)
+        let r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: out))
+        let f = try #require(r.findings.first { $0.kind == .asymmetricReply && $0.localAddress == "10.99.0.40" && $0.severity == .warning })
+        #expect(f.confirmed == true)
+        #expect(f.observed?.requestIngress == ["ens19"])
+        #expect(f.observed?.replyEgress == ["ens18"])
+        #expect(r.summary.modelMismatches == 0, "\(r.findings.filter { $0.kind == .modelMismatch }.map(\.summary))")
+        #expect(!(r.observedFlows ?? []).isEmpty)
+    }
+
     @Test func prometheusOutputIsWrittenAtomically() throws {
         let built = try LabScript("mgmt-netns")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("nsat-\(getpid()).prom")
@@ -149,6 +172,9 @@ struct ReportLiveTests {
         #expect(try Binary.run(["report", "--snapshot", fixed, "-o", "/dev/null"]).0 == 0)
         #expect(try Binary.run(["report", "--snapshot", fixed, "--netns", "no-such-ns"]).0 == 2)
         #expect(try Binary.run(["report", "--snapshot", fixed, "--format", "yaml"]).0 != 0)
+        // Writing to a device goes into the device: /dev/null must stay a device.
+        var st = stat()
+        #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR, "/dev/null was replaced")
     }
 
     static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -126,7 +126,13 @@ public enum CaptureConfirmation {
             }
         case .drop(let reason):
             c.predictedDrop = reason
-            if observed.isEmpty {
+            if f.role == .forwarder && f.requestEgress.isEmpty {
+                // A forwarder predicted to drop the request: what matters is that the request
+                // never left. Replies seen passing the other way belong to a path through
+                // another namespace (e.g. a SYN-ACK answered by an RST that is then dropped).
+                c.verdict = .confirmed
+                c.detail = "\(tuple): request arrived on \(ingress) and was not forwarded, as the model predicts (\(reason))"
+            } else if observed.isEmpty {
                 c.verdict = .noReply
                 c.detail = "\(tuple): request arrived on \(ingress), no reply seen (model: dropped, \(reason))"
             } else {

@@ -101,6 +101,16 @@ extension CaptureConfirmation {
     /// `confirm` with predictions from the snapshot's FIB model.
     public static func confirm(_ flows: [ObservedFlow], snapshot: Snapshot) -> [FlowConfirmation] {
         var p = FIBPredictor(snapshot: snapshot)
-        return confirm(flows) { netns, req in p.predict(netns: netns, request: req) }
+        // A namespace only answers for its own addresses: a "responder" whose server address
+        // is not local there saw a reply pass through (e.g. a SYN-ACK forwarded toward a
+        // client whose RST it then could not route), so it is a forwarder of that flow.
+        let corrected = flows.map { f -> ObservedFlow in
+            guard f.role == .responder, let ns = snapshot.namespace(f.netns),
+                  !ns.addresses.contains(where: { $0.local == f.server }) else { return f }
+            var g = f
+            g.role = .forwarder
+            return g
+        }
+        return confirm(corrected) { netns, req in p.predict(netns: netns, request: req) }
     }
 }

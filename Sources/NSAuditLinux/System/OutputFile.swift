@@ -2,16 +2,28 @@ import Glibc
 
 /// Where a command's result goes: stdout, or a file written atomically (a temporary file in
 /// the same directory, fsync, rename), so a reader never sees half a file and a failed run
-/// leaves the previous file in place.
+/// leaves the previous file in place. A target that exists and is not a regular file (a
+/// device such as /dev/null, a FIFO) is written in place: renaming over it would replace it.
 public final class OutputFile {
     private let fd: Int32
     private let path: String?
     private let tempPath: String?
+    private let ownsFD: Bool
     private var committed = false
 
     /// `path` nil or "-" means standard output.
     public init(path: String?) throws {
-        if let path, path != "-" {
+        var st = stat()
+        if let path, path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            let f = open(path, O_WRONLY | O_CLOEXEC)
+            guard f >= 0 else { throw SystemError("open for writing", subject: path) }
+            fd = f
+            self.path = path
+            tempPath = nil
+            ownsFD = true
+        } else if var path, path != "-" {
+            // Write next to the real file when the name is a symbolic link, and keep the link.
+            if let real = realpath(path, nil) { path = String(cString: real); free(real) }
             let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             var template = Array("\(dir.isEmpty ? "/" : dir)/.\(path.split(separator: "/").last ?? "out").XXXXXX".utf8CString)
             let f = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -21,10 +33,12 @@ public final class OutputFile {
             fd = f
             self.path = path
             tempPath = String(cString: template)
+            ownsFD = true
         } else {
             fd = STDOUT_FILENO
             self.path = nil
             tempPath = nil
+            ownsFD = false
         }
     }
 
@@ -50,10 +64,8 @@ public final class OutputFile {
     }
 
     deinit {
-        if let tempPath {
-            close(fd)
-            if !committed { unlink(tempPath) }
-        }
+        if ownsFD { close(fd) }
+        if let tempPath, !committed { unlink(tempPath) }
     }
 }
 

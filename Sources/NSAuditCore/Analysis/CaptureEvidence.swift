@@ -1,0 +1,43 @@
+/// Joins packet evidence with the report: every observed request/reply pair gets the model's
+/// verdict (confirmed, model-mismatch, no-reply), every return-path finding learns whether
+/// what it predicts was seen on the wire, and every disagreement becomes a `model-mismatch`
+/// finding (nsaudit is wrong there, which the report must show prominently).
+public enum CaptureEvidence {
+    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
+
+    /// Updates `findings` in place and returns the per-flow verdicts for `observed_flows`.
+    public static func apply(_ flows: [ObservedFlow], snapshot: Snapshot, to findings: inout [Finding]) -> [FlowConfirmation] {
+        let verdicts = CaptureConfirmation.confirm(flows, snapshot: snapshot)
+        for i in findings.indices where returnPathKinds.contains(findings[i].kind) {
+            let f = findings[i]
+            guard let ing = f.ingress, let a = f.localAddress.flatMap(IPAddress.init) else { continue }
+            let nsID = snapshot.namespace(f.netns)?.id ?? f.netns
+            let sources = f.sources.compactMap(IPPrefix.init)
+            let covered = verdicts.filter { v in
+                v.netns == nsID && v.ingress == ing && v.flow.server == a && sources.contains { $0.contains(v.flow.client) }
+            }
+            guard !covered.isEmpty else { continue }  // confirmed stays nil: unobserved
+            // An asymmetric reply is confirmed when the reply was seen leaving through the
+            // predicted egress; a drop when requests got no reply.
+            findings[i].confirmed = CaptureConfirmation.findingConfirmed(covered)
+                ?? (f.kind == .rpFilterDrop || f.kind == .replyUnroutable ? covered.allSatisfy { $0.verdict == .noReply } : nil)
+            findings[i].observed = ObservedSummary(covered.map(\.flow))
+            if findings[i].confirmed == true, !findings[i].evidence.contains("capture") { findings[i].evidence.append("capture") }
+        }
+        for v in verdicts where v.verdict == .modelMismatch {
+            var m = Finding(kind: .modelMismatch, severity: .error, netns: snapshot.namespace(v.netns)?.names.first ?? v.netns,
+                            summary: "Seen on the wire, not predicted: \(v.detail). nsaudit's model is wrong here; please report it with the snapshot and capture.")
+            m.localAddress = v.flow.server.description
+            m.ingress = v.ingress
+            m.egress = v.observedEgress.joined(separator: ",")
+            m.sources = [IPPrefix(v.flow.client, v.flow.client.family.bitWidth).description]
+            m.evidence = ["capture", "model"]
+            m.confirmed = false
+            m.observed = ObservedSummary([v.flow])
+            m.details = ["key": "\(v.flow.client)>\(v.flow.server)/\(v.ingress)", "predicted": v.predictedEgress?.joined(separator: ",") ?? v.predictedDrop ?? "unknown"]
+            m.assignID()
+            if !findings.contains(where: { $0.id == m.id }) { findings.append(m) }
+        }
+        return verdicts
+    }
+}
