@@ -49,8 +49,8 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Kernel capture buffer per namespace, MiB.", valueName: "MIB"))
     var bufferMiB: Int32 = 32
 
-    @Flag(name: .customLong("no-immediate"), help: "Let the kernel batch packets (less CPU, more latency).")
-    var noImmediate = false
+    @Flag(help: "libpcap immediate mode: every packet delivered at once (more CPU; default: kernel blocks, retired within 100 ms).")
+    var immediate = false
 
     func validate() throws {
         guard CaptureDuration.parse(duration) != nil else {
@@ -63,7 +63,7 @@ struct CaptureCommand: ParsableCommand {
     func run() throws {
         let seconds = CaptureDuration.parse(duration)!
         var opts = LiveCaptureOptions(netns: netns, includeRoot: root, duration: seconds, maxPackets: maxPackets,
-                                      snaplen: snaplen, bufferSize: bufferMiB << 20, immediate: !noImmediate,
+                                      snaplen: snaplen, bufferSize: bufferMiB << 20, immediate: immediate,
                                       keepPackets: write != nil)
         if let filter { opts.filter = filter }
         // Open the output first: a bad path fails before the capture, not after it.
@@ -73,9 +73,7 @@ struct CaptureCommand: ParsableCommand {
         let result: LiveCaptureResult
         do {
             result = try LiveCapture.run(opts) {
-                if !json {
-                    FileHandle.standardError.write(Data("nsaudit: capturing for \(duration) (Ctrl-C stops early)\n".utf8))
-                }
+                FileHandle.standardError.write(Data("nsaudit: capturing for \(duration) (Ctrl-C stops early)\n".utf8))
             }
         } catch let e as LiveCaptureError {
             throw CLIFailure(message: e.description, code: 2)

@@ -18,6 +18,12 @@ public enum CaptureAnalysis {
     ///   "netns=NAME"), which wins; packets of other files all belong to `netns`.
     /// - snapshot: maps interface indexes (LINUX_SLL2) to names through the namespace's links.
     ///   Interface names recorded in pcapng (other than "any") are used as they are.
+    /// Parses capture file bytes and reads the flows out of them. Throws `PcapError` when
+    /// nothing is readable; damage after a readable start becomes a warning.
+    public static func observe(bytes: [UInt8], netns: String, snapshot: Snapshot? = nil) throws -> CaptureObservation {
+        observe(try PcapFile.parse(bytes), netns: netns, snapshot: snapshot)
+    }
+
     public static func observe(_ file: PcapFile, netns: String, snapshot: Snapshot? = nil) -> CaptureObservation {
         var tables: [String: FlowTable] = [:]
         var order: [String] = []
@@ -64,6 +70,12 @@ public enum CaptureAnalysis {
                 ? "interface indexes are not mapped to names without a snapshot (\(unknownIndex.sorted().joined(separator: ", ")))"
                 : "interface index(es) not in the snapshot: \(unknownIndex.sorted().joined(separator: ", ")); was the capture taken in this namespace and at the same time?")
         }
+        if let snapshot {
+            for ns in order where snapshot.namespace(ns) == nil {
+                warnings.append("namespace \(ns) of the capture is not in the snapshot: its flows cannot be confirmed")
+            }
+        }
+        if file.packets.isEmpty { warnings.append("the capture holds no packets") }
         var out = CaptureObservation(warnings: warnings)
         for ns in order {
             let t = tables[ns]!
