@@ -22,7 +22,7 @@ import Testing
 
     /// The broken lab: management requests arrive on ens19, replies leave via ens18, and the
     /// model predicts exactly that: every management flow is asymmetric and confirmed.
-    @Test(arguments: ["mgmt-broken.server.pcap", "mgmt-broken.server.pcapng", "mgmt-broken.nsaudit.pcapng"])
+    @Test(arguments: ["mgmt-broken.server.pcap", "mgmt-broken.server.pcapng", "mgmt-broken.server-ifaces.pcapng", "mgmt-broken.nsaudit.pcapng"])
     func brokenLabConfirmsAsymmetricReply(file: String) throws {
         let (obs, snap) = try Self.observe("mgmt-broken", file, netns: "nsapcap-server")
         #expect(obs.warnings.isEmpty, "\(obs.warnings)")

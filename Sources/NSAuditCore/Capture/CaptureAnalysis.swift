@@ -33,6 +33,14 @@ public enum CaptureAnalysis {
         // Interface keys: ≥ 0 an ifindex resolved through the snapshot; < 0 a file interface
         // named in the file: -(id + 1).
         var names: [String: [Int32: String]] = [:]
+        var localCache: [String: Set<IPAddress>] = [:]
+        func localAddresses(_ ns: String) -> Set<IPAddress>? {
+            if let c = localCache[ns] { return c }
+            guard let n = snapshot?.namespace(ns) else { return nil }
+            let set = Set(n.addresses.map(\.local))
+            localCache[ns] = set
+            return set
+        }
         if let damage = file.damage {
             warnings.append("\(damage); the \(file.packets.count) packet(s) read before the damage are used")
         }
@@ -44,6 +52,12 @@ public enum CaptureAnalysis {
             let decoded = pkt.data.withUnsafeBytes { PacketDecoder.decode($0, linkType: itf.linkType) }
             guard case .success(var h) = decoded else { undecoded[ns, default: 0] += 1; continue }
             if pkt.direction != .unknown { h.direction = pkt.direction }
+            if h.direction == .unknown, let local = localAddresses(ns) {
+                // Captures on a single interface (Ethernet, no pcapng direction flag): a
+                // packet from one of the namespace's addresses was sent, one to it received.
+                if local.contains(h.src) && !local.contains(h.dst) { h.direction = .outgoing }
+                else if local.contains(h.dst) && !local.contains(h.src) { h.direction = .incoming }
+            }
             let key: Int32
             if let n = itf.specificName {
                 key = -Int32(pkt.interfaceID) - 1
