@@ -216,7 +216,12 @@ extension RoutingModel {
         else if v4IsLoopback(saddr) { if !dev.routeLocalnet { return fail(.EINVAL) } }
         var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: iif, oif: 0, mark: q.mark, tos: q.tos,
                       proto: 0, sport: 0, dport: 0, uid: 0)
-        if requireFlowDissect4 { fl.proto = q.ipproto == 0 ? 17 : q.ipproto; fl.sport = q.sport; fl.dport = q.dport }
+        if requireFlowDissect4 {
+            // fib4_rules_early_flow_dissect: the packet built by inet_rtm_getroute carries
+            // UDP unless told otherwise; only TCP and UDP headers yield ports.
+            fl.proto = q.ipproto == 0 ? 17 : q.ipproto
+            if fl.proto == 6 || fl.proto == 17 { fl.sport = q.sport; fl.dport = q.dport }
+        }
         let o = fibLookup4(&fl)
         if let e = o.error {
             return fail(dev.forwarding ? e : .EHOSTUNREACH, o)
@@ -271,13 +276,16 @@ extension RoutingModel {
         res.type = .unicast
         res.rule = rule
         res.table = h.table
-        let first = paths[Int(r.pathStart + sels[0])]
+        let okSel = sels.indices.first { errors[$0] == nil } ?? 0
+        let first = paths[Int(r.pathStart + sels[okSel])]
         res.dev = name(of: first.dev)
         res.gateway = first.gateway
         if sels.count > 1 {
-            res.multipath = sels.map { k in
+            res.multipath = sels.enumerated().map { i, k in
                 let nh = paths[Int(r.pathStart + k)]
-                return RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: nh.gateway, weight: nh.weight)
+                var p = RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: nh.gateway, weight: nh.weight)
+                p.error = errors[i]
+                return p
             }
             if Set(res.multipath.map(\.dev)).count > 1 { res.dev = nil }
             if Set(res.multipath.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }

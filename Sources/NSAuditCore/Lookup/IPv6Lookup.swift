@@ -36,7 +36,6 @@ extension RoutingModel {
                     best = Hit(route: ri, nhSel: Int32(k), prefixLen: r.dst.length, table: r.table)
                     if r.usesObject { break }
                 }
-                if r.usesObject { break }
             }
         }
         var contAt = -1
@@ -184,7 +183,10 @@ extension RoutingModel {
             var c: [RoutePath] = []
             for k in 0..<Int(r.pathCount) {
                 let p = paths[Int(r.pathStart) + k]
-                if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
+                if r.usesObject {
+                    // nexthop_path_fib6_result: the group's hash ignores the oif.
+                    if p.dead { continue }
+                } else if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
                 c.append(RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight))
             }
             if c.count > 1 {

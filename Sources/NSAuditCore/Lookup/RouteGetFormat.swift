@@ -46,7 +46,7 @@ public enum RouteGetFormat {
         s += ",\"multipath\":["
         s += r.multipath.map { p in
             "{\"dev\":" + quote(p.dev) + ",\"gateway\":" + (p.gateway.map { quote($0.description) } ?? "null")
-                + ",\"weight\":\(p.weight)}"
+                + ",\"weight\":\(p.weight)" + (p.error.map { ",\"error\":" + quote($0.rawValue) } ?? "") + "}"
         }.joined(separator: ",")
         s += "]}"
         return s
