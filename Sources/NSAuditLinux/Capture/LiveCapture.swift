@@ -30,6 +30,8 @@ public struct LiveCaptureOptions: Sendable {
     public var keepPackets: Bool
     /// Flows tracked per namespace before new ones are only counted.
     public var maxFlows: Int
+    /// Packets kept per namespace for the pcapng (memory bound: ~150 bytes each).
+    public var maxKeptPackets: Int = 1_000_000
 
     public init(netns: [String] = [], includeRoot: Bool? = nil, duration: Double, maxPackets: Int = 5_000_000,
                 snaplen: Int32 = 128, bufferSize: Int32 = 32 << 20, filter: String = LiveCapture.defaultFilter,
@@ -190,6 +192,9 @@ public enum LiveCapture {
                 warnings.append("capture in \(s.netns) failed: \(e)")
             }
             for w in s.warnings { warnings.append("\(s.netns): \(w)") }
+            if options.keepPackets && s.kept.count >= options.maxKeptPackets {
+                warnings.append("\(s.netns): only the first \(options.maxKeptPackets) packets are in the pcapng (of \(s.packets))")
+            }
             let names = s.ifnames
             flows += s.table.flows(netns: s.netns) { names[$0] ?? "if\($0)" }
             var st = CaptureStats(netns: s.netns, packets: s.packets, undecoded: s.undecoded, flowsDropped: s.table.flowsDropped)
@@ -403,14 +408,14 @@ final class CaptureSession: @unchecked Sendable {
                 lastIfindex = idx
             }
             table.add(h, iface: idx, timestampNs: ts)
-            if options.keepPackets {
+            if options.keepPackets && kept.count < options.maxKeptPackets {
                 kept.append(Kept(offset: arena.count, length: caplen, ts: ts, originalLength: hdr.pointee.len,
                                  ifindex: idx, direction: h.direction))
                 arena.append(contentsOf: buf)
             }
         case .failure:
             undecoded += 1
-            if options.keepPackets, caplen >= 8 {
+            if options.keepPackets, caplen >= 8, kept.count < options.maxKeptPackets {
                 let idx = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
                 if ifnames[idx] == nil { ifnames[idx] = interfaceName(idx) }
                 kept.append(Kept(offset: arena.count, length: caplen, ts: ts, originalLength: hdr.pointee.len,
