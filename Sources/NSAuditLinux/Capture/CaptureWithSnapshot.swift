@@ -6,8 +6,10 @@ extension LiveCapture {
     /// packets describe the same moment. `capture.netns`/`includeRoot` are replaced by
     /// `collect`'s. The snapshot is returned even when some namespace failed to capture
     /// (see the stats); an error from the collector is rethrown after the capture ends.
+    /// `onReady` runs once the snapshot is taken, while the capture goes on.
     public static func captureWithSnapshot(_ collect: CollectOptions, capture: LiveCaptureOptions,
-                                           progress: (@Sendable (String) -> Void)? = nil) throws -> (snapshot: Snapshot, capture: LiveCaptureResult) {
+                                           progress: (@Sendable (String) -> Void)? = nil,
+                                           onReady: (() -> Void)? = nil) throws -> (snapshot: Snapshot, capture: LiveCaptureResult) {
         var opts = capture
         opts.netns = collect.netns
         opts.includeRoot = collect.includeRoot
@@ -15,6 +17,7 @@ extension LiveCapture {
         var collectError: Error?
         let result = try run(opts) {
             do { snapshot = try Collector.collect(collect, progress: progress) } catch { collectError = error }
+            onReady?()
         }
         if let collectError { throw collectError }
         return (snapshot!, result)
