@@ -78,7 +78,11 @@ struct ReportCommand: ParsableCommand {
         let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
         defer { withExtendedLifetime(heldLock) {} }
 
+        // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
+        let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
+        var marks: [(String, Date)] = [("start", started)]
         var snap = try loadSnapshot(progress)
+        marks.append(("collect", Date()))
         for n in netns where snap.namespace(n) == nil {
             throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
         }
@@ -98,10 +102,12 @@ struct ReportCommand: ParsableCommand {
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
         let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation))
         var outcome = audit.run(namespaces: chosen)
+        marks.append(("audit", Date()))
         if snapshot == nil && apply == nil && !noKernelCheck {
             progress("checking findings against the kernel")
             outcome.findings = kernelCheck(outcome.findings, snap)
         }
+        marks.append(("kernel-check", Date()))
         var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
                             source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
@@ -114,6 +120,15 @@ struct ReportCommand: ParsableCommand {
         try CLIFailure.wrap {
             try out.write(rendered)
             try out.commit()
+        }
+        if timing {
+            marks.append(("output", Date()))
+            var parts: [String] = []
+            for i in 1..<marks.count {
+                parts.append("\(marks[i].0)=" + String(format: "%.3f", marks[i].1.timeIntervalSince(marks[i - 1].1)))
+            }
+            parts.append("total=" + String(format: "%.3f", marks[marks.count - 1].1.timeIntervalSince(started)))
+            FileHandle.standardError.write(Data("nsaudit: timing \(parts.joined(separator: " ")) findings=\(report.findings.count)\n".utf8))
         }
         if let worst = report.findings.map(\.severity).max(), failOn != .never,
            worst >= Severity(rawValue: failOn.rawValue)! {
