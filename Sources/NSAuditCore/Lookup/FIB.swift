@@ -15,8 +15,12 @@ public final class RoutingModel: Sendable {
     let paths: [FIBNexthop]
     let tables4: [UInt32: PrefixTable<UInt32>]
     let tables6: [UInt32: PrefixTable<UInt128>]
+    /// Tables 0...255 by id, so the common lookups need no hashing.
+    let small4: [PrefixTable<UInt32>?]
+    let small6: [PrefixTable<UInt128>?]
     /// Number of default (prefix length 0) routes per IPv4 table (fib_table.tb_num_default).
     let numDefault4: [UInt32: Int]
+    let smallNumDefault4: [Int32]
     /// IPv4 with only the three default rules: the kernel keeps local and main in one trie
     /// (fib_has_custom_rules is false), so both are searched together and reported as main.
     public let merged4: Bool
@@ -41,7 +45,7 @@ public final class RoutingModel: Sendable {
         var byName: [String: Int32] = [:]
         var lo: Int32 = 1
         for l in ns.links {
-            var info = LinkInfo(l)
+            let info = LinkInfo(l)
             func conf(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.\(l.name).\(n)"] ?? def }
             func all(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.all.\(n)"] ?? def }
             let ipfwd = ns.sysctls["net.ipv4.ip_forward"] ?? all("forwarding", 0)
@@ -63,7 +67,7 @@ public final class RoutingModel: Sendable {
         for a in ns.addresses {
             guard a.index >= 0, Int(a.index) < slot.count, slot[Int(a.index)] >= 0 else { continue }
             let s = Int(slot[Int(a.index)])
-            if a.family == .v4 { links[s].addrs4.append(a) } else { links[s].addrs6.append(a) }
+            if a.family == .v4 { links[s].addrs4.append(a) } else { links[s].addrs6.append(a) }  // built once, then frozen
         }
         self.links = links; self.slotOf = slot; self.byName = byName; loopbackIndex = lo
 
@@ -169,15 +173,29 @@ public final class RoutingModel: Sendable {
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
         for (k, v) in items6 { t6[k] = PrefixTable(v) }
         tables4 = t4; tables6 = t6
+        var s4 = [PrefixTable<UInt32>?](repeating: nil, count: 256), s6 = [PrefixTable<UInt128>?](repeating: nil, count: 256)
+        for (k, v) in t4 where k < 256 { s4[Int(k)] = v }
+        for (k, v) in t6 where k < 256 { s6[Int(k)] = v }
+        small4 = s4; small6 = s6
         numDefault4 = numDefault
+        var snd = [Int32](repeating: 0, count: 256)
+        for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
+        smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+    }
+
+    @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
+        id < 256 ? small4.withUnsafeBufferPointer { $0[Int(id)] } : tables4[id]
+    }
+    @inline(__always) func table6(_ id: UInt32) -> PrefixTable<UInt128>? {
+        id < 256 ? small6.withUnsafeBufferPointer { $0[Int(id)] } : tables6[id]
     }
 
     // MARK: device helpers
     @inline(__always) func link(_ index: Int32) -> LinkInfo? {
         guard index > 0, Int(index) < slotOf.count else { return nil }
-        let s = slotOf[Int(index)]
-        return s < 0 ? nil : links[Int(s)]
+        let s = slotOf.withUnsafeBufferPointer { $0[Int(index)] }
+        return s < 0 ? nil : links.withUnsafeBufferPointer { $0[Int(s)] }
     }
     public func index(of name: String) -> Int32? { byName[name] }
     public func name(of index: Int32) -> String? { link(index)?.name }
@@ -195,7 +213,7 @@ public final class RoutingModel: Sendable {
     }
 }
 
-struct LinkInfo: Sendable {
+final class LinkInfo: @unchecked Sendable {
     let index: Int32
     let name: String
     let up: Bool

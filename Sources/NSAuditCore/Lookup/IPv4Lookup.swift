@@ -3,10 +3,11 @@
 extension RoutingModel {
     static let loopbackV4: UInt32 = 0x7f00_0001
 
-    @inline(__always) func goodNH4(_ nh: FIBNexthop, oif: Int32, ignoreLinkstate: Bool) -> Bool {
-        if nh.dead { return false }
-        if nh.linkdown && !ignoreLinkstate, let l = link(nh.dev), l.ignoreLinkdown4 { return false }
-        if oif != 0 && oif != nh.dev { return false }
+    @inline(__always) func goodNH4(_ nh: UnsafePointer<FIBNexthop>, oif: Int32, ignoreLinkstate: Bool) -> Bool {
+        let f = nh.pointee.flags
+        if f & NexthopFlags.dead != 0 { return false }
+        if f & NexthopFlags.linkdown != 0 && !ignoreLinkstate, let l = link(nh.pointee.dev), l.ignoreLinkdown4 { return false }
+        if oif != 0 && oif != nh.pointee.dev { return false }
         return true
     }
 
@@ -22,7 +23,8 @@ extension RoutingModel {
     /// fib_table_lookup: the longest prefix with an alias that fits, backtracking to less
     /// specific prefixes. Returns .EAGAIN when nothing matches.
     func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool) -> PolicyOutcome {
-        guard let t = tables4[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        guard let t = table4(tid) else { return PolicyOutcome(error: .EAGAIN) }
+        return routes4.withUnsafeBufferPointer { rp in paths.withUnsafeBufferPointer { pp in
         var e = t.lookup(dst)
         var skipKey: UInt32? = nil
         let qtos = tos & 0x1c
@@ -33,27 +35,28 @@ extension RoutingModel {
             var missed = false
             aliases: for p in Int(ent.start)..<Int(ent.start + ent.count) {
                 let ri = t.payload[p]
-                let r = routes4[Int(ri)]
-                if r.tos != 0 && r.tos & 0xfc != qtos { continue }
+                let r = rp.baseAddress! + Int(ri)
+                if r.pointee.tos != 0 && r.pointee.tos & 0xfc != qtos { continue }
                 let hit = Hit(route: ri, nhSel: -1, prefixLen: ent.length, table: tid)
-                if r.isReject { return PolicyOutcome(error: RoutingModel.rejectError(r.type), hit: hit, rejectType: r.type) }
-                if r.dead { continue }
-                if r.usesObject && r.blackholeObject {
+                if r.pointee.isReject { return PolicyOutcome(error: RoutingModel.rejectError(r.pointee.type), hit: hit, rejectType: r.pointee.type) }
+                if r.pointee.dead { continue }
+                if r.pointee.usesObject && r.pointee.blackholeObject {
                     return PolicyOutcome(error: .EINVAL, hit: hit, rejectType: .blackhole)
                 }
-                for k in 0..<Int(r.pathCount) {
-                    let nh = paths[Int(r.pathStart) + k]
-                    if goodNH4(nh, oif: oif, ignoreLinkstate: ignoreLinkstate) {
+                let start = Int(r.pointee.pathStart)
+                for k in 0..<Int(r.pointee.pathCount) {
+                    if goodNH4(pp.baseAddress! + start + k, oif: oif, ignoreLinkstate: ignoreLinkstate) {
                         var h = hit; h.nhSel = Int32(k)
                         return PolicyOutcome(error: nil, hit: h)
                     }
                 }
-                if r.usesObject { missed = true; break aliases }
+                if r.pointee.usesObject { missed = true; break aliases }
             }
             if missed { skipKey = ent.key }
             e = ent.parent
         }
         return PolicyOutcome(error: .EAGAIN)
+        } }
     }
 
     /// fib_lookup: the fast path without custom rules, else the policy rules.

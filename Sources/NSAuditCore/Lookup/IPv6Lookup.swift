@@ -51,7 +51,7 @@ extension RoutingModel {
 
     /// fib6_table_lookup; .EAGAIN when the table has no usable route (the null entry).
     func tableLookup6(_ tid: UInt32, dst: UInt128, src: UInt128, oif: Int32, strict: Bool) -> PolicyOutcome {
-        guard let t = tables6[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        guard let t = table6(tid) else { return PolicyOutcome(error: .EAGAIN) }
         var e = t.lookup(dst)
         while e >= 0 {
             let ent = t.entries[Int(e)]
