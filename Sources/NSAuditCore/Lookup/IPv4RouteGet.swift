@@ -78,11 +78,11 @@ extension RoutingModel {
             }
             guard let h = o.hit else { d.error = .ENETUNREACH; return d }
             d.hit = h
-            let r = routes4.withUnsafeBufferPointer { $0.baseAddress! + Int(h.route) }
-            d.type = r.pointee.type
-            let nh = paths.withUnsafeBufferPointer { $0[Int(r.pointee.pathStart + h.nhSel)] }
-            if r.pointee.type == .local {
-                if saddr == 0 { saddr = r.pointee.prefsrc?.v4 ?? daddr }
+            let r = hot4.withUnsafeBufferPointer { $0[Int(h.route)] }
+            d.type = RouteType(rawValue: r.type) ?? .unicast
+            let nh = pathHot.withUnsafeBufferPointer { $0[Int(r.pathStart + h.nhSel)] }
+            if d.type == .local {
+                if saddr == 0 { saddr = routes4[Int(h.route)].prefsrc?.v4 ?? daddr }
                 let vrf = enslavingVRF(nh.dev)
                 d.devOut = vrf != 0 ? vrf : loopbackIndex
                 d.local = true
@@ -90,21 +90,23 @@ extension RoutingModel {
             }
             // fib_select_path
             if fl.oif == 0 {
-                if r.pointee.pathCount > 1 {
+                if r.pathCount > 1 {
                     d.multipath = true
-                } else if h.prefixLen == 0, (h.table < 256 ? Int(smallNumDefault4[Int(h.table)]) : (numDefault4[h.table] ?? 0)) > 1, r.pointee.type == .unicast {
+                } else if h.prefixLen == 0, (h.table < 256 ? Int(smallNumDefault4[Int(h.table)]) : (numDefault4[h.table] ?? 0)) > 1, d.type == .unicast {
                     d.defaultAlternatives = true
                 }
             }
             d.devOut = nh.dev
             if saddr == 0 && !d.multipath {
                 let l3 = fl.l3mdev
-                saddr = (l3 == 0 || enslavingVRF(nh.dev) == l3) ? resultPrefsrc4(r.pointee, nh) : selectAddr4(l3, dst: 0, scope: Scope.link)
+                saddr = (l3 == 0 || enslavingVRF(nh.dev) == l3) ? nh.src : selectAddr4(l3, dst: 0, scope: Scope.link)
             }
         }
         // __mkroute_output
-        guard let dOut = link(d.devOut) else { d.error = .ENODEV; return d }
-        if v4IsLoopback(saddr) && !dOut.loopback && !dOut.isVRF && !dOut.routeLocalnet { d.error = .EINVAL; return d }
+        if v4IsLoopback(saddr) {
+            guard let dOut = link(d.devOut) else { d.error = .ENODEV; return d }
+            if !dOut.loopback && !dOut.isVRF && !dOut.routeLocalnet { d.error = .EINVAL; return d }
+        }
         if v4IsLbcast(daddr) { d.type = .broadcast }
         else if v4IsMulticast(daddr) { d.type = .multicast }
         d.saddr = saddr

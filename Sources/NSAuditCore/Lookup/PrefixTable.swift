@@ -13,12 +13,14 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         /// Items (route indexes) of this prefix, in insertion order: payload[start ..< start+count].
         public var start: Int32
         public var count: Int32
+        /// The first item, so single-route prefixes need no trip to `payload`.
+        public var first: Int32
     }
+    struct Interval { var start: Key; var value: Int32 }
 
     public let entries: [Entry]
     public let payload: [Int32]
-    private let starts: [Key]
-    private let values: [Int32]
+    private let intervals: [Interval]
     private let bucket: [Int32]
     /// Top bits indexed: about 8 intervals per bucket, at most 16 bits (a 256 KB index), none
     /// for small tables (their intervals stay in cache anyway).
@@ -61,11 +63,14 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
             while j < n, items[order[j]].key == first.key, items[order[j]].length == first.length {
                 payload.append(items[order[j]].item); j += 1
             }
-            entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i)))
+            entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i), first: payload[Int(s)]))
             i = j
         }
         let (st, va, bu, bits) = PrefixTable.buildIntervals(&entries)
-        self.entries = entries; self.payload = payload; starts = st; values = va; bucket = bu; indexBits = bits
+        var iv: [Interval] = []
+        iv.reserveCapacity(st.count)
+        for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
+        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits
     }
 
     @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
@@ -117,14 +122,14 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     @inline(__always)
     public func lookup(_ addr: Key) -> Int32 {
         let b = indexBits == 0 ? 0 : Int(addr >> Key(Key.bitWidth - indexBits))
-        return starts.withUnsafeBufferPointer { st in
+        return intervals.withUnsafeBufferPointer { st in
             var lo = Int(bucket.withUnsafeBufferPointer { $0[b] }), hi = Int(bucket.withUnsafeBufferPointer { $0[b + 1] })
-            // last index with starts[i] <= addr, searching [lo, hi); fall back to lo-1
+            // last index with start <= addr, searching [lo, hi); fall back to lo-1
             while lo < hi {
                 let mid = (lo + hi) >> 1
-                if st[mid] <= addr { lo = mid + 1 } else { hi = mid }
+                if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
             }
-            return values.withUnsafeBufferPointer { $0[lo - 1] }
+            return st[lo - 1].value
         }
     }
 
