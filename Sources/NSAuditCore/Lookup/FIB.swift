@@ -209,6 +209,20 @@ public final class RoutingModel: Sendable {
         id < 256 ? small6.withUnsafeBufferPointer { $0[Int(id)] } : tables6[id]
     }
 
+    /// Feature categories of an answer's route (reporting only).
+    func routeFeatures(_ r: FIBRoute, _ nh: FIBNexthop?) -> [String] {
+        var f: [String] = []
+        if r.usesObject { f.append("route:nexthop-object") }
+        if r.onlink { f.append("route:onlink") }
+        if r.tos != 0 { f.append("route:tos") }
+        if r.prefsrc != nil { f.append("route:prefsrc") }
+        if let s = r.src, s.length > 0 { f.append("route:source-specific") }
+        if let nh, nh.linkdown { f.append("route:linkdown") }
+        if let nh, nh.selectGateway != nil { f.append("route:local-gateway") }
+        if r.metric != 0 && r.dst.family == .v4 { f.append("route:metric") }
+        return f
+    }
+
     // MARK: device helpers
     @inline(__always) func link(_ index: Int32) -> LinkInfo? {
         guard index > 0, Int(index) < slotOf.count else { return nil }
@@ -303,7 +317,9 @@ struct FIBRoute: Sendable {
     var usesObject = false
     var blackholeObject = false
     var dead = false
+    var onlink = false
     init(_ r: Route) {
+        onlink = r.flags & NexthopFlags.onlink != 0 || (r.nexthops ?? []).contains { $0.flags & NexthopFlags.onlink != 0 }
         type = r.type; table = r.table; dst = r.dst; src = r.src; tos = r.tos; scope = r.scope
         metric = r.metric; prefsrc = r.prefsrc; proto = r.protocol; pref = r.pref
     }

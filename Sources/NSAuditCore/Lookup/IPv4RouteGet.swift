@@ -129,9 +129,11 @@ extension RoutingModel {
         res.rule = d.rule
         var src = d.saddr
         let givenSrc = q.src?.v4 ?? 0
+        if merged4 { res.features.append("lookup:merged-local-main") }
         if let h = d.hit {
             res.table = h.table == 0 ? nil : h.table
             let r = routes4[Int(h.route)]
+            res.features += routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
             let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
             if useFi && !d.local {
                 let nh = paths[Int(r.pathStart + h.nhSel)]
@@ -265,6 +267,8 @@ extension RoutingModel {
         }
         guard let h = o.hit else { return fail(.ENETUNREACH) }
         let r = routes4[Int(h.route)]
+        res.features = ["rp_filter:" + ["off", "strict", "loose"][min(dev.rpFilter, 2)], dev.forwarding ? "forwarding:on" : "forwarding:off"]
+            + routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
         if r.type == .broadcast {
             if dev.bcForwarding { return forward4(q, dev, h, o.rule, res) }
             if saddr != 0, validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {

@@ -177,6 +177,7 @@ extension RoutingModel {
         res.pref = r.pref ?? 0
         res.dev = name(of: resultDev6(r, nh))
         res.gateway = nh.gateway
+        res.features = routeFeatures(r, nh)
         if nh.linkdown { res.flags.append("linkdown") }
         // fib6_select_path: the hash may pick any live sibling that scores.
         if r.pathCount > 1 {

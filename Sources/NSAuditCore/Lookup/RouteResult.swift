@@ -65,6 +65,8 @@ public struct RouteResult: Sendable, Equatable {
     public var uid: UInt32?
     public var flags: [String]
     public var cache: [String]
+    /// Model features this answer exercised (for the differential report's categories).
+    public var features: [String] = []
 
     public init(query: String, family: IPAddress.Family, dst: IPAddress) {
         self.query = query; self.family = family; self.dst = dst
