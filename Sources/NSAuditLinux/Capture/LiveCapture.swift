@@ -63,7 +63,10 @@ public enum LiveCaptureError: Error, CustomStringConvertible {
         case .unknownNamespace(let n, let known):
             "no network namespace named \"\(n)\" (known: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
         case .noNamespaces: "no namespace to capture in"
-        case .allFailed(let errs): "capture failed in every namespace: " + errs.joined(separator: "; ")
+        case .allFailed(let errs):
+            "capture failed in every namespace: " + errs.prefix(3).joined(separator: "; ")
+                + (errs.count > 3 ? "; and \(errs.count - 3) more" : "")
+                + (errs.contains { $0.contains("EPERM") || $0.contains("ermission") } ? " (capturing needs root: CAP_SYS_ADMIN to enter namespaces, CAP_NET_RAW to capture)" : "")
         }
     }
 }
@@ -169,11 +172,12 @@ public enum LiveCapture {
                 s.ready.store(true, ordering: .releasing)
             }
         }
-        // Wait until every handle is active (or has failed).
+        // Wait until every handle is active (or has failed); if none is, there is nothing
+        // to be ready for (run throws below).
         while !sessions.allSatisfy({ $0.fd < 0 || $0.ready.load(ordering: .acquiring) }) {
             usleep(1000)
         }
-        onReady?()
+        if sessions.contains(where: { $0.fd >= 0 && $0.error == nil }) { onReady?() }
         for t in threads { pthread_join(t, nil) }
 
         var ru1 = rusage()
@@ -292,11 +296,16 @@ final class CaptureSession: @unchecked Sendable {
         sigemptyset(&unblock)
         sigaddset(&unblock, SIGINT); sigaddset(&unblock, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-        do {
-            try NamespaceThread.enter(fd: fd, path: path)
-        } catch {
-            self.error = "\(error)"
-            return
+        // The caller's own namespace needs no setns (and no CAP_SYS_ADMIN).
+        var own = stat(), target = stat()
+        let isOwn = stat("/proc/thread-self/ns/net", &own) == 0 && fstat(fd, &target) == 0 && own.st_ino == target.st_ino
+        if !isOwn {
+            do {
+                try NamespaceThread.enter(fd: fd, path: path)
+            } catch {
+                self.error = "\(error)"
+                return
+            }
         }
         guard let p = pcap_create("any", &errbuf) else {
             self.error = "pcap_create(any): \(cString(errbuf))"
