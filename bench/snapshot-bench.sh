@@ -18,6 +18,8 @@
 #   --quick         100,000 + 10,000 routes, 50 namespaces, 1 run (smoke test)
 #   --runs R        repeat each measurement R times (default 3), report the median
 #   --keep-output DIR  keep the JSON files written by both tools in DIR
+#   --nice N        run every measured command (ip, the loop, nsaudit alike) at nice N, e.g.
+#                   -10 on a host busy with other work, so the figures approach an idle host's
 #   NSAUDIT=path    use this binary instead of building release (.build-bench scratch path)
 #
 # Needs root (ip netns add). Every namespace it creates is named nsabench-<pid>-...; they are
@@ -30,6 +32,7 @@ N6=100000
 K=300
 RUNS=3
 KEEP=""
+NICE=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --routes) N4="$2"; shift 2 ;;
@@ -38,6 +41,7 @@ while [[ $# -gt 0 ]]; do
         --runs) RUNS="$2"; shift 2 ;;
         --quick) N4=100000; N6=10000; K=50; RUNS=1; shift ;;
         --keep-output) KEEP="$2"; shift 2 ;;
+        --nice) NICE="$2"; shift 2 ;;
         -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "snapshot-bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -174,7 +178,7 @@ run_timed() {
     [[ "$out" == /dev/null ]] || rm -f "$out"
     sync
     t0=$(now_ns)
-    /usr/bin/time -f '%U %S %M' -o "$WORK/time.txt" "$@" > "$out"
+    nice -n "$NICE" /usr/bin/time -f '%U %S %M' -o "$WORK/time.txt" "$@" > "$out"
     t1=$(now_ns)
     T_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
     read -r u s RSS_KB < <(tail -n 1 "$WORK/time.txt")
@@ -233,7 +237,7 @@ small_cpu_speedup=$(awk -v a="$loop_c" -v b="$nsas_c" 'BEGIN { printf "%.1f", a 
 cat <<EOF
 
 Host: $(nproc) CPUs, kernel $(uname -r), $(ip -V | sed 's/ip utility, //'); load average $load at the end.
-Command: bench/snapshot-bench.sh --routes $N4 --routes6 $N6 --namespaces $K --runs $RUNS
+Command: bench/snapshot-bench.sh --routes $N4 --routes6 $N6 --namespaces $K --runs $RUNS$( [[ "$NICE" == 0 ]] || echo " --nice $NICE")
 Median of $RUNS run(s); peak RSS is the maximum over the runs; CPU = user + sys (with children).
 
 Big namespace: $N4 IPv4 + $N6 IPv6 routes over 3 tables (ip prints $ip_routes routes, nsaudit writes $nsa_routes)

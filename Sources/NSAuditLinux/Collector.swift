@@ -147,7 +147,7 @@ public enum Collector {
                     break
                 }
             }
-            r.snapshot.sysctls = RoutingSysctls.read(devices: deviceSysctls)
+            r.snapshot.sysctls = RoutingSysctls.read(devices: deviceSysctls, linkNames: r.snapshot.links.map { $0.name })
             if sockets {
                 // A TCP dump walks the host-wide established hash (262,144 buckets here, ~2-4 ms
                 // even for a namespace without sockets); the namespace's own counters in

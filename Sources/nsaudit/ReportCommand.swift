@@ -94,6 +94,9 @@ struct ReportCommand: ParsableCommand {
         let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
         defer { withExtendedLifetime(heldLock) {} }
 
+        // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
+        let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
+        var marks: [(String, Date)] = [("start", started)]
         var observedFlows: [ObservedFlow]?
         var snap: Snapshot
         if let confirm, let seconds = CaptureDuration.parse(confirm) {
@@ -131,6 +134,7 @@ struct ReportCommand: ParsableCommand {
             for w in observation.warnings { FileHandle.standardError.write(Data("nsaudit: \(pcap): \(w)\n".utf8)) }
             observedFlows = observation.flows
         }
+        marks.append(("collect", Date()))
         for n in netns where snap.namespace(n) == nil {
             throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
         }
@@ -150,6 +154,7 @@ struct ReportCommand: ParsableCommand {
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
         let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation))
         var outcome = audit.run(namespaces: chosen)
+        marks.append(("audit", Date()))
         if snapshot == nil && apply == nil && !noKernelCheck {
             progress("checking findings against the kernel")
             outcome.findings = kernelCheck(outcome.findings, snap)
@@ -158,6 +163,7 @@ struct ReportCommand: ParsableCommand {
         if let observedFlows {
             confirmations = CaptureEvidence.apply(observedFlows, snapshot: snap, to: &outcome.findings)
         }
+        marks.append(("kernel-check", Date()))
         var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
                             source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
@@ -171,6 +177,15 @@ struct ReportCommand: ParsableCommand {
         try CLIFailure.wrap {
             try out.write(rendered)
             try out.commit()
+        }
+        if timing {
+            marks.append(("output", Date()))
+            var parts: [String] = []
+            for i in 1..<marks.count {
+                parts.append("\(marks[i].0)=" + String(format: "%.3f", marks[i].1.timeIntervalSince(marks[i - 1].1)))
+            }
+            parts.append("total=" + String(format: "%.3f", marks[marks.count - 1].1.timeIntervalSince(started)))
+            FileHandle.standardError.write(Data("nsaudit: timing \(parts.joined(separator: " ")) findings=\(report.findings.count)\n".utf8))
         }
         if let worst = report.findings.map(\.severity).max(), failOn != .never,
            worst >= Severity(rawValue: failOn.rawValue)! {

@@ -174,6 +174,15 @@ enum PacketBytes {
         #expect(text.contains("not a pcap or pcapng file"))
     }
 
+    @Test func unsupportedLinkTypeIsAWarning() throws {
+        // LINKTYPE_IEEE802_11 (105): read, not decoded, and said so.
+        let f = try PcapFile.parse(Self.classic(linkType: 105, packets: [(1, 0, [1, 2, 3, 4])]))
+        #expect(f.packets.count == 1)
+        #expect(f.warnings.contains { $0.contains("not decoded") })
+        let obs = CaptureAnalysis.observe(f, netns: "x")
+        #expect(obs.flows.isEmpty && obs.stats.first?.undecoded == 1)
+    }
+
     @Test func pcapngRoundTrip() throws {
         var w = PcapngWriter()
         let a = w.addInterface(linkType: PcapLinkType.linuxSLL2, snaplen: 128, name: "ens19", description: "netns=server ifindex=3")

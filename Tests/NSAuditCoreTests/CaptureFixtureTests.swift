@@ -22,7 +22,7 @@ import Testing
 
     /// The broken lab: management requests arrive on ens19, replies leave via ens18, and the
     /// model predicts exactly that: every management flow is asymmetric and confirmed.
-    @Test(arguments: ["mgmt-broken.server.pcap", "mgmt-broken.server.pcapng", "mgmt-broken.nsaudit.pcapng"])
+    @Test(arguments: ["mgmt-broken.server.pcap", "mgmt-broken.server.pcapng", "mgmt-broken.server-ifaces.pcapng", "mgmt-broken.nsaudit.pcapng"])
     func brokenLabConfirmsAsymmetricReply(file: String) throws {
         let (obs, snap) = try Self.observe("mgmt-broken", file, netns: "nsapcap-server")
         #expect(obs.warnings.isEmpty, "\(obs.warnings)")
@@ -44,6 +44,14 @@ import Testing
         let forMgmt = verdicts.filter { $0.ingress == "ens19" }
         #expect(forMgmt.count == mgmt.count)
         #expect(CaptureConfirmation.findingConfirmed(forMgmt) == true)
+        // As the report asks per finding: asymmetric reply for 10.99.0.40, ingress ens19.
+        let finding = CaptureConfirmation.forFinding(verdicts, netns: "nsapcap-server", ingress: "ens19",
+                                                     server: IPAddress("10.99.0.40")!) { !IPPrefix(IPAddress("10.99.0.0")!, 24).contains($0) }
+        #expect(finding.verdict == .confirmed && finding.confirmed == true)
+        #expect(finding.observed?.requestIngress == ["ens19"] && finding.observed?.replyEgress == ["ens18"])
+        #expect(finding.observed?.example?.contains("10.99.0.40") == true)
+        let none = CaptureConfirmation.forFinding(verdicts, netns: "nsapcap-server", ingress: "ens20")
+        #expect(none.verdict == .unobserved && none.confirmed == nil && none.observed == nil)
         // The data side is symmetric.
         let data = server.filter { $0.requestIngress == ["ens18"] }
         #expect(data.count >= 4 && data.allSatisfy { $0.replyEgress == ["ens18"] && !$0.isAsymmetric })
@@ -94,6 +102,7 @@ import Testing
         let verdicts = CaptureConfirmation.confirm(obs.flows, snapshot: snap).filter { $0.ingress == "ens19" }
         let v4 = verdicts.filter { $0.flow.family == .v4 }, v6 = verdicts.filter { $0.flow.family == .v6 }
         #expect(!v4.isEmpty && !v6.isEmpty)
+        #expect(CaptureConfirmation.unanswered(verdicts).count == v4.count)
         for v in v4 {
             #expect(v.verdict == .noReply, "\(v.detail)")
             #expect(v.predictedDrop != nil, "\(v.detail)")

@@ -33,7 +33,7 @@ struct LookupCorpusReplayTests {
                 do {
                     let r = try model.routeGet(line: c.query)
                     let d = RouteGetComparison.disagreements(r, c.kernel)
-                    tally.add(tags: c.tags + AgreementTally.answerTags(r, c.kernel), agree: d.isEmpty,
+                    tally.add(tags: AgreementTally.categories(r, c.kernel, queryTags: c.tags, rules: ns.rules), agree: d.isEmpty,
                               prefsrc: RouteGetComparison.prefsrcAgrees(r, c.kernel))
                     if !d.isEmpty { failures.append("\((f as NSString).lastPathComponent) `\(c.query)`: " + d.joined(separator: "; ")) }
                 } catch {

@@ -146,6 +146,19 @@ struct CaptureLiveTests {
         #expect(lo?.requestIngress == ["lo"] && lo?.replyEgress == ["lo"], "\(result.flows)")
     }
 
+    /// The packet bound ends a namespace's capture early.
+    @Test func packetLimitStopsTheCapture() throws {
+        let lab = LabNamespaces("lim")
+        let a = try lab.add("a")
+        let started = Date()
+        let result = try LiveCapture.run(LiveCaptureOptions(netns: [a], duration: 20, maxPackets: 3, immediate: true)) {
+            _ = try? Live.sh("ip netns exec \(a) ping -n -q -c4 -i0.2 127.0.0.1")
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(result.stats.first?.stoppedBy == "packet-limit")
+        #expect(result.stats.first?.packets == 3)
+    }
+
     @Test func badFilterAndUnknownNamespaceAreClearErrors() throws {
         let lab = LabNamespaces("err")
         let a = try lab.add("a")

@@ -39,7 +39,7 @@ struct RouteGetDifferentialTests {
                     failures.append("seed \(seed) `\(q.line)`: model rejected the query: \(error)"); continue
                 }
                 let d = RouteGetComparison.disagreements(result, kernel)
-                tally.add(tags: q.tags + AgreementTally.answerTags(result, kernel), agree: d.isEmpty,
+                tally.add(tags: AgreementTally.categories(result, kernel, queryTags: q.tags, rules: run.namespace.rules), agree: d.isEmpty,
                           prefsrc: RouteGetComparison.prefsrcAgrees(result, kernel))
                 if !d.isEmpty && failures.count < 60 {
                     failures.append("seed \(seed) [\(c.description)] `\(q.line)`: " + d.joined(separator: "; "))

@@ -163,3 +163,47 @@ public enum CaptureConfirmation {
         }
     }
 }
+
+/// What the capture says about one finding of the report: the `"confirmed"` value, the
+/// `observed` block, and the per-flow verdicts behind them.
+public struct FindingConfirmation: Codable, Sendable, Equatable {
+    /// `confirmed`: every covered flow matched the model; `model-mismatch`: at least one
+    /// contradicted it (nsaudit is wrong there); `no-reply`: requests seen, no reply;
+    /// `unobserved`: nothing covered was seen; `unverifiable`: the model could not say.
+    public var verdict: ConfirmationVerdict
+    /// The finding's `"confirmed"` field: true, false, or nil (null) when unobserved/undecided.
+    public var confirmed: Bool?
+    /// nil when nothing was observed.
+    public var observed: ObservedSummary?
+    public var flows: [FlowConfirmation]
+}
+
+extension CaptureConfirmation {
+    /// Collects the verdicts a finding covers: requests in `netns` that arrived on `ingress`,
+    /// optionally only to `server` (the finding's local address) and from clients `client`
+    /// accepts (e.g. the finding's source prefixes).
+    public static func forFinding(_ verdicts: [FlowConfirmation], netns: String, ingress: String,
+                                  server: IPAddress? = nil,
+                                  client: ((IPAddress) -> Bool)? = nil) -> FindingConfirmation {
+        let covered = verdicts.filter { v in
+            v.netns == netns && v.ingress == ingress && (server == nil || v.flow.server == server)
+                && (client?(v.flow.client) ?? true)
+        }
+        guard !covered.isEmpty else {
+            return FindingConfirmation(verdict: .unobserved, confirmed: nil, observed: nil, flows: [])
+        }
+        let verdict: ConfirmationVerdict
+        if covered.contains(where: { $0.verdict == .modelMismatch }) { verdict = .modelMismatch }
+        else if covered.contains(where: { $0.verdict == .confirmed }) { verdict = .confirmed }
+        else if covered.contains(where: { $0.verdict == .noReply }) { verdict = .noReply }
+        else { verdict = .unverifiable }
+        return FindingConfirmation(verdict: verdict, confirmed: findingConfirmed(covered),
+                                   observed: ObservedSummary(covered.map(\.flow)), flows: covered)
+    }
+
+    /// Requests that arrived and got no reply on any interface (TCP and ICMP echo; UDP
+    /// without a reply is common and left out), for the report's list of drops.
+    public static func unanswered(_ verdicts: [FlowConfirmation]) -> [FlowConfirmation] {
+        verdicts.filter { $0.verdict == .noReply && $0.flow.protocol != "udp" }
+    }
+}

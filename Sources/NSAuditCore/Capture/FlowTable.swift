@@ -46,6 +46,9 @@ public struct FlowTable: Sendable {
     public let maxFlows: Int
     var index: [Key: Int] = [:]
     var entries: [Entry] = []
+    /// The last flow looked up: bulk traffic hits the same flow packet after packet.
+    var lastKey: Key?
+    var lastIndex = 0
     /// Packets given to `add`.
     public private(set) var packets = 0
     /// Packets that were decoded but not paired (other protocols/types, fragments, multicast).
@@ -90,7 +93,8 @@ public struct FlowTable: Sendable {
             unpaired += 1; return
         }
 
-        var i = index[key]
+        var i: Int?
+        if let lk = lastKey, lk == key { i = lastIndex } else { i = index[key] }
         if let idx = i, let o = opensAsClientSrc, h.proto == IPProto.tcp, entries[idx].inferred {
             // A handshake packet corrects an orientation guessed from ports.
             let clientIsSrc = entries[idx].client == h.src && entries[idx].clientPort == h.srcPort
@@ -130,6 +134,7 @@ public struct FlowTable: Sendable {
             index[key] = i
         }
         let idx = i!
+        lastKey = key; lastIndex = idx
         if h.proto == IPProto.tcp || h.proto == IPProto.udp {
             isRequest = entries[idx].client == h.src && entries[idx].clientPort == h.srcPort
             if h.src == h.dst && h.srcPort == h.dstPort { isRequest = true }

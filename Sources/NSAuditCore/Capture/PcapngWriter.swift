@@ -42,7 +42,6 @@ public struct PcapngWriter: Sendable {
         let pad = (4 - cap % 4) % 4
         let hasFlags = direction != .unknown
         let total = 12 + 20 + cap + pad + (hasFlags ? 12 : 0)
-        bytes.reserveCapacity(bytes.count + total)
         Self.le32(&bytes, 6); Self.le32(&bytes, UInt32(total))
         Self.le32(&bytes, UInt32(interface))
         Self.le32(&bytes, UInt32(truncatingIfNeeded: timestampNs >> 32))

@@ -13,10 +13,17 @@ public final class RoutingModel: Sendable {
     let routes4: [FIBRoute]
     let routes6: [FIBRoute]
     let paths: [FIBNexthop]
+    /// Hot, compact copies for the IPv4 lookup loop (fewer cache lines per lookup).
+    let hot4: [RouteHot]
+    let pathHot: [PathHot]
     let tables4: [UInt32: PrefixTable<UInt32>]
     let tables6: [UInt32: PrefixTable<UInt128>]
+    /// Tables 0...255 by id, so the common lookups need no hashing.
+    let small4: [PrefixTable<UInt32>?]
+    let small6: [PrefixTable<UInt128>?]
     /// Number of default (prefix length 0) routes per IPv4 table (fib_table.tb_num_default).
     let numDefault4: [UInt32: Int]
+    let smallNumDefault4: [Int32]
     /// IPv4 with only the three default rules: the kernel keeps local and main in one trie
     /// (fib_has_custom_rules is false), so both are searched together and reported as main.
     public let merged4: Bool
@@ -41,7 +48,7 @@ public final class RoutingModel: Sendable {
         var byName: [String: Int32] = [:]
         var lo: Int32 = 1
         for l in ns.links {
-            var info = LinkInfo(l)
+            let info = LinkInfo(l)
             func conf(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.\(l.name).\(n)"] ?? def }
             func all(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.all.\(n)"] ?? def }
             let ipfwd = ns.sysctls["net.ipv4.ip_forward"] ?? all("forwarding", 0)
@@ -63,7 +70,7 @@ public final class RoutingModel: Sendable {
         for a in ns.addresses {
             guard a.index >= 0, Int(a.index) < slot.count, slot[Int(a.index)] >= 0 else { continue }
             let s = Int(slot[Int(a.index)])
-            if a.family == .v4 { links[s].addrs4.append(a) } else { links[s].addrs6.append(a) }
+            if a.family == .v4 { links[s].addrs4.append(a) } else { links[s].addrs6.append(a) }  // built once, then frozen
         }
         self.links = links; self.slotOf = slot; self.byName = byName; loopbackIndex = lo
 
@@ -163,21 +170,64 @@ public final class RoutingModel: Sendable {
             }
         }
         self.paths = paths
+        var ph = paths.map { PathHot(dev: $0.dev, flags: $0.flags, src: 0) }
+        for r in routes4 where r.pathCount > 0 && !r.isReject {
+            for k in Int(r.pathStart)..<Int(r.pathStart + r.pathCount) {
+                ph[k].src = RoutingModel.resultPrefsrc4(links: links, slotOf: slot, r, paths[k])
+            }
+        }
+        pathHot = ph
         self.routes4 = routes4; self.routes6 = routes6
         var t4: [UInt32: PrefixTable<UInt32>] = [:]
         for (k, v) in items4 { t4[k] = PrefixTable(v) }
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
         for (k, v) in items6 { t6[k] = PrefixTable(v) }
         tables4 = t4; tables6 = t6
+        hot4 = routes4.map { r in
+            var f: UInt8 = 0
+            if r.isReject { f |= RouteHot.reject }
+            if r.dead { f |= RouteHot.dead }
+            if r.usesObject { f |= RouteHot.object }
+            if r.blackholeObject { f |= RouteHot.blackholeObject }
+            return RouteHot(tos: r.tos, flags: f, type: r.type.rawValue, pathStart: r.pathStart, pathCount: r.pathCount)
+        }
+        var s4 = [PrefixTable<UInt32>?](repeating: nil, count: 256), s6 = [PrefixTable<UInt128>?](repeating: nil, count: 256)
+        for (k, v) in t4 where k < 256 { s4[Int(k)] = v }
+        for (k, v) in t6 where k < 256 { s6[Int(k)] = v }
+        small4 = s4; small6 = s6
         numDefault4 = numDefault
+        var snd = [Int32](repeating: 0, count: 256)
+        for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
+        smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+    }
+
+    @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
+        id < 256 ? small4.withUnsafeBufferPointer { $0[Int(id)] } : tables4[id]
+    }
+    @inline(__always) func table6(_ id: UInt32) -> PrefixTable<UInt128>? {
+        id < 256 ? small6.withUnsafeBufferPointer { $0[Int(id)] } : tables6[id]
+    }
+
+    /// Feature categories of an answer's route (reporting only).
+    func routeFeatures(_ r: FIBRoute, _ nh: FIBNexthop?) -> [String] {
+        var f: [String] = []
+        if r.usesObject { f.append("route:nexthop-object") }
+        if r.onlink { f.append("route:onlink") }
+        if r.tos != 0 { f.append("route:tos") }
+        if r.prefsrc != nil { f.append("route:prefsrc") }
+        if let s = r.src, s.length > 0 { f.append("route:source-specific") }
+        if let nh, nh.linkdown { f.append("route:linkdown") }
+        if let nh, nh.selectGateway != nil { f.append("route:local-gateway") }
+        if r.metric != 0 && r.dst.family == .v4 { f.append("route:metric") }
+        return f
     }
 
     // MARK: device helpers
     @inline(__always) func link(_ index: Int32) -> LinkInfo? {
         guard index > 0, Int(index) < slotOf.count else { return nil }
-        let s = slotOf[Int(index)]
-        return s < 0 ? nil : links[Int(s)]
+        let s = slotOf.withUnsafeBufferPointer { $0[Int(index)] }
+        return s < 0 ? nil : links.withUnsafeBufferPointer { $0[Int(s)] }
     }
     public func index(of name: String) -> Int32? { byName[name] }
     public func name(of index: Int32) -> String? { link(index)?.name }
@@ -195,7 +245,7 @@ public final class RoutingModel: Sendable {
     }
 }
 
-struct LinkInfo: Sendable {
+final class LinkInfo: @unchecked Sendable {
     let index: Int32
     let name: String
     let up: Bool
@@ -219,6 +269,22 @@ struct LinkInfo: Sendable {
         index = l.index; name = l.name; up = l.adminUp; loopback = l.isLoopback; isVRF = l.isVRF
         vrfTable = l.vrfTable; master = l.master; group = l.group
     }
+}
+
+struct RouteHot: Sendable {
+    static let reject: UInt8 = 1, dead: UInt8 = 2, object: UInt8 = 4, blackholeObject: UInt8 = 8
+    var tos: UInt8
+    var flags: UInt8
+    var type: UInt8
+    var pathStart: Int32
+    var pathCount: Int32
+}
+
+struct PathHot: Sendable {
+    var dev: Int32
+    var flags: UInt32
+    /// fib_result_prefsrc for this path (the kernel caches it as nh_saddr); IPv4 only.
+    var src: UInt32
 }
 
 /// One nexthop of a route (a path of a multipath route, or a member of a nexthop group).
@@ -251,7 +317,9 @@ struct FIBRoute: Sendable {
     var usesObject = false
     var blackholeObject = false
     var dead = false
+    var onlink = false
     init(_ r: Route) {
+        onlink = r.flags & NexthopFlags.onlink != 0 || (r.nexthops ?? []).contains { $0.flags & NexthopFlags.onlink != 0 }
         type = r.type; table = r.table; dst = r.dst; src = r.src; tos = r.tos; scope = r.scope
         metric = r.metric; prefsrc = r.prefsrc; proto = r.protocol; pref = r.pref
     }

@@ -3,10 +3,11 @@
 extension RoutingModel {
     static let loopbackV4: UInt32 = 0x7f00_0001
 
-    @inline(__always) func goodNH4(_ nh: FIBNexthop, oif: Int32, ignoreLinkstate: Bool) -> Bool {
-        if nh.dead { return false }
-        if nh.linkdown && !ignoreLinkstate, let l = link(nh.dev), l.ignoreLinkdown4 { return false }
-        if oif != 0 && oif != nh.dev { return false }
+    @inline(__always) func goodNH4(_ nh: UnsafePointer<PathHot>, oif: Int32, ignoreLinkstate: Bool) -> Bool {
+        let f = nh.pointee.flags
+        if f & NexthopFlags.dead != 0 { return false }
+        if f & NexthopFlags.linkdown != 0 && !ignoreLinkstate, let l = link(nh.pointee.dev), l.ignoreLinkdown4 { return false }
+        if oif != 0 && oif != nh.pointee.dev { return false }
         return true
     }
 
@@ -22,38 +23,46 @@ extension RoutingModel {
     /// fib_table_lookup: the longest prefix with an alias that fits, backtracking to less
     /// specific prefixes. Returns .EAGAIN when nothing matches.
     func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool) -> PolicyOutcome {
-        guard let t = tables4[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        guard let t = table4(tid) else { return PolicyOutcome(error: .EAGAIN) }
+        return hot4.withUnsafeBufferPointer { rp in pathHot.withUnsafeBufferPointer { pp in
+        t.entries.withUnsafeBufferPointer { ep in t.payload.withUnsafeBufferPointer { pl in
         var e = t.lookup(dst)
         var skipKey: UInt32? = nil
         let qtos = tos & 0x1c
         while e >= 0 {
-            let ent = t.entries[Int(e)]
-            if let sk = skipKey, ent.key == sk { e = ent.parent; continue }
+            let ent = ep.baseAddress! + Int(e)
+            if let sk = skipKey, ent.pointee.key == sk { e = ent.pointee.parent; continue }
             skipKey = nil
             var missed = false
-            aliases: for p in Int(ent.start)..<Int(ent.start + ent.count) {
-                let ri = t.payload[p]
-                let r = routes4[Int(ri)]
-                if r.tos != 0 && r.tos & 0xfc != qtos { continue }
-                let hit = Hit(route: ri, nhSel: -1, prefixLen: ent.length, table: tid)
-                if r.isReject { return PolicyOutcome(error: RoutingModel.rejectError(r.type), hit: hit, rejectType: r.type) }
-                if r.dead { continue }
-                if r.usesObject && r.blackholeObject {
+            let count = Int(ent.pointee.count)
+            aliases: for p in 0..<count {
+                let ri = count == 1 ? ent.pointee.first : pl[Int(ent.pointee.start) + p]
+                let r = rp.baseAddress! + Int(ri)
+                let f = r.pointee.flags
+                if r.pointee.tos != 0 && r.pointee.tos & 0xfc != qtos { continue }
+                let hit = Hit(route: ri, nhSel: -1, prefixLen: ent.pointee.length, table: tid)
+                if f & RouteHot.reject != 0 {
+                    let type = RouteType(rawValue: r.pointee.type) ?? .blackhole
+                    return PolicyOutcome(error: RoutingModel.rejectError(type), hit: hit, rejectType: type)
+                }
+                if f & RouteHot.dead != 0 { continue }
+                if f & RouteHot.blackholeObject != 0 {
                     return PolicyOutcome(error: .EINVAL, hit: hit, rejectType: .blackhole)
                 }
-                for k in 0..<Int(r.pathCount) {
-                    let nh = paths[Int(r.pathStart) + k]
-                    if goodNH4(nh, oif: oif, ignoreLinkstate: ignoreLinkstate) {
+                let start = Int(r.pointee.pathStart)
+                for k in 0..<Int(r.pointee.pathCount) {
+                    if goodNH4(pp.baseAddress! + start + k, oif: oif, ignoreLinkstate: ignoreLinkstate) {
                         var h = hit; h.nhSel = Int32(k)
                         return PolicyOutcome(error: nil, hit: h)
                     }
                 }
-                if r.usesObject { missed = true; break aliases }
+                if f & RouteHot.object != 0 { missed = true; break aliases }
             }
-            if missed { skipKey = ent.key }
-            e = ent.parent
+            if missed { skipKey = ent.pointee.key }
+            e = ent.pointee.parent
         }
         return PolicyOutcome(error: .EAGAIN)
+        } } } }
     }
 
     /// fib_lookup: the fast path without custom rules, else the policy rules.
@@ -87,6 +96,26 @@ extension RoutingModel {
 
     /// inet_select_addr.
     func selectAddr4(_ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 {
+        RoutingModel.selectAddr4(links: links, slotOf: slotOf, dev, dst: dst, scope: scope)
+    }
+
+    static func selectAddr4(links: [LinkInfo], slotOf: [Int32], _ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 {
+        func link(_ i: Int32) -> LinkInfo? {
+            guard i > 0, Int(i) < slotOf.count, slotOf[Int(i)] >= 0 else { return nil }
+            return links[Int(slotOf[Int(i)])]
+        }
+        func l3mdevMaster(_ i: Int32) -> Int32 {
+            guard let l = link(i) else { return 0 }
+            if l.isVRF { return i }
+            if let m = l.master, let ml = link(m), ml.isVRF { return m }
+            return 0
+        }
+        func inDevSelect4(_ l: LinkInfo, scope: UInt8) -> UInt32? {
+            for a in l.addrs4 where a.flags & AddressFlags.secondary == 0 {
+                if a.scope != Scope.link && a.scope <= scope { return a.local.v4 }
+            }
+            return nil
+        }
         var addr: UInt32 = 0
         if let l = link(dev) {
             let localnetScope: UInt8 = l.routeLocalnet ? Scope.link : Scope.host
@@ -110,20 +139,17 @@ extension RoutingModel {
         return 0
     }
 
-    func inDevSelect4(_ l: LinkInfo, scope: UInt8) -> UInt32? {
-        for a in l.addrs4 where a.flags & AddressFlags.secondary == 0 {
-            if a.scope != Scope.link && a.scope <= scope { return a.local.v4 }
-        }
-        return nil
-    }
-
     /// fib_result_prefsrc for a path of a route.
     func resultPrefsrc4(_ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
+        RoutingModel.resultPrefsrc4(links: links, slotOf: slotOf, r, nh)
+    }
+
+    static func resultPrefsrc4(links: [LinkInfo], slotOf: [Int32], _ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
         if let p = r.prefsrc { return p.v4 }
         let gw = (nh.gateway ?? nh.selectGateway).flatMap { $0.family == .v4 ? $0.v4 : nil } ?? 0
         var scope = r.scope
         if r.usesObject { scope = (nh.gateway != nil ? Scope.link : Scope.host) - 1 }
-        return selectAddr4(nh.dev, dst: gw, scope: scope)
+        return selectAddr4(links: links, slotOf: slotOf, nh.dev, dst: gw, scope: scope)
     }
 
     /// __ip_dev_find: the device holding a local address (or covered by a local route in

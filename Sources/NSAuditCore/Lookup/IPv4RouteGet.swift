@@ -1,152 +1,191 @@
 /// IPv4 `ip route get`: output lookups (ip_route_output_key_hash_rcu + __mkroute_output) and
 /// input lookups (ip_route_input_slow + __mkroute_input), with the kernel's errors.
 extension RoutingModel {
-    func output4(_ q: RouteQuery, oif queryOif: Int32) -> RouteResult {
-        var res = RouteResult(query: q.line, family: .v4, dst: q.dst)
-        res.from = q.src
-        res.uid = q.uid ?? 0
-        var daddr = q.dst.v4
-        var saddr = q.src?.v4 ?? 0
-        var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: loopbackIndex, oif: queryOif,
-                      mark: q.mark, tos: q.tos, proto: q.ipproto == 0 ? 17 : q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0)
-        func fail(_ e: KernelError, _ o: PolicyOutcome? = nil) -> RouteResult {
-            var r = RouteResult.failure(q, e, rule: o?.rule, type: o?.rejectType)
-            r.from = q.src
-            return r
-        }
+    /// The kernel's decision for an IPv4 output lookup, before rendering: plain data, no
+    /// allocation on the common path (single path, no error).
+    public struct OutputDecision4: Sendable {
+        public var error: KernelError? = nil
+        var rejectType: RouteType? = nil
+        var rule: UInt32? = nil
+        var type: RouteType = .unicast
         var devOut: Int32 = 0
         var hit: Hit? = nil
-        var type: RouteType = .unicast
-        var rule: UInt32? = nil
-        var candidates: [(route: Int32, sel: Int32)] = []   // paths the kernel may choose among
         var local = false
+        /// The source address (given or selected); 0 when paths disagree (multipath).
+        var saddr: UInt32 = 0
+        var daddr: UInt32 = 0
+        var l3mdev: Int32 = 0
+        /// More than one path is possible (multipath hash or fib_select_default).
+        var multipath = false
+        var defaultAlternatives = false
+        public var routeIndex: Int32 { hit?.route ?? -1 }
+    }
+
+    /// ip_route_output_key_hash_rcu up to the route: errors, the rules, the table, the
+    /// path and the source address.
+    @inline(__always)
+    public func decideOutput4(dst: UInt32, src: UInt32 = 0, oif queryOif: Int32 = 0, mark: UInt32 = 0, tos: UInt8 = 0,
+                              proto: UInt8 = 0, sport: UInt16 = 0, dport: UInt16 = 0, uid: UInt32 = 0) -> OutputDecision4 {
+        var d = OutputDecision4()
+        var daddr = dst
+        var saddr = src
+        var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: loopbackIndex, oif: queryOif,
+                      mark: mark, tos: tos, proto: proto == 0 ? 17 : proto, sport: sport, dport: dport, uid: uid)
+        d.daddr = dst
         route: do {
             if saddr != 0 {
-                if v4IsMulticast(saddr) || v4IsLbcast(saddr) || v4IsZeronet(saddr) { return fail(.EINVAL) }
+                if v4IsMulticast(saddr) || v4IsLbcast(saddr) || v4IsZeronet(saddr) { d.error = .EINVAL; return d }
                 if queryOif == 0 && (v4IsMulticast(daddr) || v4IsLbcast(daddr)) {
-                    guard let d = deviceOf4(saddr) else { return fail(.ENETUNREACH) }
-                    devOut = d; fl.oif = d
+                    guard let dv = deviceOf4(saddr) else { d.error = .ENETUNREACH; return d }
+                    d.devOut = dv; fl.oif = dv
                     break route
                 }
-                if deviceOf4(saddr) == nil { return fail(.ENETUNREACH) }
+                if deviceOf4(saddr) == nil { d.error = .ENETUNREACH; return d }
             }
             if queryOif != 0 {
-                guard let d = link(queryOif) else { return fail(.ENODEV) }
-                if !d.up { return fail(.ENETUNREACH) }
-                devOut = queryOif
-                if v4IsLocalMulticast(daddr) || v4IsLbcast(daddr) || q.ipproto == 2 {
-                    if saddr == 0 { saddr = selectAddr4(devOut, dst: 0, scope: Scope.link) }
+                guard let dv = link(queryOif) else { d.error = .ENODEV; return d }
+                if !dv.up { d.error = .ENETUNREACH; return d }
+                d.devOut = queryOif
+                if v4IsLocalMulticast(daddr) || v4IsLbcast(daddr) || proto == 2 {
+                    if saddr == 0 { saddr = selectAddr4(d.devOut, dst: 0, scope: Scope.link) }
                     break route
                 }
                 if saddr == 0 {
-                    if v4IsMulticast(daddr) { saddr = selectAddr4(devOut, dst: 0, scope: Scope.universe) }
-                    else if daddr == 0 { saddr = selectAddr4(devOut, dst: 0, scope: Scope.host) }
+                    if v4IsMulticast(daddr) { saddr = selectAddr4(d.devOut, dst: 0, scope: Scope.universe) }
+                    else if daddr == 0 { saddr = selectAddr4(d.devOut, dst: 0, scope: Scope.host) }
                 }
             }
             if daddr == 0 {
                 daddr = saddr
                 if daddr == 0 { daddr = RoutingModel.loopbackV4; saddr = daddr }
-                devOut = loopbackIndex; fl.oif = loopbackIndex
-                type = .local; local = true
+                d.daddr = daddr
+                d.devOut = loopbackIndex; fl.oif = loopbackIndex
+                d.type = .local; d.local = true
                 break route
             }
             fl.src = UInt128(saddr)
             let o = fibLookup4(&fl)
-            rule = o.rule
+            d.rule = o.rule
+            d.l3mdev = fl.l3mdev
             if let e = o.error {
                 if fl.oif != 0 && (v4IsMulticast(daddr) || fl.l3mdev == 0) {
-                    if saddr == 0 { saddr = selectAddr4(devOut, dst: 0, scope: Scope.link) }
-                    type = .unicast
+                    if saddr == 0 { saddr = selectAddr4(d.devOut, dst: 0, scope: Scope.link) }
+                    d.type = .unicast
                     break route
                 }
-                return fail(e, o)
+                d.error = e; d.rejectType = o.rejectType
+                return d
             }
-            guard let h = o.hit else { return fail(.ENETUNREACH) }
-            hit = h
-            let r = routes4[Int(h.route)]
-            type = r.type
-            if r.type == .local {
-                let nh = paths[Int(r.pathStart) + Int(h.nhSel)]
-                if saddr == 0 { saddr = r.prefsrc?.v4 ?? daddr }
+            guard let h = o.hit else { d.error = .ENETUNREACH; return d }
+            d.hit = h
+            let r = hot4.withUnsafeBufferPointer { $0[Int(h.route)] }
+            d.type = RouteType(rawValue: r.type) ?? .unicast
+            let nh = pathHot.withUnsafeBufferPointer { $0[Int(r.pathStart + h.nhSel)] }
+            if d.type == .local {
+                if saddr == 0 { saddr = routes4[Int(h.route)].prefsrc?.v4 ?? daddr }
                 let vrf = enslavingVRF(nh.dev)
-                devOut = vrf != 0 ? vrf : loopbackIndex
-                local = true
+                d.devOut = vrf != 0 ? vrf : loopbackIndex
+                d.local = true
                 break route
             }
             // fib_select_path
             if fl.oif == 0 {
                 if r.pathCount > 1 {
+                    d.multipath = true
+                } else if h.prefixLen == 0, (h.table < 256 ? Int(smallNumDefault4[Int(h.table)]) : (numDefault4[h.table] ?? 0)) > 1, d.type == .unicast {
+                    d.defaultAlternatives = true
+                }
+            }
+            d.devOut = nh.dev
+            if saddr == 0 && !d.multipath {
+                let l3 = fl.l3mdev
+                saddr = (l3 == 0 || enslavingVRF(nh.dev) == l3) ? nh.src : selectAddr4(l3, dst: 0, scope: Scope.link)
+            }
+        }
+        // __mkroute_output
+        if v4IsLoopback(saddr) {
+            guard let dOut = link(d.devOut) else { d.error = .ENODEV; return d }
+            if !dOut.loopback && !dOut.isVRF && !dOut.routeLocalnet { d.error = .EINVAL; return d }
+        }
+        if v4IsLbcast(daddr) { d.type = .broadcast }
+        else if v4IsMulticast(daddr) { d.type = .multicast }
+        d.saddr = saddr
+        return d
+    }
+
+    func output4(_ q: RouteQuery, oif queryOif: Int32) -> RouteResult {
+        let d = decideOutput4(dst: q.dst.v4, src: q.src?.v4 ?? 0, oif: queryOif, mark: q.mark, tos: q.tos,
+                              proto: q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0)
+        if let e = d.error {
+            var r = RouteResult.failure(q, e, rule: d.rule, type: d.rejectType)
+            r.from = q.src
+            return r
+        }
+        var res = RouteResult(query: q.line, family: .v4, dst: q.dst)
+        res.from = q.src
+        res.uid = q.uid ?? 0
+        res.type = d.type
+        res.dev = name(of: d.devOut)
+        res.rule = d.rule
+        var src = d.saddr
+        let givenSrc = q.src?.v4 ?? 0
+        if merged4 { res.features.append("lookup:merged-local-main") }
+        if let h = d.hit {
+            res.table = h.table == 0 ? nil : h.table
+            let r = routes4[Int(h.route)]
+            res.features += routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
+            let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
+            if useFi && !d.local {
+                let nh = paths[Int(r.pathStart + h.nhSel)]
+                res.gateway = nh.gateway
+                if nh.linkdown { res.flags.append("linkdown") }
+            }
+            if d.multipath || d.defaultAlternatives {
+                var candidates: [(route: Int32, sel: Int32)] = []
+                if d.multipath {
                     for k in 0..<r.pathCount {
                         let nh = paths[Int(r.pathStart + k)]
                         if nh.dead { continue }
                         if nh.linkdown, let l = link(nh.dev), l.ignoreLinkdown4 { continue }
                         candidates.append((h.route, k))
                     }
-                    if candidates.isEmpty { candidates = [(h.route, h.nhSel)] }
-                } else if h.prefixLen == 0, (numDefault4[h.table] ?? 0) > 1, r.type == .unicast {
+                } else {
                     candidates = selectDefaultCandidates4(h, tos: q.tos)
                 }
-            }
-            if candidates.count == 1 { hit?.route = candidates[0].route; hit?.nhSel = candidates[0].sel; candidates = [] }
-            let sel = candidates.first ?? (hit!.route, hit!.nhSel)
-            let nh = paths[Int(routes4[Int(sel.route)].pathStart + sel.sel)]
-            devOut = nh.dev
-        }
-        // __mkroute_output
-        guard let dOut = link(devOut) else { return fail(.ENODEV) }
-        func prefsrcFor(_ route: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
-            if saddr != 0 { return saddr }
-            let l3 = fl.l3mdev
-            if l3 == 0 || enslavingVRF(nh.dev) == l3 { return resultPrefsrc4(route, nh) }
-            return selectAddr4(l3, dst: 0, scope: Scope.link)
-        }
-        var src = saddr
-        if let h = hit, !local {
-            let r = routes4[Int(h.route)]
-            src = prefsrcFor(r, paths[Int(r.pathStart + h.nhSel)])
-        }
-        if v4IsLoopback(src) && !dOut.loopback && !dOut.isVRF && !dOut.routeLocalnet { return fail(.EINVAL) }
-        if v4IsLbcast(daddr) { type = .broadcast }
-        else if v4IsMulticast(daddr) { type = .multicast }
-        res.type = type
-        res.dev = dOut.name
-        res.rule = rule
-        if let h = hit {
-            res.table = h.table == 0 ? nil : h.table
-            let r = routes4[Int(h.route)]
-            let useFi = type != .broadcast && !(type == .multicast && h.prefixLen < 4)
-            if useFi && !local {
-                let nh = paths[Int(r.pathStart + h.nhSel)]
-                res.gateway = nh.gateway
-                if nh.linkdown { res.flags.append("linkdown") }
-            }
-            if !candidates.isEmpty {
-                res.multipath = candidates.map { c in
-                    let r = routes4[Int(c.route)]
-                    let nh = paths[Int(r.pathStart + c.sel)]
-                    let d = name(of: nh.dev) ?? "if\(nh.dev)"
-                    return RoutePath(dev: d, gateway: useFi ? nh.gateway : nil, weight: nh.weight,
-                                     prefsrc: IPAddress(v4: prefsrcFor(r, nh)))
+                func prefsrcFor(_ route: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
+                    if givenSrc != 0 { return givenSrc }
+                    if d.l3mdev == 0 || enslavingVRF(nh.dev) == d.l3mdev { return resultPrefsrc4(route, nh) }
+                    return selectAddr4(d.l3mdev, dst: 0, scope: Scope.link)
                 }
-                let devs = Set(res.multipath.map(\.dev)), gws = Set(res.multipath.map { $0.gateway?.description ?? "" })
-                if devs.count > 1 { res.dev = nil }
-                if gws.count > 1 { res.gateway = nil }
-                let srcs = Set(res.multipath.map { $0.prefsrc?.description ?? "" })
-                if srcs.count > 1 { src = 0 }
+                let paths4 = candidates.map { c -> RoutePath in
+                    let rr = routes4[Int(c.route)]
+                    let nh = paths[Int(rr.pathStart + c.sel)]
+                    return RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: useFi ? nh.gateway : nil, weight: nh.weight,
+                                     prefsrc: IPAddress(v4: prefsrcFor(rr, nh)))
+                }
+                if paths4.count > 1 {
+                    res.multipath = paths4
+                    if Set(paths4.map(\.dev)).count > 1 { res.dev = nil }
+                    if Set(paths4.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }
+                    let srcs = Set(paths4.map { $0.prefsrc?.description ?? "" })
+                    src = srcs.count == 1 ? (paths4[0].prefsrc?.v4 ?? 0) : 0
+                } else if let p = paths4.first {
+                    res.dev = p.dev; res.gateway = p.gateway; src = p.prefsrc?.v4 ?? 0
+                }
             }
         }
-        if src != 0 && src != (q.src?.v4 ?? 0) { res.prefsrc = IPAddress(v4: src) }
-        if dOut.loopback || local { res.cache.append("local") }
-        if type == .broadcast { res.cache = ["local", "brd"] }
-        if type == .multicast { res.cache = ["local", "mc"] }
-        if daddr != q.dst.v4 { res.dst = IPAddress(v4: daddr) }
+        if src != 0 && src != givenSrc { res.prefsrc = IPAddress(v4: src) }
+        if let l = link(d.devOut), l.loopback || d.local { res.cache.append("local") }
+        if d.type == .broadcast { res.cache = ["local", "brd"] }
+        if d.type == .multicast { res.cache = ["local", "mc"] }
+        if d.daddr != q.dst.v4 { res.dst = IPAddress(v4: d.daddr) }
         return res
     }
 
     /// fib_select_default: default routes of the same priority the kernel may rotate among
     /// (by neighbour state, unknowable offline).
     func selectDefaultCandidates4(_ h: Hit, tos: UInt8) -> [(route: Int32, sel: Int32)] {
-        guard let t = tables4[h.table] else { return [(h.route, h.nhSel)] }
+        guard let t = table4(h.table) else { return [(h.route, h.nhSel)] }
         let e = t.lookup(0)
         guard e >= 0, t.entries[Int(e)].length == 0 else { return [(h.route, h.nhSel)] }
         let ent = t.entries[Int(e)]
@@ -216,13 +255,20 @@ extension RoutingModel {
         else if v4IsLoopback(saddr) { if !dev.routeLocalnet { return fail(.EINVAL) } }
         var fl = Flow(dst: UInt128(daddr), src: UInt128(saddr), iif: iif, oif: 0, mark: q.mark, tos: q.tos,
                       proto: 0, sport: 0, dport: 0, uid: 0)
-        if requireFlowDissect4 { fl.proto = q.ipproto == 0 ? 17 : q.ipproto; fl.sport = q.sport; fl.dport = q.dport }
+        if requireFlowDissect4 {
+            // fib4_rules_early_flow_dissect: the packet built by inet_rtm_getroute carries
+            // UDP unless told otherwise; only TCP and UDP headers yield ports.
+            fl.proto = q.ipproto == 0 ? 17 : q.ipproto
+            if fl.proto == 6 || fl.proto == 17 { fl.sport = q.sport; fl.dport = q.dport }
+        }
         let o = fibLookup4(&fl)
         if let e = o.error {
             return fail(dev.forwarding ? e : .EHOSTUNREACH, o)
         }
         guard let h = o.hit else { return fail(.ENETUNREACH) }
         let r = routes4[Int(h.route)]
+        res.features = ["rp_filter:" + ["off", "strict", "loose"][min(dev.rpFilter, 2)], dev.forwarding ? "forwarding:on" : "forwarding:off"]
+            + routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
         if r.type == .broadcast {
             if dev.bcForwarding { return forward4(q, dev, h, o.rule, res) }
             if saddr != 0, validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
@@ -271,13 +317,16 @@ extension RoutingModel {
         res.type = .unicast
         res.rule = rule
         res.table = h.table
-        let first = paths[Int(r.pathStart + sels[0])]
+        let okSel = sels.indices.first { errors[$0] == nil } ?? 0
+        let first = paths[Int(r.pathStart + sels[okSel])]
         res.dev = name(of: first.dev)
         res.gateway = first.gateway
         if sels.count > 1 {
-            res.multipath = sels.map { k in
+            res.multipath = sels.enumerated().map { i, k in
                 let nh = paths[Int(r.pathStart + k)]
-                return RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: nh.gateway, weight: nh.weight)
+                var p = RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: nh.gateway, weight: nh.weight)
+                p.error = errors[i]
+                return p
             }
             if Set(res.multipath.map(\.dev)).count > 1 { res.dev = nil }
             if Set(res.multipath.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }

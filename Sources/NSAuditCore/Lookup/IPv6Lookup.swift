@@ -36,7 +36,6 @@ extension RoutingModel {
                     best = Hit(route: ri, nhSel: Int32(k), prefixLen: r.dst.length, table: r.table)
                     if r.usesObject { break }
                 }
-                if r.usesObject { break }
             }
         }
         var contAt = -1
@@ -52,7 +51,7 @@ extension RoutingModel {
 
     /// fib6_table_lookup; .EAGAIN when the table has no usable route (the null entry).
     func tableLookup6(_ tid: UInt32, dst: UInt128, src: UInt128, oif: Int32, strict: Bool) -> PolicyOutcome {
-        guard let t = tables6[tid] else { return PolicyOutcome(error: .EAGAIN) }
+        guard let t = table6(tid) else { return PolicyOutcome(error: .EAGAIN) }
         var e = t.lookup(dst)
         while e >= 0 {
             let ent = t.entries[Int(e)]
@@ -178,13 +177,17 @@ extension RoutingModel {
         res.pref = r.pref ?? 0
         res.dev = name(of: resultDev6(r, nh))
         res.gateway = nh.gateway
+        res.features = routeFeatures(r, nh)
         if nh.linkdown { res.flags.append("linkdown") }
         // fib6_select_path: the hash may pick any live sibling that scores.
         if r.pathCount > 1 {
             var c: [RoutePath] = []
             for k in 0..<Int(r.pathCount) {
                 let p = paths[Int(r.pathStart) + k]
-                if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
+                if r.usesObject {
+                    // nexthop_path_fib6_result: the group's hash ignores the oif.
+                    if p.dead { continue }
+                } else if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
                 c.append(RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight))
             }
             if c.count > 1 {

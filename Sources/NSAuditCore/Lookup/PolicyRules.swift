@@ -53,40 +53,40 @@ extension RoutingModel {
 
     /// fib_rule_match + fib4_rule_match / fib6_rule_match. Returns the table for l3mdev rules.
     @inline(__always)
-    func ruleMatches(_ r: FIBRule, _ fl: Flow, v6: Bool, l3table: inout UInt32) -> Bool {
+    func ruleMatches(_ rp: UnsafePointer<FIBRule>, _ fl: Flow, v6: Bool, l3table: inout UInt32) -> Bool {
         var ret = false
         check: do {
-            if r.iif != 0 {
-                let m = r.iifIsL3Master ? (!fl.l3mdevFromOif && fl.l3mdev == r.iif) : (r.iif == fl.iif)
+            if rp.pointee.iif != 0 {
+                let m = rp.pointee.iifIsL3Master ? (!fl.l3mdevFromOif && fl.l3mdev == rp.pointee.iif) : (rp.pointee.iif == fl.iif)
                 if !m { break check }
             }
-            if r.oif != 0 {
-                let m = r.oifIsL3Master ? (fl.l3mdevFromOif && fl.l3mdev == r.oif) : (r.oif == fl.oif)
+            if rp.pointee.oif != 0 {
+                let m = rp.pointee.oifIsL3Master ? (fl.l3mdevFromOif && fl.l3mdev == rp.pointee.oif) : (rp.pointee.oif == fl.oif)
                 if !m { break check }
             }
-            if (r.mark ^ fl.mark) & r.markMask != 0 { break check }
-            if r.l3mdev {
+            if (rp.pointee.mark ^ fl.mark) & rp.pointee.markMask != 0 { break check }
+            if rp.pointee.l3mdev {
                 guard fl.l3mdev != 0, let d = link(fl.l3mdev), d.isVRF, let t = d.vrfTable else { break check }
                 l3table = t
             }
-            if fl.uid < r.uidStart || fl.uid > r.uidEnd { break check }
-            if (fl.dst ^ r.dstBits) & r.dstMask != 0 { break check }
+            if fl.uid < rp.pointee.uidStart || fl.uid > rp.pointee.uidEnd { break check }
+            if (fl.dst ^ rp.pointee.dstBits) & rp.pointee.dstMask != 0 { break check }
             if v6 {
-                if r.srcMask != 0 {
+                if rp.pointee.srcMask != 0 {
                     if !fl.hasSaddr { break check }
-                    if (fl.src ^ r.srcBits) & r.srcMask != 0 { break check }
+                    if (fl.src ^ rp.pointee.srcBits) & rp.pointee.srcMask != 0 { break check }
                 }
-                if r.tos != 0 && r.tos & 0xfc != fl.tos & 0xfc { break check }
+                if rp.pointee.tos != 0 && rp.pointee.tos & 0xfc != fl.tos & 0xfc { break check }
             } else {
-                if (fl.src ^ r.srcBits) & r.srcMask != 0 { break check }
-                if r.tos != 0 && r.tos & 0xfc != fl.tos & 0x1c { break check }
+                if (fl.src ^ rp.pointee.srcBits) & rp.pointee.srcMask != 0 { break check }
+                if rp.pointee.tos != 0 && rp.pointee.tos & 0xfc != fl.tos & 0x1c { break check }
             }
-            if r.ipproto != 0 && r.ipproto != fl.proto { break check }
-            if let p = r.sport, !p.contains(fl.sport) { break check }
-            if let p = r.dport, !p.contains(fl.dport) { break check }
+            if rp.pointee.ipproto != 0 && rp.pointee.ipproto != fl.proto { break check }
+            if let p = rp.pointee.sport, !p.contains(fl.sport) { break check }
+            if let p = rp.pointee.dport, !p.contains(fl.dport) { break check }
             ret = true
         }
-        return r.invert ? !ret : ret
+        return rp.pointee.invert ? !ret : ret
     }
 
     /// fib_rules_lookup: rules in priority order with goto/nop, actions and suppressors.
@@ -95,12 +95,14 @@ extension RoutingModel {
     func runRules(_ rules: [FIBRule], _ fl: Flow, v6: Bool,
                   lookup: (UInt32) -> PolicyOutcome,
                   suppress: (FIBRule, Hit) -> Bool) -> PolicyOutcome {
+        return rules.withUnsafeBufferPointer { rb in
         var i = 0
-        let n = rules.count
+        let n = rb.count
         while i < n {
-            let r = rules[i]
-            var table = r.table
-            if !ruleMatches(r, fl, v6: v6, l3table: &table) { i += 1; continue }
+            let rp = rb.baseAddress! + i
+            var table = rp.pointee.table
+            if !ruleMatches(rp, fl, v6: v6, l3table: &table) { i += 1; continue }
+            let r = rp.pointee
             switch r.action {
             case RuleAction.goto:
                 if r.gotoIndex >= 0 { i = r.gotoIndex } else { i += 1 }
@@ -121,5 +123,6 @@ extension RoutingModel {
             }
         }
         return PolicyOutcome(error: .ENETUNREACH, hit: nil, rule: nil)
+        }
     }
 }

@@ -4,7 +4,7 @@
 /// specific prefix covering it; a top-16-bit index narrows the binary search. Every prefix
 /// entry links to its covering (shorter) prefix so the kernel's backtracking (fib_trie falls
 /// back to less specific prefixes when no alias matches) is a walk up `parent` links.
-public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
+public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
     public struct Entry: Sendable {
         public var key: Key
         public var length: UInt8
@@ -13,27 +13,45 @@ public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: 
         /// Items (route indexes) of this prefix, in insertion order: payload[start ..< start+count].
         public var start: Int32
         public var count: Int32
+        /// The first item, so single-route prefixes need no trip to `payload`.
+        public var first: Int32
     }
+    struct Interval { var start: Key; var value: Int32 }
 
-    public private(set) var entries: [Entry] = []
-    public private(set) var payload: [Int32] = []
-    private var starts: [Key] = []
-    private var values: [Int32] = []
-    private var bucket: [Int32] = []
-    private static var indexBits: Int { 16 }
+    public let entries: [Entry]
+    public let payload: [Int32]
+    private let intervals: [Interval]
+    private let bucket: [Int32]
+    /// Top bits indexed: about 8 intervals per bucket, at most 16 bits (a 256 KB index), none
+    /// for small tables (their intervals stay in cache anyway).
+    private let indexBits: Int
 
     public var isEmpty: Bool { entries.isEmpty }
 
     /// `items`: (prefix key masked, prefix length, item). Items of identical prefixes keep
     /// their relative order.
     public init(_ items: [(key: Key, length: UInt8, item: Int32)]) {
+        var entries: [Entry] = [], payload: [Int32] = []
         let n = items.count
-        var order = Array(0..<n)
-        order.sort { a, b in
-            let x = items[a], y = items[b]
-            if x.key != y.key { return x.key < y.key }
-            if x.length != y.length { return x.length < y.length }
-            return a < b
+        var order: [Int]
+        if Key.bitWidth <= 32 && n < (1 << 24) {
+            // Packed sort keys (address, length, position): a plain integer sort.
+            var packed = [UInt64](repeating: 0, count: n)
+            items.withUnsafeBufferPointer { ip in
+                for i in 0..<n {
+                    packed[i] = (UInt64(ip[i].key) << 32) | (UInt64(ip[i].length) << 24) | UInt64(i)
+                }
+            }
+            packed.sort()
+            order = packed.map { Int($0 & 0xff_ffff) }
+        } else {
+            order = Array(0..<n)
+            order.sort { a, b in
+                let x = items[a], y = items[b]
+                if x.key != y.key { return x.key < y.key }
+                if x.length != y.length { return x.length < y.length }
+                return a < b
+            }
         }
         entries.reserveCapacity(n)
         payload.reserveCapacity(n)
@@ -45,10 +63,14 @@ public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: 
             while j < n, items[order[j]].key == first.key, items[order[j]].length == first.length {
                 payload.append(items[order[j]].item); j += 1
             }
-            entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i)))
+            entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i), first: payload[Int(s)]))
             i = j
         }
-        buildIntervals()
+        let (st, va, bu, bits) = PrefixTable.buildIntervals(&entries)
+        var iv: [Interval] = []
+        iv.reserveCapacity(st.count)
+        for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
+        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits
     }
 
     @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
@@ -58,7 +80,8 @@ public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: 
         return key | (Key.max >> Key(length))
     }
 
-    private mutating func buildIntervals() {
+    private static func buildIntervals(_ entries: inout [Entry]) -> ([Key], [Int32], [Int32], Int) {
+        var starts: [Key] = [], values: [Int32] = []
         starts.reserveCapacity(entries.count * 2 + 1)
         values.reserveCapacity(entries.count * 2 + 1)
         func emit(_ s: Key, _ v: Int32) {
@@ -81,28 +104,32 @@ public struct PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendable>: 
         while let top = stack.popLast() {
             if top.end != Key.max { emit(top.end + 1, stack.last?.idx ?? -1) }
         }
-        let nb = 1 << PrefixTable.indexBits
-        bucket = [Int32](repeating: 0, count: nb + 1)
-        let shift = Key.bitWidth - PrefixTable.indexBits
+        var bits = 0
+        while bits < 16 && (starts.count >> (bits + 3)) > 0 { bits += 1 }
+        let nb = 1 << bits
+        var bucket = [Int32](repeating: 0, count: nb + 1)
+        let shift = Key.bitWidth - bits
         var k = 0
         for b in 0...nb {
-            while k < starts.count, Int(starts[k] >> Key(shift)) < b { k += 1 }
+            while k < starts.count, bits > 0 && Int(starts[k] >> Key(shift)) < b { k += 1 }
+            if bits == 0 && b == 1 { k = starts.count }
             bucket[b] = Int32(k)
         }
+        return (starts, values, bucket, bits)
     }
 
     /// The most specific entry containing `addr`, or -1.
     @inline(__always)
     public func lookup(_ addr: Key) -> Int32 {
-        let b = Int(addr >> Key(Key.bitWidth - PrefixTable.indexBits))
-        return starts.withUnsafeBufferPointer { st in
-            var lo = Int(bucket[b]), hi = Int(bucket[b + 1])
-            // last index with starts[i] <= addr, searching [lo, hi); fall back to lo-1
+        let b = indexBits == 0 ? 0 : Int(addr >> Key(Key.bitWidth - indexBits))
+        return intervals.withUnsafeBufferPointer { st in
+            var lo = Int(bucket.withUnsafeBufferPointer { $0[b] }), hi = Int(bucket.withUnsafeBufferPointer { $0[b + 1] })
+            // last index with start <= addr, searching [lo, hi); fall back to lo-1
             while lo < hi {
                 let mid = (lo + hi) >> 1
-                if st[mid] <= addr { lo = mid + 1 } else { hi = mid }
+                if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
             }
-            return values[lo - 1]
+            return st[lo - 1].value
         }
     }
 

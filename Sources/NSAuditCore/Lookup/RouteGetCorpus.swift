@@ -55,6 +55,36 @@ public struct AgreementTally: Sendable {
         }
     }
 
+    /// Categories of the rule that produced an answer (its selectors and action).
+    public static func ruleTags(_ r: Rule) -> [String] {
+        var t = ["rule-action:" + RuleAction.name(r.action)]
+        if r.src != nil { t.append("rule-sel:from") }
+        if r.dst != nil { t.append("rule-sel:to") }
+        if r.iif != nil { t.append(r.iif == "lo" ? "rule-sel:iif-lo" : "rule-sel:iif") }
+        if r.oif != nil { t.append("rule-sel:oif") }
+        if r.fwmark != nil { t.append("rule-sel:fwmark") }
+        if r.tos != 0 { t.append("rule-sel:tos") }
+        if (r.ipproto ?? 0) != 0 { t.append("rule-sel:ipproto") }
+        if r.sport != nil || r.dport != nil { t.append("rule-sel:ports") }
+        if r.uidrange != nil { t.append("rule-sel:uidrange") }
+        if r.invert { t.append("rule-sel:not") }
+        if r.l3mdev { t.append("rule-sel:l3mdev") }
+        if (r.suppressPrefixlen ?? -1) >= 0 || (r.suppressIfgroup.map { $0 != UInt32.max } ?? false) { t.append("rule:suppress") }
+        return t
+    }
+
+    /// Every category of one query: its own tags, the answer's, the model features it used
+    /// and the rule that decided it.
+    public static func categories(_ m: RouteResult, _ k: KernelAnswer, queryTags: [String], rules: [Rule]) -> [String] {
+        var t = queryTags + answerTags(m, k) + m.features
+        if let p = m.rule, p != 0 && p != 32766 && p != 32767,
+           let r = rules.first(where: { $0.priority == p && $0.family == m.family }) {
+            t += ruleTags(r)
+        }
+        if rules.contains(where: { $0.family == m.family && $0.action == RuleAction.goto }) { t.append("config:goto-rules") }
+        return t
+    }
+
     /// Categories from the answers themselves (error kind, route type, multipath...).
     public static func answerTags(_ m: RouteResult, _ k: KernelAnswer) -> [String] {
         var t: [String] = []

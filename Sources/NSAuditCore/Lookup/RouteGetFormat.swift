@@ -1,55 +1,129 @@
 /// Rendering of answers: the kernel's `ip route get` text, and nsaudit's JSON object.
 public enum RouteGetFormat {
     public static func text(_ r: RouteResult) -> String {
-        if let e = r.error { return "RTNETLINK answers: \(e.message)" }
-        var s = ""
-        if let t = r.type, t != .unicast { s += t.name + " " }
-        s += r.dst.description
-        if let f = r.from { s += " from \(f)" }
-        if r.multipath.isEmpty {
-            if let g = r.gateway { s += " via \(g)" }
-            if let d = r.dev { s += " dev \(d)" }
-        } else {
-            s += " nexthop-candidates"
-            for p in r.multipath {
-                s += " [" + (p.gateway.map { "via \($0) " } ?? "") + "dev \(p.dev) weight \(p.weight)]"
-            }
-        }
-        if let t = r.table, t != Table.main { s += " table \(Table.name(t))" }
-        if r.family == .v6, let p = r.routeProtocol { s += " proto \(RouteProtocol.name(p))" }
-        if let p = r.prefsrc { s += " src \(p)" }
-        if r.family == .v6, let m = r.metric { s += " metric \(m)" }
-        for f in r.flags { s += " \(f)" }
-        if r.family == .v4 {
-            if r.type == .multicast && r.iif == nil { s += " rt_offload_failed" }
-            if let u = r.uid, r.iif == nil { s += " uid \(u)" }
-            s += " \n    cache "
-            if !r.cache.isEmpty { s += "<" + r.cache.joined(separator: ",") + "> " }
-            if let i = r.iif { s += "iif \(i) " }
-        } else {
-            if let i = r.iif { s += " iif \(i)" }
-            let prefs = [0: "medium", 1: "high", 3: "low"]
-            s += " pref \(prefs[Int(r.pref ?? 0)] ?? "medium")"
-        }
-        return s
+        var b: [UInt8] = []
+        appendText(r, to: &b)
+        return String(decoding: b, as: UTF8.self)
     }
 
     public static func json(_ r: RouteResult) -> String {
-        var s = "{\"query\":" + quote(r.query)
-        s += ",\"error\":" + (r.error.map { quote($0.rawValue) } ?? "null")
-        s += ",\"type\":" + (r.type.map { quote($0.name) } ?? "null")
-        s += ",\"dev\":" + (r.dev.map(quote) ?? "null")
-        s += ",\"gateway\":" + (r.gateway.map { quote($0.description) } ?? "null")
-        s += ",\"table\":" + (r.table.map { String($0) } ?? "null")
-        s += ",\"prefsrc\":" + (r.prefsrc.map { quote($0.description) } ?? "null")
-        s += ",\"rule\":" + (r.rule.map { String($0) } ?? "null")
-        s += ",\"multipath\":["
-        s += r.multipath.map { p in
-            "{\"dev\":" + quote(p.dev) + ",\"gateway\":" + (p.gateway.map { quote($0.description) } ?? "null")
-                + ",\"weight\":\(p.weight)}"
-        }.joined(separator: ",")
-        s += "]}"
-        return s
+        var b: [UInt8] = []
+        appendJSON(r, to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// `ip route get` text, appended as bytes (the batch path renders without Strings).
+    public static func appendText(_ r: RouteResult, to o: inout [UInt8]) {
+        if let e = r.error { o += "RTNETLINK answers: ".utf8; o += e.message.utf8; return }
+        if let t = r.type, t != .unicast { o += t.name.utf8; o.append(32) }
+        appendAddr(r.dst, &o)
+        if let f = r.from { o += " from ".utf8; appendAddr(f, &o) }
+        if r.multipath.isEmpty {
+            if let g = r.gateway { o += " via ".utf8; appendAddr(g, &o) }
+            if let d = r.dev { o += " dev ".utf8; o += d.utf8 }
+        } else {
+            o += " nexthop-candidates".utf8
+            for p in r.multipath {
+                o += " [".utf8
+                if let g = p.gateway { o += "via ".utf8; appendAddr(g, &o); o.append(32) }
+                o += "dev ".utf8; o += p.dev.utf8; o += " weight ".utf8; appendInt(Int(p.weight), &o)
+                if let e = p.error { o += " error ".utf8; o += e.rawValue.utf8 }
+                o += "]".utf8
+            }
+        }
+        if let t = r.table, t != Table.main { o += " table ".utf8; o += Table.name(t).utf8 }
+        if r.family == .v6, let p = r.routeProtocol { o += " proto ".utf8; o += RouteProtocol.name(p).utf8 }
+        if let p = r.prefsrc { o += " src ".utf8; appendAddr(p, &o) }
+        if r.family == .v6, let m = r.metric { o += " metric ".utf8; appendInt(Int(m), &o) }
+        for f in r.flags { o.append(32); o += f.utf8 }
+        if r.family == .v4 {
+            if r.type == .multicast && r.iif == nil { o += " rt_offload_failed".utf8 }
+            if let u = r.uid, r.iif == nil { o += " uid ".utf8; appendInt(Int(u), &o) }
+            o += " \n    cache ".utf8
+            if !r.cache.isEmpty {
+                o.append(UInt8(ascii: "<"))
+                for (i, c) in r.cache.enumerated() { if i > 0 { o.append(UInt8(ascii: ",")) }; o += c.utf8 }
+                o += "> ".utf8
+            }
+            if let i = r.iif { o += "iif ".utf8; o += i.utf8; o.append(32) }
+        } else {
+            if let i = r.iif { o += " iif ".utf8; o += i.utf8 }
+            switch r.pref ?? 0 {
+            case 1: o += " pref high".utf8
+            case 3: o += " pref low".utf8
+            default: o += " pref medium".utf8
+            }
+        }
+    }
+
+    /// nsaudit's JSON object for one answer, appended as bytes.
+    public static func appendJSON(_ r: RouteResult, to o: inout [UInt8]) {
+        o += "{\"query\":".utf8; appendQuoted(r.query, &o)
+        o += ",\"error\":".utf8
+        if let e = r.error { o.append(34); o += e.rawValue.utf8; o.append(34) } else { o += "null".utf8 }
+        o += ",\"type\":".utf8
+        if let t = r.type { o.append(34); o += t.name.utf8; o.append(34) } else { o += "null".utf8 }
+        o += ",\"dev\":".utf8
+        if let d = r.dev { appendQuoted(d, &o) } else { o += "null".utf8 }
+        o += ",\"gateway\":".utf8
+        if let g = r.gateway { o.append(34); appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
+        o += ",\"table\":".utf8
+        if let t = r.table { appendInt(Int(t), &o) } else { o += "null".utf8 }
+        o += ",\"prefsrc\":".utf8
+        if let p = r.prefsrc { o.append(34); appendAddr(p, &o); o.append(34) } else { o += "null".utf8 }
+        o += ",\"rule\":".utf8
+        if let p = r.rule { appendInt(Int(p), &o) } else { o += "null".utf8 }
+        o += ",\"multipath\":[".utf8
+        for (i, p) in r.multipath.enumerated() {
+            if i > 0 { o.append(UInt8(ascii: ",")) }
+            o += "{\"dev\":".utf8; appendQuoted(p.dev, &o)
+            o += ",\"gateway\":".utf8
+            if let g = p.gateway { o.append(34); appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
+            o += ",\"weight\":".utf8; appendInt(Int(p.weight), &o)
+            if let e = p.error { o += ",\"error\":\"".utf8; o += e.rawValue.utf8; o.append(34) }
+            o.append(UInt8(ascii: "}"))
+        }
+        o += "]}".utf8
+    }
+
+    @inline(__always) static func appendInt(_ v: Int, _ o: inout [UInt8]) {
+        if v < 0 { o.append(UInt8(ascii: "-")); appendInt(-v, &o); return }
+        if v < 10 { o.append(48 + UInt8(v)); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0, x = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            while x > 0 { d[n] = 48 + UInt8(x % 10); x /= 10; n += 1 }
+            for i in stride(from: n - 1, through: 0, by: -1) { o.append(d[i]) }
+        }
+    }
+
+    /// IPv4 written digit by digit; IPv6 through its RFC 5952 description.
+    @inline(__always) static func appendAddr(_ a: IPAddress, _ o: inout [UInt8]) {
+        if a.family == .v4 {
+            let v = a.v4
+            appendInt(Int(v >> 24), &o); o.append(46); appendInt(Int((v >> 16) & 0xff), &o); o.append(46)
+            appendInt(Int((v >> 8) & 0xff), &o); o.append(46); appendInt(Int(v & 0xff), &o)
+        } else {
+            o += a.description.utf8
+        }
+    }
+
+    static func appendQuoted(_ s: String, _ o: inout [UInt8]) {
+        o.append(34)
+        for b in s.utf8 {
+            switch b {
+            case 34: o += "\\\"".utf8
+            case 92: o += "\\\\".utf8
+            case 10: o += "\\n".utf8
+            case 9: o += "\\t".utf8
+            case 13: o += "\\r".utf8
+            case 0..<32:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                o += "\\u00".utf8; o.append(hex[Int(b >> 4)]); o.append(hex[Int(b & 15)])
+            default: o.append(b)
+            }
+        }
+        o.append(34)
     }
 
     /// A bad query: one line naming the problem.
@@ -71,5 +145,80 @@ public enum RouteGetFormat {
             }
         }
         return out + "\""
+    }
+}
+
+/// `route-get --batch`: one query per line, answered and rendered on bytes (no per-line
+/// Foundation work), in order. Bad lines give a one-line problem and the batch goes on.
+public enum RouteGetBatch {
+    public struct Counts: Sendable { public var answered = 0; public var kernelErrors = 0; public var badQueries = 0 }
+
+    /// `emit(stdoutBytes, isError)`: called with each rendered line (problems and, in text
+    /// mode, kernel errors go to the error stream, as `ip -batch` does).
+    public static func run(model: RoutingModel, input: [UInt8], json: Bool,
+                           emit: (_ bytes: ArraySlice<UInt8>, _ toStderr: Bool) -> Void) -> Counts {
+        var c = Counts()
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 17)
+        var err: [UInt8] = []
+        input.withUnsafeBufferPointer { buf in
+            var i = 0
+            let n = buf.count
+            while i < n {
+                var j = i
+                while j < n && buf[j] != 10 { j += 1 }
+                var s = i, e = j
+                while s < e && (buf[s] == 32 || buf[s] == 9 || buf[s] == 13) { s += 1 }
+                while e > s && (buf[e - 1] == 32 || buf[e - 1] == 9 || buf[e - 1] == 13) { e -= 1 }
+                i = j + 1
+                if s == e || buf[s] == UInt8(ascii: "#") { continue }
+                c.answered += 1
+                let line = UnsafeBufferPointer(rebasing: buf[s..<e])
+                let text = String(decoding: line, as: UTF8.self)
+                do throws(RouteQueryError) {
+                    let q: RouteQuery
+                    if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
+                    else { q = try RouteQuery.parse(text) }
+                    let r = try model.routeGet(q)
+                    if json {
+                        RouteGetFormat.appendJSON(r, to: &out); out.append(10)
+                    } else if r.error != nil {
+                        c.kernelErrors += 1
+                        RouteGetFormat.appendText(r, to: &err); err.append(10)
+                    } else {
+                        RouteGetFormat.appendText(r, to: &out); out.append(10)
+                    }
+                } catch {
+                    c.badQueries += 1
+                    let msg = "route-get \(text): \(error.description)"
+                    if json {
+                        out += RouteGetFormat.problemJSON(query: text, problem: error.description).utf8; out.append(10)
+                    } else {
+                        err += msg.utf8; err.append(10)
+                    }
+                }
+                if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
+                if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+            }
+        }
+        if !out.isEmpty { emit(out[...], false) }
+        if !err.isEmpty { emit(err[...], true) }
+        return c
+    }
+
+    /// A line that is just a dotted-quad IPv4 address.
+    @inline(__always) static func parseV4(_ b: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var v: UInt32 = 0, cur: UInt32 = 0, digits = 0, dots = 0
+        for x in b {
+            if x == 46 {
+                guard digits > 0, dots < 3 else { return nil }
+                v = v << 8 | cur; cur = 0; digits = 0; dots += 1
+            } else if x >= 48 && x <= 57 {
+                cur = cur * 10 + UInt32(x - 48); digits += 1
+                guard cur <= 255, digits <= 3 else { return nil }
+            } else { return nil }
+        }
+        guard dots == 3, digits > 0 else { return nil }
+        return v << 8 | cur
     }
 }

@@ -32,6 +32,9 @@ public struct RoutePath: Sendable, Equatable {
     public var weight: UInt16
     /// The source address the kernel would select if it chose this path.
     public var prefsrc: IPAddress?
+    /// The error the kernel returns if its hash chooses this path (input lookups, where the
+    /// source is validated against the chosen path).
+    public var error: KernelError? = nil
     public init(dev: String, gateway: IPAddress?, weight: UInt16, prefsrc: IPAddress? = nil) {
         self.dev = dev; self.gateway = gateway; self.weight = weight; self.prefsrc = prefsrc
     }
@@ -62,6 +65,8 @@ public struct RouteResult: Sendable, Equatable {
     public var uid: UInt32?
     public var flags: [String]
     public var cache: [String]
+    /// Model features this answer exercised (for the differential report's categories).
+    public var features: [String] = []
 
     public init(query: String, family: IPAddress.Family, dst: IPAddress) {
         self.query = query; self.family = family; self.dst = dst
@@ -77,6 +82,6 @@ public struct RouteResult: Sendable, Equatable {
     /// Whether the kernel's observed (dev, gateway) is one the model allows.
     public func allows(dev d: String?, gateway g: IPAddress?) -> Bool {
         if multipath.isEmpty { return dev == d && gateway == g }
-        return multipath.contains { $0.dev == d && $0.gateway == g }
+        return multipath.contains { $0.error == nil && $0.dev == d && $0.gateway == g }
     }
 }

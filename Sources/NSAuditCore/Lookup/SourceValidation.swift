@@ -18,7 +18,10 @@ extension RoutingModel {
         var fl = Flow(dst: UInt128(src), src: UInt128(dst), iif: oif != 0 ? oif : loopbackIndex, oif: 0,
                       mark: dev.srcValidMark ? mark : 0, tos: tos, proto: 0, sport: 0, dport: 0, uid: 0)
         fl.l3mdev = l3mdevMaster(dev.index)
-        if requireFlowDissect4 { fl.proto = proto == 0 ? 17 : proto; fl.sport = dport; fl.dport = sport }
+        if requireFlowDissect4 {
+            fl.proto = proto == 0 ? 17 : proto
+            if fl.proto == 6 || fl.proto == 17 { fl.sport = dport; fl.dport = sport }
+        }
         let noAddr = dev.addrs4.isEmpty
         var f1 = fl
         let o = fibLookup4(&f1)

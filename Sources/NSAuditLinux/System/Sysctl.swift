@@ -40,7 +40,10 @@ enum RoutingSysctls {
 
     /// `devices`: per-device values already taken from the link dump; only the devices it
     /// does not cover (`all`, `default`, any other) are read from files.
-    static func read(devices: DeviceSysctls = DeviceSysctls()) -> [String: Int] {
+    /// `linkNames`: the namespace's devices from the same link dump; with them the conf
+    /// directories are not listed (a listing instantiates a dentry and inode per entry):
+    /// their entries are exactly `all`, `default` and the devices.
+    static func read(devices: DeviceSysctls = DeviceSysctls(), linkNames: [String]? = nil) -> [String: Int] {
         var out = devices.values
         out.reserveCapacity(out.count + global.count + 2 * ipv4PerDevice.count + 2 * ipv6PerDevice.count)
         for g in global where !g.hasPrefix("net/ipv4/") && !g.hasPrefix("net/ipv6/") {
@@ -57,7 +60,8 @@ enum RoutingSysctls {
             guard conf >= 0 else { continue }
             defer { close(conf) }
             let covered = family == "ipv4" ? devices.v4Devices : devices.v6Devices
-            for dev in listDirectory(at: conf) where !covered.contains(dev) {
+            let entries = linkNames.map { ["all", "default"] + $0 } ?? listDirectory(at: conf)
+            for dev in entries where !covered.contains(dev) {
                 let devDir = openat(conf, dev, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard devDir >= 0 else { continue }
                 // sysctl(8) shows a device name's own dots as '/'.
