@@ -20,11 +20,14 @@ enum Live {
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        // Close every inherited descriptor above stderr first, so that a background process
-        // the command leaves behind holds nothing of ours open.
+        // The test runner's threads block most signals and children inherit that mask, so a
+        // `kill` from a lab script would never stop its listeners: start bash through python3
+        // with an empty signal mask. Then close every inherited descriptor above stderr, so
+        // a background process the command leaves behind holds nothing of ours open.
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         let closeInherited = "for f in /proc/$$/fd/*; do n=${f##*/}; [ \"$n\" -gt 2 ] && eval \"exec $n>&-\"; done 2>/dev/null; "
-        p.arguments = ["-c", closeInherited + command]
+        p.arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, set()); os.execv('/bin/bash', ['bash', '-c', sys.argv[1]])",
+                       closeInherited + command]
         p.standardOutput = try FileHandle(forWritingTo: outURL)
         p.standardError = try FileHandle(forWritingTo: errURL)
         p.standardInput = FileHandle.nullDevice
