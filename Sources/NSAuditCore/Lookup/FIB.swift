@@ -181,7 +181,14 @@ public final class RoutingModel: Sendable {
         var t4: [UInt32: PrefixTable<UInt32>] = [:]
         for (k, v) in items4 { t4[k] = PrefixTable(v) }
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
-        for (k, v) in items6 { t6[k] = PrefixTable(v) }
+        for (k, v) in items6 {
+            // fib6 keeps each node's routes ordered by metric (insertion order among equals)
+            let ordered = v.enumerated().sorted { a, b in
+                let ma = routes6[Int(a.element.item)].metric, mb = routes6[Int(b.element.item)].metric
+                return ma != mb ? ma < mb : a.offset < b.offset
+            }.map(\.element)
+            t6[k] = PrefixTable(ordered)
+        }
         tables4 = t4; tables6 = t6
         hot4 = routes4.map { r in
             var f: UInt8 = 0
@@ -200,6 +207,13 @@ public final class RoutingModel: Sendable {
         for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
         smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+    }
+
+    /// Every large lookup array (see PrefixTable.withStorage).
+    public func withLookupStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
+        for t in tables4.values { t.withStorage(body) }
+        for t in tables6.values { t.withStorage(body) }
+        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
