@@ -86,7 +86,8 @@ public final class RoutingModel: Sendable {
         }
         rules4 = buildRules(.v4)
         rules6 = buildRules(.v6)
-        requireFlowDissect4 = rules4.contains { $0.ipproto != 0 || $0.sport != nil || $0.dport != nil }
+        // fib_rule_requires_fldissect: rules on `iif lo` never need the input packet dissected.
+        requireFlowDissect4 = rules4.contains { $0.iif != lo && ($0.ipproto != 0 || $0.sport != nil || $0.dport != nil) }
         let defaults4: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
         merged4 = !forceUnmerged && rules4.count == 3 && zip(rules4, defaults4).allSatisfy { r, d in
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
