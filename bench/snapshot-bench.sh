@@ -74,7 +74,14 @@ now_ns() { date +%s%N; }
 
 if [[ -z "${NSAUDIT:-}" ]]; then
     log "building nsaudit (release, scratch .build-bench)"
-    (cd "$ROOT" && swift build -c release --scratch-path .build-bench >&2)
+    # Retried: a file edited in the tree while it builds fails the build ("modified during
+    # the build"), and an incremental retry usually succeeds.
+    built=0
+    for attempt in 1 2 3; do
+        if (cd "$ROOT" && swift build -c release --scratch-path .build-bench >&2); then built=1; break; fi
+        log "build attempt $attempt failed"
+    done
+    [[ $built == 1 ]] || { echo "snapshot-bench: release build failed" >&2; exit 1; }
     NSAUDIT="$ROOT/.build-bench/release/nsaudit"
 fi
 [[ -x "$NSAUDIT" ]] || { echo "snapshot-bench: $NSAUDIT is not executable" >&2; exit 2; }

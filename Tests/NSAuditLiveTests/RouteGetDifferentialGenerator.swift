@@ -79,7 +79,7 @@ struct RouteGetGenerator {
         for t in ["100", "200", "300"] where chance(0.5) { tables.append(t) }
         // Nexthop objects.
         var nhIDs4: [Int] = [], nhIDs6: [Int] = []
-        if !upIfaces.isEmpty && chance(0.4) {
+        if !upIfaces.isEmpty && chance(0.6) {
             var id = 1
             var singles4: [Int] = [], singles6: [Int] = []
             for f in upIfaces where chance(0.7) {
@@ -122,7 +122,7 @@ struct RouteGetGenerator {
             for _ in 0..<int(3...10) {
                 let p = pick(pool4)
                 let metric = pick(["", "", " metric 100", " metric 200"])
-                let tos = chance(0.08) ? " tos \(pick(["0x10", "0x08", "0x04"]))" : ""
+                let tos = chance(0.15) ? " tos \(pick(["0x10", "0x08", "0x04"]))" : ""
                 let r = int(0...99)
                 if upIfaces.isEmpty || r < 5 { batch.append("route add blackhole \(p)\(tbl)\(metric)"); continue }
                 let f = pick(upIfaces)
@@ -134,13 +134,13 @@ struct RouteGetGenerator {
                 case 30..<40:
                     let g = pick(upIfaces)
                     batch.append("route add \(p)\(tbl)\(metric) nexthop via \(gw4(f, int(2...9))) dev \(f.name) weight \(int(1...3)) nexthop via \(gw4(g, int(2...9))) dev \(g.name) weight \(int(1...3))")
-                case 40..<47 where !nhIDs4.isEmpty:
+                case 40..<50 where !nhIDs4.isEmpty:
                     batch.append("route add \(p)\(tbl)\(metric) nhid \(pick(nhIDs4))")
-                case 47..<51:
+                case 50..<53:
                     batch.append("route add \(p) via 192.168.\(f.idx).1 dev \(f.name) onlink\(tbl)\(metric)")
-                case 51..<55 where !locals4.isEmpty:
+                case 53..<56 where !locals4.isEmpty:
                     batch.append("route add \(p) via \(gw4(f, int(2...9))) dev \(f.name) src \(pick(locals4))\(tbl)\(metric)")
-                case 55..<58:
+                case 56..<58:
                     batch.append("route add local \(p.hasSuffix("/0") ? "192.0.2.77" : p) dev lo\(tbl)")
                 default:
                     batch.append("route add \(p) via \(gw4(f, int(2...9))) dev \(f.name)\(tbl)\(metric)\(tos)")
@@ -153,7 +153,7 @@ struct RouteGetGenerator {
                 let r = int(0...99)
                 if upIfaces.isEmpty || r < 5 { batch.append("-6 route add blackhole \(p)\(tbl)\(metric)"); continue }
                 let f = pick(upIfaces)
-                let from = chance(0.1) ? " from \(pick(["2001:db8:aaaa::/48", "2001:db8:1::/64", "2001:db8:2::/64"]))" : ""
+                let from = chance(0.2) ? " from \(pick(["2001:db8:aaaa::/48", "2001:db8:1::/64", "2001:db8:2::/64"]))" : ""
                 switch r {
                 case 5..<10: batch.append("-6 route add unreachable \(p)\(tbl)\(metric)")
                 case 10..<14: batch.append("-6 route add prohibit \(p)\(tbl)\(metric)")
@@ -162,7 +162,7 @@ struct RouteGetGenerator {
                 case 30..<40:
                     let g = pick(upIfaces)
                     batch.append("-6 route add \(p)\(tbl)\(metric) nexthop via \(gw6(f, int(2...9))) dev \(f.name) weight \(int(1...3)) nexthop via \(gw6(g, int(2...9))) dev \(g.name) weight \(int(1...3))")
-                case 40..<47 where !nhIDs6.isEmpty:
+                case 40..<50 where !nhIDs6.isEmpty:
                     batch.append("-6 route add \(p)\(tbl)\(metric) nhid \(pick(nhIDs6))")
                 default:
                     batch.append("-6 route add \(p)\(from) via \(gw6(f, int(2...9))) dev \(f.name)\(tbl)\(metric)\(pref)")
@@ -216,7 +216,7 @@ struct RouteGetGenerator {
         for f in ifaces where chance(0.2) { sysctls.append(("net.ipv4.conf.\(f.name).forwarding", pick(["0", "1"]))) }
         let rpAll = pick(["0", "0", "1", "2"])
         sysctls.append(("net.ipv4.conf.all.rp_filter", rpAll))
-        for f in ifaces where chance(0.4) { sysctls.append(("net.ipv4.conf.\(f.name).rp_filter", pick(["0", "1", "2"]))) }
+        for f in ifaces where chance(0.5) { sysctls.append(("net.ipv4.conf.\(f.name).rp_filter", pick(["0", "1", "1", "2"]))) }
         for f in ifaces where chance(0.1) { sysctls.append(("net.ipv4.conf.\(f.name).accept_local", "1")) }
         if chance(0.2) { sysctls.append(("net.ipv4.conf.all.src_valid_mark", "1")) }
         if chance(0.3) { sysctls.append(("net.ipv6.conf.all.forwarding", "1")) }
@@ -247,7 +247,7 @@ struct RouteGetGenerator {
                 if chance(0.2) { q += " oif " + pick(names + ["lo"]); tags.append("oif") }
             }
             if chance(0.2) { q += " mark " + pick(["0x1", "0x2", "0x3", "0x11", "0x20"]); tags.append("mark") }
-            if !v6 && chance(0.12) { q += " tos " + pick(["0x10", "0x08", "0x04", "0x14"]); tags.append("tos") }
+            if !v6 && chance(0.15) { q += " tos " + pick(["0x10", "0x08", "0x04", "0x14"]); tags.append("tos") }
             if chance(0.2) {
                 q += " ipproto " + pick(["tcp", "udp", v6 ? "ipv6-icmp" : "icmp"])
                 if chance(0.7) { q += " sport \(pick([53, 1500, 3000]))" }

@@ -48,11 +48,14 @@ public struct Audit {
             entry.addressesAudited = analysis.auditedAddresses.count
             var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns))
             nsFindings += Misconfiguration.check(ns, netns: entry.name)
+            // What Remediator.audit gives for the namespace as it is: the same analysis,
+            // findings and checks (flow intents are not part of it).
+            let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
             nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
             if options.remediate {
                 for i in nsFindings.indices where nsFindings[i].severity >= .warning
                     && (nsFindings[i].kind == .asymmetricReply || nsFindings[i].kind == .rpFilterDrop) {
-                    nsFindings[i].remediation = Remediator(snapshot: snapshot, ns: ns, options: options).proposals(for: nsFindings[i])
+                    nsFindings[i].remediation = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo).proposals(for: nsFindings[i])
                 }
             }
             findings += nsFindings
@@ -79,15 +82,17 @@ public struct Audit {
     }
 
     /// Findings for the return-path verdicts of one namespace.
+    /// `describe: false` leaves out the source lists (and the summaries' samples of them): for
+    /// callers that only compare identities and severities (remediation checks).
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
-                         routerFacing: Set<String>) -> [Finding] {
+                         routerFacing: Set<String>, describe: Bool = true) -> [Finding] {
         var out: [Finding] = []
         for r in results {
             let a = r.address.local
             let services = Self.services(ns, r.address)
             for (verdict, ranges) in r.byVerdict {
                 var f: Finding
-                let sources = ranges.prefixes.map(\.description)
+                let sources = describe ? ranges.prefixes.map(\.description) : []
                 let count = sources.count
                 let sample = sources.prefix(3).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
                 switch verdict {

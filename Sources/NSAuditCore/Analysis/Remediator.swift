@@ -9,6 +9,18 @@ struct Remediator {
     let snapshot: Snapshot
     let ns: NamespaceSnapshot
     let options: Audit.Options
+    /// Audits shared by the proposals for the findings of one namespace (see `Memo`).
+    var memo: Memo? = nil
+
+    /// The audit of the namespace as it is (the same for every proposal) and the audits of
+    /// each edited copy, keyed by the commands applied: findings with the same address and
+    /// ingress get the same proposals, and the audits are pure functions of the snapshot.
+    final class Memo {
+        var before: Set<String>?
+        var after: [String: (edited: Snapshot?, findings: [Finding])] = [:]
+        var moved: [String: [Finding]] = [:]
+        init(before: Set<String>? = nil) { self.before = before }
+    }
 
     static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
@@ -64,20 +76,42 @@ struct Remediator {
     /// Applies the commands to a copy of the snapshot and re-audits: kept only when the
     /// finding is gone and nothing new appeared.
     func verify(_ r: Remediation, fixing f: Finding, movesTo: String?) -> Remediation? {
-        var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
-        for c in r.commands {
-            do { try editor.apply(c) } catch { return nil }
+        let commandsKey = r.commands.joined(separator: "\n")
+        let edited: Snapshot?
+        let after: [Finding]
+        if let m = memo?.after[commandsKey] {
+            (edited, after) = m
+        } else {
+            var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
+            var ok = true
+            for c in r.commands {
+                do { try editor.apply(c) } catch { ok = false; break }
+            }
+            if ok, let afterNS = editor.snapshot.namespace(ns.id) {
+                edited = editor.snapshot
+                after = audit(afterNS.id, in: editor.snapshot)
+            } else {
+                edited = nil; after = []
+            }
+            memo?.after[commandsKey] = (edited, after)
         }
-        let before = Set(audit(ns.id, in: snapshot).map(\.id))
-        guard let afterNS = editor.snapshot.namespace(ns.id) else { return nil }
-        let after = audit(afterNS.id, in: editor.snapshot)
+        guard let edited else { return nil }
+        let before: Set<String>
+        if let b = memo?.before { before = b } else {
+            before = Set(audit(ns.id, in: snapshot).map(\.id))
+            memo?.before = before
+        }
         if after.contains(where: { $0.id == f.id }) { return nil }
         let netns = ns.names.first ?? ns.id
         // The same address must not turn up with another return-path problem.
         if after.contains(where: { $0.localAddress == f.localAddress && $0.netns == netns && Self.returnPathKinds.contains($0.kind) && $0.severity >= .warning }) { return nil }
         if after.contains(where: { !before.contains($0.id) && $0.severity >= .warning }) { return nil }
         if let target = movesTo {
-            let moved = audit(target, in: editor.snapshot)
+            let moved: [Finding]
+            if let m = memo?.moved[commandsKey] { moved = m } else {
+                moved = audit(target, in: edited)
+                memo?.moved[commandsKey] = moved
+            }
             if moved.contains(where: { Self.returnPathKinds.contains($0.kind) && $0.localAddress == f.localAddress }) { return nil }
         }
         var ok = r
@@ -91,7 +125,7 @@ struct Remediator {
         copy.namespaces = [n] + snap.namespaces.filter { $0.id != n.id }
         let analysis = ReturnPathAnalysis(n, options: .init(anyIngress: options.anyIngress))
         let netns = n.names.first ?? n.id
-        return Audit.findings(n, netns, analysis.run(), routerFacing: copy.routerFacingInterfaces(n))
+        return Audit.findings(n, netns, analysis.run(), routerFacing: copy.routerFacingInterfaces(n), describe: false)
             + Misconfiguration.check(n, netns: netns)
     }
 

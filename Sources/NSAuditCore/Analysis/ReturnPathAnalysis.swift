@@ -122,8 +122,9 @@ public struct ReturnPathAnalysis {
     public func analyze(_ a: Address, ingress: Link) -> Result {
         let part = partition(a.family)
         let skip = skipList(part)
-        let replies = replyVerdicts(a, part, skip, binding: replyBinding(a))
-        return classify(a, ingress: ingress, part, skip, replies)
+        let shared = Shared(model, part, ruleSourceCuts(a.family))
+        let replies = ReplyMap(replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0))
+        return classify(a, ingress: ingress, part, skip, replies, shared: shared, sigID: 0)
     }
 
     /// Ranges that are special or local sources (never remote clients).
@@ -131,10 +132,12 @@ public struct ReturnPathAnalysis {
         let fam = part.family
         let special = Self.specialPrefixes(fam)
         let localSet = Set(ns.addresses.filter { $0.family == fam }.map { $0.local.bits })
+        // isSubnetBroadcast, as a set
+        let broadcasts = Set(ns.addresses.filter { $0.family == .v4 && $0.prefixlen < 31 }.map { $0.prefix.last.bits })
         return (0..<part.count).map { i in
             let rep = part.representative(i)
             return special.contains { $0.contains(rep) } || localSet.contains(rep.bits)
-                || (fam == .v4 && isSubnetBroadcast(rep))
+                || (fam == .v4 && broadcasts.contains(rep.bits))
         }
     }
 
@@ -146,20 +149,25 @@ public struct ReturnPathAnalysis {
             guard !addrs.isEmpty else { continue }
             let part = partition(fam)
             let skip = skipList(part)
-            var replyCache: [ReplyKey: [Verdict]] = [:]
+            let shared = Shared(model, part, ruleSourceCuts(fam))
+            var replyCache: [ReplyKey: ReplyMap] = [:]
+            var signatureIDs: [[Int]: Int] = [:]
             let ingressCandidates = ns.links.filter { $0.adminUp && !$0.isLoopback && !$0.isVRF }
             for a in addrs {
                 let binding = replyBinding(a)
-                let key = ReplyKey(signature: signature(a), binding: binding)
+                let sig = signature(a)
+                let sigID: Int
+                if let id = signatureIDs[sig] { sigID = id } else { sigID = signatureIDs.count; signatureIDs[sig] = sigID }
+                let key = ReplyKey(signature: sig, binding: binding)
                 let owner = ns.link(index: a.index)!
                 let ingresses = options.anyIngress ? ingressCandidates : [owner]
                 for ing in ingresses {
-                    let replies: [Verdict]
+                    let replies: ReplyMap
                     if let cached = replyCache[key] { replies = cached } else {
-                        replies = replyVerdicts(a, part, skip, binding: binding)
+                        replies = ReplyMap(replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID))
                         replyCache[key] = replies
                     }
-                    out.append(classify(a, ingress: ing, part, skip, replies))
+                    out.append(classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID))
                 }
             }
         }
@@ -190,15 +198,32 @@ public struct ReturnPathAnalysis {
 
     /// The reply lookup `S from A` for each range, as a verdict relative to no ingress yet:
     /// symmetric is decided later against each ingress, so this keeps the raw egress.
-    func replyVerdicts(_ a: Address, _ part: AddressPartition, _ skip: [Bool], binding: String?) -> [Verdict] {
+    func replyVerdicts(_ a: Address, _ part: AddressPartition, _ skip: [Bool], binding: String?,
+                       shared: Shared, sigID: Int) -> [Verdict] {
         var out = [Verdict](repeating: .notApplicable, count: part.count)
         let coverage = Coverage(ns)
         var q = RouteQuery(dst: a.local, line: "reply")
         q.src = a.local
         q.oif = binding
+        // IPv4: the output lookup itself, with fib_lookup answered through the shared memo
+        // (what routeGet does for this query: resolve the device, then output4).
+        let memo = shared.memo
+        var oif4: Int32? = nil
+        if a.family == .v4 {
+            if let b = binding { oif4 = model.index(of: b) } else { oif4 = 0 }
+        }
+        let hook: FIBLookupHook = { memo.lookup(&$0) }
+        memo.sig = sigID
         for i in 0..<part.count where !skip[i] {
             q.dst = part.representative(i)
-            guard let r = try? model.routeGet(q) else { continue }
+            let r: RouteResult
+            if let oif4 {
+                memo.index = i
+                r = model.output4(q, oif: oif4, lookup: hook)
+            } else {
+                guard let x = try? model.routeGet(q) else { continue }
+                r = x
+            }
             if let e = r.error {
                 out[i] = .unroutable(type: r.type?.name ?? e.rawValue, table: r.table, rule: r.rule)
                 continue
@@ -227,37 +252,109 @@ public struct ReturnPathAnalysis {
         return out
     }
 
-    func classify(_ a: Address, ingress: Link, _ part: AddressPartition, _ skip: [Bool], _ replies: [Verdict]) -> Result {
-        var groups: [Verdict: AddressRanges] = [:]
+    /// The request `A from S iif I` as classify needs it.
+    enum Request: Equatable {
+        case none               // the query could not be asked (unknown device)
+        case error(KernelError, rule: UInt32?)
+        case notLocal
+        case local
+        init(_ r: RouteResult?) {
+            guard let r else { self = .none; return }
+            if let e = r.error { self = .error(e, rule: r.rule) } else if r.type != .local { self = .notLocal } else { self = .local }
+        }
+    }
+
+    /// Reply verdicts per range as indexes into their distinct values.
+    struct ReplyMap {
+        var ids: [Int32]
+        var verdicts: [Verdict]
+        init(_ perRange: [Verdict]) {
+            var index: [Verdict: Int32] = [:]
+            var verdicts: [Verdict] = []
+            var ids = [Int32](repeating: 0, count: perRange.count)
+            var last: (Verdict, Int32)? = nil
+            for (i, v) in perRange.enumerated() {
+                if let l = last, l.0 == v { ids[i] = l.1; continue }
+                let id: Int32
+                if let x = index[v] { id = x } else { id = Int32(verdicts.count); verdicts.append(v); index[v] = id }
+                ids[i] = id
+                last = (v, id)
+            }
+            self.ids = ids; self.verdicts = verdicts
+        }
+    }
+
+    func classify(_ a: Address, ingress: Link, _ part: AddressPartition, _ skip: [Bool], _ replies: ReplyMap,
+                  shared: Shared, sigID: Int) -> Result {
         var order: [Verdict] = []
+        var groups: [AddressRanges] = []
+        var groupOf: [Verdict: Int32] = [:]
         var symmetric = AddressRanges(family: a.family)
         var q = RouteQuery(dst: a.local, line: "request")
         q.iif = ingress.name
-        for i in 0..<part.count where !skip[i] {
-            let s = part.representative(i)
-            q.src = s
-            var v: Verdict
-            let req = try? model.routeGet(q)
-            if let req, let e = req.error {
-                let rpf = ingressRPFilter(ingress, a.family)
-                v = rpf > 0 ? .rpFilterDrop(error: e.rawValue, rule: req.rule, reverse: Self.routeKind(replies[i]))
-                    : .requestRejected(error: e.rawValue)
-            } else if let req, req.type != .local {
-                v = .notApplicable  // not delivered locally (forwarded): not a reply-path question
-            } else {
-                if case .asymmetric(let egress, _, _, _, _) = replies[i], egress == ingress.name {
-                    v = .symmetric
-                } else {
-                    v = replies[i]
+        let rpf = ingressRPFilter(ingress, a.family)
+        let requests = RequestSource(self, a, ingress, q, part, skip, shared: shared, sigID: sigID)
+        // Verdicts as group numbers: -1 symmetric, -2 not applicable, else groups[n] (in order
+        // of first appearance, like the verdicts themselves).
+        let symmetricID: Int32 = -1, notApplicableID: Int32 = -2
+        func group(_ v: Verdict) -> Int32 {
+            if v == .symmetric { return symmetricID }
+            if v == .notApplicable { return notApplicableID }
+            if let g = groupOf[v] { return g }
+            let g = Int32(order.count)
+            order.append(v); groups.append(AddressRanges(family: a.family)); groupOf[v] = g
+            return g
+        }
+        let unknown = Int32.min
+        var byReply = [Int32](repeating: unknown, count: replies.verdicts.count)
+        struct ErrorKey: Hashable { var e: KernelError; var rule: UInt32?; var reply: Int32 }
+        var byError: [ErrorKey: Int32] = [:]
+        // Consecutive ranges with one verdict are added as one run.
+        var runG: Int32 = notApplicableID
+        var runLo: UInt128 = 0, runHi: UInt128 = 0
+        var inRun = false
+        func flush() {
+            guard inRun else { return }
+            inRun = false
+            if runG == symmetricID { symmetric.append(runLo, runHi); return }
+            if runG == notApplicableID { return }
+            groups[Int(runG)].append(runLo, runHi)
+        }
+        for i in 0..<part.count {
+            if skip[i] { flush(); continue }
+            let rid = replies.ids[i]
+            let g: Int32
+            switch requests.request(i) {
+            case .error(let e, let rule):
+                let k = ErrorKey(e: e, rule: rule, reply: rpf > 0 ? rid : -1)
+                if let x = byError[k] { g = x } else {
+                    let v: Verdict = rpf > 0 ? .rpFilterDrop(error: e.rawValue, rule: rule, reverse: Self.routeKind(replies.verdicts[Int(rid)]))
+                        : .requestRejected(error: e.rawValue)
+                    g = group(v)
+                    byError[k] = g
+                }
+            case .notLocal:
+                g = notApplicableID  // not delivered locally (forwarded): not a reply-path question
+            case .local, .none:
+                let x = byReply[Int(rid)]
+                if x != unknown { g = x } else {
+                    let r = replies.verdicts[Int(rid)]
+                    if case .asymmetric(let egress, _, _, _, _) = r, egress == ingress.name {
+                        g = symmetricID
+                    } else {
+                        g = group(r)
+                    }
+                    byReply[Int(rid)] = g
                 }
             }
             let (lo, hi) = part.bounds(i)
-            if v == .symmetric { symmetric.append(lo, hi); continue }
-            if v == .notApplicable { continue }
-            if groups[v] == nil { groups[v] = AddressRanges(family: a.family); order.append(v) }
-            groups[v]!.append(lo, hi)
+            if inRun && g == runG && runHi &+ 1 == lo { runHi = hi; continue }
+            flush()
+            runG = g; runLo = lo; runHi = hi; inRun = true
         }
-        return Result(address: a, ingress: ingress.name, byVerdict: order.map { ($0, groups[$0]!) }, symmetric: symmetric)
+        flush()
+        requests.finish()
+        return Result(address: a, ingress: ingress.name, byVerdict: Array(zip(order, groups)), symmetric: symmetric)
     }
 
     static func routeKind(_ v: Verdict) -> RouteKind {
@@ -265,6 +362,18 @@ public struct ReturnPathAnalysis {
         case .asymmetric(_, _, _, _, let k), .ecmpSplit(_, _, _, let k): k
         default: .specific
         }
+    }
+
+    /// IPv4 rule source selectors: the request's forward lookup depends on its source only
+    /// through them, so it is constant between two consecutive cuts.
+    func ruleSourceCuts(_ f: IPAddress.Family) -> [UInt128] {
+        var cuts: Set<UInt128> = [0]
+        for r in ns.rules where r.family == f {
+            guard let p = r.src else { continue }
+            cuts.insert(p.address.bits)
+            if p.last.bits < (f == .v4 ? 0xffff_ffff : UInt128.max) { cuts.insert(p.last.bits + 1) }
+        }
+        return cuts.sorted()
     }
 
     /// Effective IPv4 rp_filter on a device: max(all, device). IPv6 has none (0).

@@ -86,7 +86,8 @@ public final class RoutingModel: Sendable {
         }
         rules4 = buildRules(.v4)
         rules6 = buildRules(.v6)
-        requireFlowDissect4 = rules4.contains { $0.ipproto != 0 || $0.sport != nil || $0.dport != nil }
+        // fib_rule_requires_fldissect: rules on `iif lo` never need the input packet dissected.
+        requireFlowDissect4 = rules4.contains { $0.iif != lo && ($0.ipproto != 0 || $0.sport != nil || $0.dport != nil) }
         let defaults4: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
         merged4 = !forceUnmerged && rules4.count == 3 && zip(rules4, defaults4).allSatisfy { r, d in
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
@@ -181,7 +182,14 @@ public final class RoutingModel: Sendable {
         var t4: [UInt32: PrefixTable<UInt32>] = [:]
         for (k, v) in items4 { t4[k] = PrefixTable(v) }
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
-        for (k, v) in items6 { t6[k] = PrefixTable(v) }
+        for (k, v) in items6 {
+            // fib6 keeps each node's routes ordered by metric (insertion order among equals)
+            let ordered = v.enumerated().sorted { a, b in
+                let ma = routes6[Int(a.element.item)].metric, mb = routes6[Int(b.element.item)].metric
+                return ma != mb ? ma < mb : a.offset < b.offset
+            }.map(\.element)
+            t6[k] = PrefixTable(ordered)
+        }
         tables4 = t4; tables6 = t6
         hot4 = routes4.map { r in
             var f: UInt8 = 0
@@ -200,6 +208,13 @@ public final class RoutingModel: Sendable {
         for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
         smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+    }
+
+    /// Every large lookup array (see PrefixTable.withStorage).
+    public func withLookupStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
+        for t in tables4.values { t.withStorage(body) }
+        for t in tables6.values { t.withStorage(body) }
+        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {

@@ -1,5 +1,14 @@
 /// IPv4 `ip route get`: output lookups (ip_route_output_key_hash_rcu + __mkroute_output) and
 /// input lookups (ip_route_input_slow + __mkroute_input), with the kernel's errors.
+
+/// Return-path analysis hooks (internal; `routeGet` passes none, so its answers are
+/// unchanged): `FIBLookupHook` answers fib_lookup for a flow in place of `fibLookup4` and must
+/// give what `fibLookup4` gives (e.g. a memoized answer); `SourceValidationHook` answers
+/// fib_validate_source for (src, dst, oif) in place of `validateSource4` with the query's
+/// other fields.
+typealias FIBLookupHook = (inout Flow) -> PolicyOutcome
+typealias SourceValidationHook = (_ src: UInt32, _ dst: UInt32, _ oif: Int32) -> RoutingModel.SourceVerdict
+
 extension RoutingModel {
     /// The kernel's decision for an IPv4 output lookup, before rendering: plain data, no
     /// allocation on the common path (single path, no error).
@@ -26,6 +35,13 @@ extension RoutingModel {
     @inline(__always)
     public func decideOutput4(dst: UInt32, src: UInt32 = 0, oif queryOif: Int32 = 0, mark: UInt32 = 0, tos: UInt8 = 0,
                               proto: UInt8 = 0, sport: UInt16 = 0, dport: UInt16 = 0, uid: UInt32 = 0) -> OutputDecision4 {
+        decideOutput4(dst: dst, src: src, oif: queryOif, mark: mark, tos: tos, proto: proto, sport: sport, dport: dport,
+                      uid: uid, lookup: nil)
+    }
+
+    @inline(__always)
+    func decideOutput4(dst: UInt32, src: UInt32, oif queryOif: Int32, mark: UInt32, tos: UInt8,
+                       proto: UInt8, sport: UInt16, dport: UInt16, uid: UInt32, lookup: FIBLookupHook?) -> OutputDecision4 {
         var d = OutputDecision4()
         var daddr = dst
         var saddr = src
@@ -64,7 +80,7 @@ extension RoutingModel {
                 break route
             }
             fl.src = UInt128(saddr)
-            let o = fibLookup4(&fl)
+            let o = lookup.map { $0(&fl) } ?? fibLookup4(&fl)
             d.rule = o.rule
             d.l3mdev = fl.l3mdev
             if let e = o.error {
@@ -113,9 +129,9 @@ extension RoutingModel {
         return d
     }
 
-    func output4(_ q: RouteQuery, oif queryOif: Int32) -> RouteResult {
+    func output4(_ q: RouteQuery, oif queryOif: Int32, lookup: FIBLookupHook? = nil) -> RouteResult {
         let d = decideOutput4(dst: q.dst.v4, src: q.src?.v4 ?? 0, oif: queryOif, mark: q.mark, tos: q.tos,
-                              proto: q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0)
+                              proto: q.ipproto, sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: lookup)
         if let e = d.error {
             var r = RouteResult.failure(q, e, rule: d.rule, type: d.rejectType)
             r.from = q.src
@@ -205,10 +221,15 @@ extension RoutingModel {
 }
 
 extension RoutingModel {
-    func input4(_ q: RouteQuery, iif: Int32) -> RouteResult {
+    func input4(_ q: RouteQuery, iif: Int32, validate: SourceValidationHook? = nil) -> RouteResult {
         var res = RouteResult(query: q.line, family: .v4, dst: q.dst)
         res.from = q.src
         guard let dev = link(iif) else { return RouteResult.failure(q, .ENODEV) }
+        func validateSource4(src: UInt32, dst: UInt32, tos: UInt8, oif: Int32, dev: LinkInfo, mark: UInt32,
+                             proto: UInt8, sport: UInt16, dport: UInt16) -> SourceVerdict {
+            if let validate { return validate(src, dst, oif) }
+            return self.validateSource4(src: src, dst: dst, tos: tos, oif: oif, dev: dev, mark: mark, proto: proto, sport: sport, dport: dport)
+        }
         res.iif = dev.name
         let daddr = q.dst.v4, saddr = q.src?.v4 ?? 0
         func fail(_ e: KernelError, _ o: PolicyOutcome? = nil) -> RouteResult {
@@ -270,7 +291,7 @@ extension RoutingModel {
         res.features = ["rp_filter:" + ["off", "strict", "loose"][min(dev.rpFilter, 2)], dev.forwarding ? "forwarding:on" : "forwarding:off"]
             + routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
         if r.type == .broadcast {
-            if dev.bcForwarding { return forward4(q, dev, h, o.rule, res) }
+            if dev.bcForwarding { return forward4(q, dev, h, o.rule, res, validate: validate) }
             if saddr != 0, validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
                 return fail(.EINVAL)
             }
@@ -284,11 +305,12 @@ extension RoutingModel {
         }
         if !dev.forwarding { return fail(.EHOSTUNREACH) }
         if r.type != .unicast { return fail(.EINVAL) }
-        return forward4(q, dev, h, o.rule, res)
+        return forward4(q, dev, h, o.rule, res, validate: validate)
     }
 
     /// ip_mkroute_input / __mkroute_input.
-    func forward4(_ q: RouteQuery, _ dev: LinkInfo, _ h: Hit, _ rule: UInt32?, _ base: RouteResult) -> RouteResult {
+    func forward4(_ q: RouteQuery, _ dev: LinkInfo, _ h: Hit, _ rule: UInt32?, _ base: RouteResult,
+                  validate: SourceValidationHook? = nil) -> RouteResult {
         let r = routes4[Int(h.route)]
         var sels: [Int32] = [h.nhSel]
         if r.pathCount > 1 {
@@ -305,8 +327,9 @@ extension RoutingModel {
         var errors: [KernelError?] = []
         for k in sels {
             let nh = paths[Int(r.pathStart + k)]
-            let v = validateSource4(src: q.src?.v4 ?? 0, dst: q.dst.v4, tos: q.tos, oif: nh.dev, dev: dev, mark: q.mark,
-                                    proto: q.ipproto, sport: q.sport, dport: q.dport)
+            let v = validate.map { $0(q.src?.v4 ?? 0, q.dst.v4, nh.dev) }
+                ?? validateSource4(src: q.src?.v4 ?? 0, dst: q.dst.v4, tos: q.tos, oif: nh.dev, dev: dev, mark: q.mark,
+                                   proto: q.ipproto, sport: q.sport, dport: q.dport)
             errors.append(v == .ok ? nil : .EINVAL)
         }
         if let e = errors.first ?? nil, errors.allSatisfy({ $0 == e }) {

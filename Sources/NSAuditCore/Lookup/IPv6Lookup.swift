@@ -77,11 +77,9 @@ extension RoutingModel {
                 groups = srcMatched || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
             }
             for g in groups {
-                let sorted = g.enumerated().sorted { a, b in
-                    let ma = routes6[Int(a.element)].metric, mb = routes6[Int(b.element)].metric
-                    return ma != mb ? ma < mb : a.offset < b.offset
-                }.map(\.element)
-                if var h = select6(sorted, oif: oif, strict: strict) {
+                // aliases are in fib6 leaf order (by metric) already: the model sorts them
+                // once when it is built
+                if var h = select6(g, oif: oif, strict: strict) {
                     h.prefixLen = ent.length
                     let r = routes6[Int(h.route)]
                     if let err = RoutingModel.rejectErrors6[r.type] {

@@ -22,7 +22,7 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     public let payload: [Int32]
     private let intervals: [Interval]
     private let bucket: [Int32]
-    /// Top bits indexed: about 8 intervals per bucket, at most 16 bits (a 256 KB index), none
+    /// Top bits indexed: about 2 intervals per bucket, at most 21 bits (an 8 MB index), none
     /// for small tables (their intervals stay in cache anyway).
     private let indexBits: Int
 
@@ -105,7 +105,10 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
             if top.end != Key.max { emit(top.end + 1, stack.last?.idx ?? -1) }
         }
         var bits = 0
-        while bits < 16 && (starts.count >> (bits + 3)) > 0 { bits += 1 }
+        // about two intervals per bucket for big tables: one miss in the index, one in the
+        // intervals, instead of a binary search across several cache lines
+        while bits < 21 && (starts.count >> (bits + 1)) > 0 { bits += 1 }
+        if starts.count < 64 { bits = 0 }
         let nb = 1 << bits
         var bucket = [Int32](repeating: 0, count: nb + 1)
         let shift = Key.bitWidth - bits
@@ -134,4 +137,11 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     }
 
     @inline(__always) public func parent(_ e: Int32) -> Int32 { entries[Int(e)].parent }
+
+    /// The storage of the lookup arrays, for a caller that wants to advise the kernel about
+    /// them (huge pages); the core itself makes no system calls.
+    public func withStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
+        intervals.withUnsafeBytes(body); entries.withUnsafeBytes(body)
+        payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body)
+    }
 }

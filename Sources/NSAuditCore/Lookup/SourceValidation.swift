@@ -4,7 +4,7 @@ extension RoutingModel {
     enum SourceVerdict { case ok, invalid, rpfFailed }
 
     func validateSource4(src: UInt32, dst: UInt32, tos: UInt8, oif: Int32, dev: LinkInfo, mark: UInt32,
-                         proto: UInt8, sport: UInt16, dport: UInt16) -> SourceVerdict {
+                         proto: UInt8, sport: UInt16, dport: UInt16, lookup: FIBLookupHook? = nil) -> SourceVerdict {
         let rpf = dev.rpFilter
         let txRedirects = dev.forwarding && dev.sendRedirects
         if rpf == 0 && (dev.index != oif || !txRedirects) {
@@ -24,7 +24,7 @@ extension RoutingModel {
         }
         let noAddr = dev.addrs4.isEmpty
         var f1 = fl
-        let o = fibLookup4(&f1)
+        let o = lookup.map { $0(&f1) } ?? fibLookup4(&f1)
         guard o.error == nil, let h = o.hit else {
             return rpf != 0 ? .rpfFailed : .ok
         }
