@@ -35,8 +35,12 @@ public enum CollectError: Error, CustomStringConvertible {
 public enum Collector {
     public static let maxDumpAttempts = 4
 
-    public static func collect(_ options: CollectOptions, progress: (@Sendable (String) -> Void)? = nil) throws -> Snapshot {
-        let all = NamespaceDiscovery.discover()
+    /// `discovered`: the namespaces found by an earlier `NamespaceDiscovery.discover()` (the
+    /// default discovers now). Ones that are gone by the time they are entered are recorded
+    /// as vanished.
+    public static func collect(_ options: CollectOptions, discovered: [NamespaceCandidate]? = nil,
+                               progress: (@Sendable (String) -> Void)? = nil) throws -> Snapshot {
+        let all = discovered ?? NamespaceDiscovery.discover()
         var chosen: [NamespaceCandidate]
         if options.netns.isEmpty {
             chosen = all.filter { options.includeRoot != false || $0.id != "root" }

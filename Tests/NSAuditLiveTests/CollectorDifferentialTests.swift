@@ -308,6 +308,18 @@ struct CollectorDifferentialTests {
         #expect(ns.linkName(s.boundIf) == "lo")
     }
 
+    @Test func namespaceThatVanishesIsRecordedNotFatal() throws {
+        let lab = LabNamespaces("van")
+        let a = try lab.add("a"), b = try lab.add("b")
+        let found = NamespaceDiscovery.discover()
+        try Live.sh("ip netns del \(b)")
+        let snap = try Collector.collect(CollectOptions(netns: [a, b]), discovered: found)
+        #expect(snap.namespace(a)?.status == .ok)
+        let gone = try #require(snap.namespace(b))
+        #expect(gone.status == .vanished)
+        #expect(gone.error?.contains("/run/netns/\(b)") == true)
+    }
+
     @Test func vanishedAndUnknownNamespaces() throws {
         #expect(throws: CollectError.self) {
             _ = try Collector.collect(CollectOptions(netns: ["nsat-no-such-namespace-\(getpid())"]))
