@@ -85,6 +85,11 @@ public enum NamespaceDiscovery {
 
 func listDirectory(_ path: String) -> [String] {
     guard let dir = opendir(path) else { return [] }
+    return directoryEntries(dir)
+}
+
+/// Entry names of an open DIR stream (without "." and ".."), closing it.
+func directoryEntries(_ dir: OpaquePointer) -> [String] {
     defer { closedir(dir) }
     var out: [String] = []
     while let e = readdir(dir) {

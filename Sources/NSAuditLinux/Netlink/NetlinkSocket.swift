@@ -74,12 +74,9 @@ final class NetlinkSocket {
         guard n == msg.count else { throw SystemError("send(netlink)") }
     }
 
-    /// Sends a dump request and calls `handler` for each answer until NLMSG_DONE.
-    @discardableResult
-    func dump(type: UInt16, body: [UInt8], handler: (NetlinkMessage) throws -> Void) throws -> DumpOutcome {
-        try send(frame(type: type, flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), body: body))
-        let mySeq = seq
-        var outcome = DumpOutcome()
+    /// Receives datagrams and hands every message of sequence `seq` to `body` until it
+    /// returns true (the exchange is complete).
+    private func receive(seq wanted: UInt32, _ body: (NetlinkMessage) throws -> Bool) throws {
         while true {
             let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
             guard n > 0 else { throw SystemError("recv(netlink)") }
@@ -93,54 +90,54 @@ final class NetlinkSocket {
                 let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
                 let payload = UnsafeRawBufferPointer(rebasing: data[(off + NetlinkSocket.headerSize)..<(off + len)])
                 off += (len + 3) & ~3
-                if mseq != mySeq { continue }
-                if mflags & UInt16(NLM_F_DUMP_INTR) != 0 { outcome.interrupted = true }
-                switch Int32(mtype) {
-                case NLMSG_DONE:
-                    if payload.count >= 4 {
-                        let err = payload.loadUnaligned(as: Int32.self)
-                        if err < 0 { throw SystemError("netlink dump \(type)", errno: -err) }
-                    }
-                    return outcome
-                case NLMSG_ERROR:
-                    let err = payload.count >= 4 ? payload.loadUnaligned(as: Int32.self) : -EIO
-                    if err == 0 { return outcome }
-                    throw SystemError("netlink dump \(type)", errno: -err)
-                case NLMSG_NOOP, NLMSG_OVERRUN:
-                    continue
-                default:
-                    outcome.messages += 1
-                    try handler(NetlinkMessage(type: mtype, flags: mflags, payload: payload))
-                }
+                if mseq != wanted { continue }
+                if try body(NetlinkMessage(type: mtype, flags: mflags, payload: payload)) { return }
             }
         }
+    }
+
+    /// The errno of an NLMSG_ERROR or NLMSG_DONE payload (0: success).
+    private static func errorCode(_ payload: UnsafeRawBufferPointer) -> Int32 {
+        payload.count >= 4 ? -payload.loadUnaligned(as: Int32.self) : EIO
+    }
+
+    /// Sends a dump request and calls `handler` for each answer until NLMSG_DONE.
+    @discardableResult
+    func dump(type: UInt16, body: [UInt8], handler: (NetlinkMessage) throws -> Void) throws -> DumpOutcome {
+        try send(frame(type: type, flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), body: body))
+        var outcome = DumpOutcome()
+        try receive(seq: seq) { m in
+            if m.flags & UInt16(NLM_F_DUMP_INTR) != 0 { outcome.interrupted = true }
+            switch Int32(m.type) {
+            case NLMSG_DONE, NLMSG_ERROR:
+                let err = Self.errorCode(m.payload)
+                if err > 0 { throw SystemError("netlink dump \(type)", errno: err) }
+                return true
+            case NLMSG_NOOP, NLMSG_OVERRUN:
+                return false
+            default:
+                outcome.messages += 1
+                try handler(m)
+                return false
+            }
+        }
+        return outcome
     }
 
     /// Sends a single request and returns the payload bytes of the answer (or throws the
     /// kernel's errno).
     func request(type: UInt16, body: [UInt8]) throws -> (type: UInt16, payload: [UInt8]) {
         try send(frame(type: type, flags: UInt16(NLM_F_REQUEST), body: body))
-        let mySeq = seq
-        while true {
-            let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
-            guard n > 0 else { throw SystemError("recv(netlink)") }
-            let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            var off = 0
-            while off + NetlinkSocket.headerSize <= n {
-                let len = Int(data.loadUnaligned(fromByteOffset: off, as: UInt32.self))
-                guard len >= NetlinkSocket.headerSize, off + len <= n else { break }
-                let mtype = data.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self)
-                let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
-                let payload = Array(data[(off + NetlinkSocket.headerSize)..<(off + len)])
-                off += (len + 3) & ~3
-                if mseq != mySeq { continue }
-                if Int32(mtype) == NLMSG_ERROR {
-                    let err = payload.count >= 4 ? payload.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : -EIO
-                    if err != 0 { throw SystemError("netlink request \(type)", errno: -err) }
-                }
-                return (mtype, payload)
+        var answer: (type: UInt16, payload: [UInt8])?
+        try receive(seq: seq) { m in
+            if Int32(m.type) == NLMSG_ERROR {
+                let err = Self.errorCode(m.payload)
+                if err != 0 { throw SystemError("netlink request \(type)", errno: err) }
             }
+            answer = (m.type, Array(m.payload))
+            return true
         }
+        return answer!
     }
 }
 

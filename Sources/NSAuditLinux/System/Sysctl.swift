@@ -106,15 +106,7 @@ enum RoutingSysctls {
     static func listDirectory(at fd: Int32) -> [String] {
         let dupfd = dup(fd)
         guard dupfd >= 0, let dir = fdopendir(dupfd) else { return [] }
-        defer { closedir(dir) }
-        var out: [String] = []
-        while let e = readdir(dir) {
-            let name = withUnsafePointer(to: e.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { out.append(name) }
-        }
-        return out
+        return directoryEntries(dir)
     }
 }
 
