@@ -59,15 +59,6 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("no-remediation"), help: "Do not propose and verify fixes.")
     var noRemediation = false
 
-    @Option(help: ArgumentHelp("Also capture request/reply packets in the audited namespaces for this long (e.g. 5s, 2m) and confirm the findings with them.", valueName: "DURATION"))
-    var confirm: String?
-
-    @Option(help: ArgumentHelp("Confirm the findings with a saved capture (pcap or pcapng, e.g. tcpdump -i any -y LINUX_SLL2, or nsaudit capture -w).", valueName: "FILE"))
-    var pcap: String?
-
-    @Option(name: .customLong("pcap-netns"), help: ArgumentHelp("The namespace the --pcap capture was taken in.", valueName: "NAME"))
-    var pcapNetns: String?
-
     @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
     var lock: String = "/run/lock/nsaudit.lock"
 
@@ -76,13 +67,6 @@ struct ReportCommand: ParsableCommand {
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, text, prometheus }
     enum FailLevel: String, ExpressibleByArgument, CaseIterable { case error, warning, info, never }
-
-    func validate() throws {
-        if confirm != nil && snapshot != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
-        if confirm != nil && pcap != nil { throw ValidationError("use either --confirm or --pcap") }
-        if pcap != nil && pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
-        if let c = confirm, CaptureDuration.parse(c) == nil { throw ValidationError("--confirm takes a duration such as 5s, 2m or 500ms, not \"\(c)\"") }
-    }
 
     func run() throws {
         let started = Date()
@@ -97,43 +81,7 @@ struct ReportCommand: ParsableCommand {
         // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
         let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
         var marks: [(String, Date)] = [("start", started)]
-        var observedFlows: [ObservedFlow]?
-        var snap: Snapshot
-        if let confirm, let seconds = CaptureDuration.parse(confirm) {
-            progress("capturing for \(confirm) while taking the snapshot")
-            LiveCapture.installSignalHandlers()
-            defer { LiveCapture.removeSignalHandlers() }
-            let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
-            // The snapshot is taken while the capture runs (once every handle is active), so
-            // the model and the packets describe the same moment.
-            var taken: Result<Snapshot, Error>?
-            let capture: LiveCaptureResult
-            do {
-                capture = try LiveCapture.run(LiveCaptureOptions(netns: netns, includeRoot: collect.includeRoot, duration: seconds)) {
-                    taken = Result { try Collector.collect(collect, progress: progress) }
-                }
-                guard let taken else { throw CLIFailure(message: "the capture ended before the snapshot could be taken", code: 2) }
-                snap = try taken.get()
-            } catch let e as CLIFailure { throw e } catch {
-                throw CLIFailure(message: "\(error)", code: 2)
-            }
-            observedFlows = capture.flows
-            for w in capture.warnings { FileHandle.standardError.write(Data("nsaudit: capture: \(w)\n".utf8)) }
-        } else {
-            snap = try loadSnapshot(progress)
-        }
-        if let pcap, let pcapNetns {
-            guard let ns = snap.namespace(pcapNetns) else {
-                throw CLIFailure(message: "--pcap-netns: no namespace \"\(pcapNetns)\" in the snapshot", code: 2)
-            }
-            let bytes = try CLIFailure.wrap { try readWholeFile(pcap) }
-            let observation: CaptureObservation
-            do { observation = CaptureAnalysis.observe(try PcapFile.parse(bytes), netns: ns.id, snapshot: snap) } catch {
-                throw CLIFailure(message: "\(pcap): \(error)", code: 2)
-            }
-            for w in observation.warnings { FileHandle.standardError.write(Data("nsaudit: \(pcap): \(w)\n".utf8)) }
-            observedFlows = observation.flows
-        }
+        var snap = try loadSnapshot(progress)
         marks.append(("collect", Date()))
         for n in netns where snap.namespace(n) == nil {
             throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
@@ -157,17 +105,12 @@ struct ReportCommand: ParsableCommand {
         marks.append(("audit", Date()))
         if snapshot == nil && apply == nil && !noKernelCheck {
             progress("checking findings against the kernel")
-            outcome.findings = kernelCheck(outcome.findings, snap)
-        }
-        var confirmations: [FlowConfirmation]?
-        if let observedFlows {
-            confirmations = CaptureEvidence.apply(observedFlows, snapshot: snap, to: &outcome.findings)
+            outcome.findings = kernelCheck(outcome.findings, snap, models: outcome.models)
         }
         marks.append(("kernel-check", Date()))
         var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
                             source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
-        report.observedFlows = confirmations
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 
@@ -209,13 +152,13 @@ struct ReportCommand: ParsableCommand {
 
     /// Re-asks the kernel the representative flows of each return-path finding; a
     /// disagreement adds a model-mismatch finding.
-    func kernelCheck(_ findings: [Finding], _ snap: Snapshot) -> [Finding] {
+    func kernelCheck(_ findings: [Finding], _ snap: Snapshot, models: [String: RoutingModel] = [:]) -> [Finding] {
         var out = findings
         var mismatches: [Finding] = []
         let byNetns = Dictionary(grouping: findings.indices, by: { findings[$0].netns })
         for (netns, indices) in byNetns {
             guard let ns = snap.namespace(netns), ns.status == .ok else { continue }
-            let model = RoutingModel(ns)
+            let model = models[ns.id] ?? RoutingModel(ns)
             var queries: [(Int, RouteQuery)] = []
             for i in indices { for q in SelfCheck.queries(for: findings[i], in: ns) { queries.append((i, q)) } }
             guard !queries.isEmpty, let answers = try? KernelRouteLookup.ask(ns, queries.map(\.1)) else { continue }

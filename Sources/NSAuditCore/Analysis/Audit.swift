@@ -22,6 +22,9 @@ public struct Audit {
     public struct Outcome: Sendable {
         public var namespaces: [ReportNamespace]
         public var findings: [Finding]
+        /// The FIB model built for each audited namespace (by id), for callers that ask it
+        /// more (the kernel self-check) without building it again.
+        public var models: [String: RoutingModel] = [:]
     }
 
     /// Audits every namespace of the snapshot, or only those in `only` (the others still
@@ -29,6 +32,7 @@ public struct Audit {
     public func run(namespaces only: Set<String>? = nil) -> Outcome {
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
+        var models: [String: RoutingModel] = [:]
         for ns in snapshot.namespaces where only?.contains(ns.id) ?? true {
             var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
                                         interfaces: interfaces(ns), addressesAudited: 0, errors: [])
@@ -44,6 +48,7 @@ public struct Audit {
             }
             if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
             let model = RoutingModel(ns)
+            models[ns.id] = model
             let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
             entry.addressesAudited = analysis.auditedAddresses.count
             var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns))
@@ -53,15 +58,20 @@ public struct Audit {
             let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
             nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
             if options.remediate {
-                for i in nsFindings.indices where nsFindings[i].severity >= .warning
-                    && (nsFindings[i].kind == .asymmetricReply || nsFindings[i].kind == .rpFilterDrop) {
-                    nsFindings[i].remediation = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo).proposals(for: nsFindings[i])
+                let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo)
+                let due = nsFindings.indices.filter { nsFindings[$0].severity >= .warning
+                    && (nsFindings[$0].kind == .asymmetricReply || nsFindings[$0].kind == .rpFilterDrop) }
+                // The edited copies to audit, all at once on every core; then each finding's
+                // proposals are verified against them in order.
+                remediator.precompute(due.flatMap { remediator.candidates(for: nsFindings[$0]) })
+                for i in due {
+                    nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
                 }
             }
             findings += nsFindings
             namespaces.append(entry)
         }
-        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order))
+        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
     }
 
     static func order(_ a: Finding, _ b: Finding) -> Bool {

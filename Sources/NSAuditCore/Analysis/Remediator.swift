@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Proposes concrete fixes for an asymmetric-reply or rp-filter-drop finding, in `ip`
 /// syntax, and keeps only those that, applied to a copy of the snapshot, remove the finding
 /// without creating new ones:
@@ -25,6 +27,12 @@ struct Remediator {
     static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
     func proposals(for f: Finding) -> [Remediation] {
+        candidates(for: f).compactMap { verify($0.0, fixing: f, movesTo: $0.1) }
+    }
+
+    /// The fixes to try for a finding, not verified yet, each with the namespace it moves
+    /// the interface to (namespace fixes).
+    func candidates(for f: Finding) -> [(Remediation, String?)] {
         guard let addrText = f.localAddress, let a = IPAddress(addrText), let ingName = f.ingress,
               let ing = ns.link(named: ingName), let addr = ns.addresses.first(where: { $0.local == a }) else { return [] }
         // The ingress must own the address for these fixes to make sense.
@@ -70,7 +78,53 @@ struct Remediator {
             commands: moveCmds, verified: false)
         out.append(move)
 
-        return out.compactMap { verify($0, fixing: f, movesTo: $0.kind == "namespace" ? newNS : nil) }
+        return out.map { ($0, $0.kind == "namespace" ? newNS : nil) }
+    }
+
+    /// Audits the edited copies of these candidates that the memo does not hold yet, on
+    /// every core, and keeps them in the memo (verify then only reads them).
+    func precompute(_ candidates: [(Remediation, String?)]) {
+        guard let memo else { return }
+        var seen: Set<String> = []
+        var todo: [(key: String, commands: [String], movesTo: String?)] = []
+        for (r, m) in candidates {
+            let k = r.commands.joined(separator: "\n")
+            if memo.after[k] == nil, seen.insert(k).inserted { todo.append((k, r.commands, m)) }
+        }
+        guard !todo.isEmpty else { return }
+        let box = EditedAudits(todo.count)
+        let (snapshot, ns, options) = (self.snapshot, self.ns, self.options)
+        let jobs = todo.map { ($0.commands, $0.movesTo) }
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            let worker = Remediator(snapshot: snapshot, ns: ns, options: options)
+            box.set(i, worker.editedAudit(jobs[i].0, movesTo: jobs[i].1))
+        }
+        for (i, t) in todo.enumerated() {
+            guard let x = box.get(i) else { continue }
+            memo.after[t.key] = (x.edited, x.after)
+            if let m = x.moved { memo.moved[t.key] = m }
+        }
+    }
+
+    /// Applies the commands to a copy of the snapshot and audits the namespace (and the
+    /// namespace the interface moves to); nil snapshot when a command does not apply.
+    func editedAudit(_ commands: [String], movesTo: String?) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?) {
+        var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
+        for c in commands {
+            do { try editor.apply(c) } catch { return (nil, [], nil) }
+        }
+        guard let afterNS = editor.snapshot.namespace(ns.id) else { return (nil, [], nil) }
+        let after = audit(afterNS.id, in: editor.snapshot)
+        let moved = movesTo.map { audit($0, in: editor.snapshot) }
+        return (editor.snapshot, after, moved)
+    }
+
+    final class EditedAudits: @unchecked Sendable {
+        private let lock = NSLockish()
+        private var items: [(edited: Snapshot?, after: [Finding], moved: [Finding]?)?]
+        init(_ n: Int) { items = Array(repeating: nil, count: n) }
+        func set(_ i: Int, _ x: (edited: Snapshot?, after: [Finding], moved: [Finding]?)) { lock.locked { items[i] = x } }
+        func get(_ i: Int) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? { lock.locked { items[i] } }
     }
 
     /// Applies the commands to a copy of the snapshot and re-audits: kept only when the
@@ -82,17 +136,8 @@ struct Remediator {
         if let m = memo?.after[commandsKey] {
             (edited, after) = m
         } else {
-            var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
-            var ok = true
-            for c in r.commands {
-                do { try editor.apply(c) } catch { ok = false; break }
-            }
-            if ok, let afterNS = editor.snapshot.namespace(ns.id) {
-                edited = editor.snapshot
-                after = audit(afterNS.id, in: editor.snapshot)
-            } else {
-                edited = nil; after = []
-            }
+            let x = editedAudit(r.commands, movesTo: nil)
+            (edited, after) = (x.edited, x.after)
             memo?.after[commandsKey] = (edited, after)
         }
         guard let edited else { return nil }
@@ -173,4 +218,10 @@ struct Remediator {
         while snapshot.namespace(name) != nil { name = "\(base)-\(n)"; n += 1 }
         return name
     }
+}
+
+/// A mutex (pthread-free: a serial dispatch queue) for the few writes of parallel audits.
+final class NSLockish: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "nsaudit.remediator")
+    func locked<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
 }

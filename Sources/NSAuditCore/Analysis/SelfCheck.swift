@@ -20,7 +20,7 @@ public enum SelfCheck {
               let aText = f.localAddress, let a = IPAddress(aText), let ing = f.ingress else { return [] }
         let special = ReturnPathAnalysis.specialPrefixes(a.family)
         var reps: [IPAddress] = []
-        for p in f.sources.compactMap(IPPrefix.init) {
+        for p in f.sources.lazy.compactMap(IPPrefix.init) {  // lazily: a finding may list millions
             let w = p.family.bitWidth
             let cand = Int(p.length) >= w - 1 ? p.address : IPAddress(family: p.family, bits: p.address.bits + 1)
             if !special.contains(where: { $0.contains(cand) }) { reps.append(cand) }
