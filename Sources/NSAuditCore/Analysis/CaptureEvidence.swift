@@ -13,15 +13,15 @@ public enum CaptureEvidence {
             guard let ing = f.ingress, let a = f.localAddress.flatMap(IPAddress.init) else { continue }
             let nsID = snapshot.namespace(f.netns)?.id ?? f.netns
             let sources = f.sources.compactMap(IPPrefix.init)
-            let covered = verdicts.filter { v in
-                v.netns == nsID && v.ingress == ing && v.flow.server == a && sources.contains { $0.contains(v.flow.client) }
+            let c = CaptureConfirmation.forFinding(verdicts, netns: nsID, ingress: ing, server: a) { client in
+                sources.contains { $0.contains(client) }
             }
-            guard !covered.isEmpty else { continue }  // confirmed stays nil: unobserved
+            guard c.verdict != .unobserved else { continue }  // confirmed stays nil
             // An asymmetric reply is confirmed when the reply was seen leaving through the
-            // predicted egress; a drop when requests got no reply.
-            findings[i].confirmed = CaptureConfirmation.findingConfirmed(covered)
-                ?? (f.kind == .rpFilterDrop || f.kind == .replyUnroutable ? covered.allSatisfy { $0.verdict == .noReply } : nil)
-            findings[i].observed = ObservedSummary(covered.map(\.flow))
+            // predicted egress; a drop when its requests got no reply.
+            let isDrop = f.kind == .rpFilterDrop || f.kind == .replyUnroutable
+            findings[i].confirmed = c.confirmed ?? (isDrop ? c.flows.allSatisfy { $0.verdict == .noReply } : nil)
+            findings[i].observed = c.observed
             if findings[i].confirmed == true, !findings[i].evidence.contains("capture") { findings[i].evidence.append("capture") }
         }
         for v in verdicts where v.verdict == .modelMismatch {
