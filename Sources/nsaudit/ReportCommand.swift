@@ -59,6 +59,15 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("no-remediation"), help: "Do not propose and verify fixes.")
     var noRemediation = false
 
+    @Option(help: ArgumentHelp("Also capture request/reply packets in the audited namespaces for this long (e.g. 5s, 2m) and confirm the findings with them.", valueName: "DURATION"))
+    var confirm: String?
+
+    @Option(help: ArgumentHelp("Confirm the findings with a saved capture (pcap or pcapng, e.g. tcpdump -i any -y LINUX_SLL2, or nsaudit capture -w).", valueName: "FILE"))
+    var pcap: String?
+
+    @Option(name: .customLong("pcap-netns"), help: ArgumentHelp("The namespace the --pcap capture was taken in.", valueName: "NAME"))
+    var pcapNetns: String?
+
     @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
     var lock: String = "/run/lock/nsaudit.lock"
 
@@ -67,6 +76,13 @@ struct ReportCommand: ParsableCommand {
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, text, prometheus }
     enum FailLevel: String, ExpressibleByArgument, CaseIterable { case error, warning, info, never }
+
+    func validate() throws {
+        if confirm != nil && snapshot != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
+        if confirm != nil && pcap != nil { throw ValidationError("use either --confirm or --pcap") }
+        if pcap != nil && pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
+        if let c = confirm, CaptureDuration.parse(c) == nil { throw ValidationError("--confirm takes a duration such as 5s, 2m or 500ms, not \"\(c)\"") }
+    }
 
     func run() throws {
         let started = Date()
@@ -81,7 +97,38 @@ struct ReportCommand: ParsableCommand {
         // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
         let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
         var marks: [(String, Date)] = [("start", started)]
-        var snap = try loadSnapshot(progress)
+        var observedFlows: [ObservedFlow]?
+        var snap: Snapshot
+        if let confirm, let seconds = CaptureDuration.parse(confirm) {
+            progress("capturing for \(confirm) while taking the snapshot")
+            LiveCapture.installSignalHandlers()
+            defer { LiveCapture.removeSignalHandlers() }
+            let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
+            // The snapshot is taken while the capture runs (once every handle is active), so
+            // the model and the packets describe the same moment.
+            do {
+                let (s, capture) = try LiveCapture.captureWithSnapshot(collect, capture: LiveCaptureOptions(duration: seconds), progress: progress)
+                snap = s
+                observedFlows = capture.flows
+                for w in capture.warnings { FileHandle.standardError.write(Data("nsaudit: capture: \(w)\n".utf8)) }
+            } catch {
+                throw CLIFailure(message: "\(error)", code: 2)
+            }
+        } else {
+            snap = try loadSnapshot(progress)
+        }
+        if let pcap, let pcapNetns {
+            guard let ns = snap.namespace(pcapNetns) else {
+                throw CLIFailure(message: "--pcap-netns: no namespace \"\(pcapNetns)\" in the snapshot", code: 2)
+            }
+            let bytes = try CLIFailure.wrap { try readWholeFile(pcap) }
+            let observation: CaptureObservation
+            do { observation = try CaptureAnalysis.observe(bytes: bytes, netns: ns.id, snapshot: snap) } catch {
+                throw CLIFailure(message: "\(pcap): \(error)", code: 2)
+            }
+            for w in observation.warnings { FileHandle.standardError.write(Data("nsaudit: \(pcap): \(w)\n".utf8)) }
+            observedFlows = observation.flows
+        }
         marks.append(("collect", Date()))
         for n in netns where snap.namespace(n) == nil {
             throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
@@ -107,10 +154,15 @@ struct ReportCommand: ParsableCommand {
             progress("checking findings against the kernel")
             outcome.findings = kernelCheck(outcome.findings, snap, models: outcome.models)
         }
+        var confirmations: [FlowConfirmation]?
+        if let observedFlows {
+            confirmations = CaptureEvidence.apply(observedFlows, snapshot: snap, to: &outcome.findings)
+        }
         marks.append(("kernel-check", Date()))
         var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
                             source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
+        report.observedFlows = confirmations
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 

@@ -166,6 +166,8 @@ struct ReportLiveTests {
     @Test func exitCodesFollowFailOn() throws {
         let broken = Binary.repo.appendingPathComponent("fixtures/snapshots/mgmt-broken.json").path
         let fixed = Binary.repo.appendingPathComponent("fixtures/snapshots/mgmt-netns.json").path
+        var st = stat()
+        let nullWasDevice = stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR
         #expect(try Binary.run(["report", "--snapshot", broken, "-o", "/dev/null"]).0 == 1)
         #expect(try Binary.run(["report", "--snapshot", broken, "--fail-on", "error", "-o", "/dev/null"]).0 == 0)
         #expect(try Binary.run(["report", "--snapshot", broken, "--fail-on", "never", "-o", "/dev/null"]).0 == 0)
@@ -173,8 +175,9 @@ struct ReportLiveTests {
         #expect(try Binary.run(["report", "--snapshot", fixed, "--netns", "no-such-ns"]).0 == 2)
         #expect(try Binary.run(["report", "--snapshot", fixed, "--format", "yaml"]).0 != 0)
         // Writing to a device goes into the device: /dev/null must stay a device.
-        var st = stat()
-        #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR, "/dev/null was replaced")
+        if nullWasDevice {
+            #expect(stat("/dev/null", &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR, "nsaudit -o /dev/null replaced the device")
+        }
     }
 
     static let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
