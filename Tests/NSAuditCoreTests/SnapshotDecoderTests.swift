@@ -144,6 +144,28 @@ import Testing
         #expect(s.namespaces[0].routes[3].metrics == ["mtu": 1400])
     }
 
+    /// Addresses and prefixes in many spellings, valid and not: the fast reader agrees with
+    /// JSONDecoder (same value, or both reject).
+    @Test func addressSpellingsAgreeWithJSONDecoder() throws {
+        let addrs = ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "fe80::1:2",
+                     "FE80::ABCD", "2001:db8:0:0:0:0:2:1", "2001:0db8::0001", "::ffff:10.0.0.1", "::10.0.0.1",
+                     "1:2:3:4:5:6:7:8:9", "1::2::3", ":1:2:3:4:5:6:7", "1:2:3:4:5:6:7:", ":::", "12345::", "g::1",
+                     "1:2:3:4:5:6:7", "0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2.3.4.5", "01.02.03.004",
+                     "1.2.3.4 ", "", ":", "1.2.3.4/24"]
+        for a in addrs {
+            let text = doc(routes: [Self.minimalRoute.replacingOccurrences(of: "}", with: #","gateway":"\#(a)"}"#)])
+            let f = try? fast(text), r = try? reference(Data(text.utf8))
+            #expect(f == r, "gateway \"\(a)\": fast \(String(describing: f?.namespaces[0].routes[0].gateway)) JSONDecoder \(String(describing: r?.namespaces[0].routes[0].gateway))")
+        }
+        let prefixes = ["::/0", "2001:db8::1/32", "2001:db8::/128", "2001:db8::/129", "fe80::/010", "10.0.0.0/33",
+                        "10.0.0.0/", "10.0.0.0/+8", "10.0.0.0/-1", "10.0.0.0/8/8", "/8", "::ffff:10.0.0.0/104", "1::2::3/64"]
+        for pfx in prefixes {
+            let text = doc(routes: [Self.minimalRoute.replacingOccurrences(of: "10.0.0.0/8", with: pfx)])
+            let f = try? fast(text), r = try? reference(Data(text.utf8))
+            #expect(f == r, "dst \"\(pfx)\": fast \(String(describing: f?.namespaces[0].routes[0].dst)) JSONDecoder \(String(describing: r?.namespaces[0].routes[0].dst))")
+        }
+    }
+
     @Test func integerLimits() throws {
         let ok = doc(routes: [Self.minimalRoute.replacingOccurrences(of: #""table":254"#, with: #""table":4294967295"#)])
         #expect(try fast(ok).namespaces[0].routes[0].table == UInt32.max)

@@ -519,7 +519,7 @@ struct SnapshotDecoder {
 
     private mutating func ipAddress() throws -> IPAddress {
         let s = try stringSpan()
-        if !s.escaped, let v = Self.parseV4(p + s.start, s.end - s.start) { return IPAddress(v4: v) }
+        if !s.escaped, let a = Self.parseAddress(p + s.start, s.end - s.start) { return a }
         let text = try makeString(s)
         guard let a = IPAddress(text) else { throw Failure.field(path: [], detail: "not an IP address: \(text)") }
         return a
@@ -528,24 +528,73 @@ struct SnapshotDecoder {
     private mutating func ipPrefix() throws -> IPPrefix {
         let s = try stringSpan()
         if !s.escaped {
-            // Fast path: "a.b.c.d/L" with a one- or two-digit length.
+            // Fast path: "ADDRESS/L" with a one- to three-digit length.
             var slash = s.end - 1
             while slash > s.start && p[slash] != UInt8(ascii: "/") { slash -= 1 }
             let lenDigits = s.end - slash - 1
-            if slash > s.start, lenDigits == 1 || lenDigits == 2,
-               let v = Self.parseV4(p + s.start, slash - s.start) {
+            if slash > s.start, lenDigits >= 1 && lenDigits <= 3,
+               let a = Self.parseAddress(p + s.start, slash - s.start) {
                 var len = 0, ok = true
                 for j in slash + 1 ..< s.end {
                     let c = p[j]
                     if c < 48 || c > 57 { ok = false; break }
                     len = len * 10 + Int(c - 48)
                 }
-                if ok && len <= 32 { return IPPrefix(IPAddress(v4: v), len) }
+                if ok && len <= a.family.bitWidth { return IPPrefix(a, len) }
             }
         }
         let text = try makeString(s)
         guard let pr = IPPrefix(text) else { throw Failure.field(path: [], detail: "not an IP prefix: \(text)") }
         return pr
+    }
+
+    /// Plain dotted-quad IPv4 or colon-hex IPv6 from bytes; nil for anything else (other
+    /// forms and errors then go through `IPAddress(String)`, the reference parser).
+    private static func parseAddress(_ q: UnsafePointer<UInt8>, _ count: Int) -> IPAddress? {
+        if let v = parseV4(q, count) { return IPAddress(v4: v) }
+        if let v = parseV6(q, count) { return IPAddress(v6: v) }
+        return nil
+    }
+
+    /// IPv6 of 1–4-digit hex groups with at most one "::" (no embedded IPv4); nil otherwise.
+    private static func parseV6(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt128? {
+        guard count >= 2 else { return nil }
+        var j = 0, gap = false
+        var headV: UInt128 = 0, headN = 0, tailV: UInt128 = 0, tailN = 0
+        if q[0] == UInt8(ascii: ":") {
+            guard q[1] == UInt8(ascii: ":") else { return nil }
+            gap = true; j = 2
+            if j == count { return 0 }
+        }
+        while true {
+            var v: UInt128 = 0, digits = 0
+            while j < count {
+                let c = q[j], h: UInt8
+                switch c {
+                case 48...57: h = c - 48
+                case 97...102: h = c - 87
+                case 65...70: h = c - 55
+                default: h = 0xff
+                }
+                if h == 0xff { break }
+                v = v << 4 | UInt128(h); digits += 1; j += 1
+            }
+            guard digits >= 1 && digits <= 4 else { return nil }
+            if gap { tailV = tailV << 16 | v; tailN += 1 } else { headV = headV << 16 | v; headN += 1 }
+            guard headN + tailN <= 8 else { return nil }
+            if j == count { break }
+            guard q[j] == UInt8(ascii: ":") else { return nil }
+            j += 1
+            guard j < count else { return nil }   // a single trailing colon
+            if q[j] == UInt8(ascii: ":") {
+                guard !gap else { return nil }
+                gap = true; j += 1
+                if j == count { break }
+            }
+        }
+        let total = headN + tailN
+        guard gap ? total <= 7 : total == 8 else { return nil }
+        return (headN == 0 ? 0 : headV << UInt128(16 * (8 - headN))) | tailV
     }
 
     /// Dotted-quad IPv4 from bytes, with the same rules as `IPAddress.parseV4`.
