@@ -166,6 +166,18 @@ import Testing
         }
     }
 
+    /// Past 4096 elements the reader sizes the array from the bytes left.
+    @Test func longRouteArray() throws {
+        let routes = (0 ..< 9000).map { k in
+            Self.minimalRoute.replacingOccurrences(of: "10.0.0.0/8", with: "10.\(k / 256 % 256).\(k % 256).0/24")
+                .replacingOccurrences(of: #""metric":0"#, with: #""metric":\#(k)"#)
+        }
+        let text = doc(routes: routes)
+        let s = try fast(text)
+        #expect(s.namespaces[0].routes.count == 9000 && s.namespaces[0].routes[8999].metric == 8999)
+        #expect(s == (try reference(Data(text.utf8))))
+    }
+
     @Test func integerLimits() throws {
         let ok = doc(routes: [Self.minimalRoute.replacingOccurrences(of: #""table":254"#, with: #""table":4294967295"#)])
         #expect(try fast(ok).namespaces[0].routes[0].table == UInt32.max)

@@ -706,10 +706,18 @@ struct SnapshotDecoder {
         guard i < n, p[i] == UInt8(ascii: "[") else { throw mismatch("an array") }
         i += 1
         var out: [T] = []
+        let start = i
         skipWhitespace()
         if i < n && p[i] == UInt8(ascii: "]") { i += 1; return out }
         while true {
             do { out.append(try element(&self)) } catch let f as Failure { throw f.at(.index(out.count)) }
+            if out.count == 4096 {
+                // A long array (routes): size it from the bytes left and the first elements'
+                // average size rather than doubling a million-element buffer several times.
+                // An overestimate costs address space only (untouched pages are not resident).
+                let estimate = 4096 + (n - i) / max(1, (i - start) / 4096)
+                if estimate > out.capacity { out.reserveCapacity(estimate + estimate / 16) }
+            }
             skipWhitespace()
             guard i < n else { throw Failure.syntax }
             if p[i] == UInt8(ascii: ",") { i += 1; continue }
