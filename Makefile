@@ -24,7 +24,7 @@ snapshot: release
 	@echo "wrote host-snapshot.json" >&2
 
 test: build
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 clean:
 	rm -rf .build
