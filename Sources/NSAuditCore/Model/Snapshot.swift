@@ -1,6 +1,7 @@
 /// The routing state of a host: every network namespace with its links, addresses, policy
 /// rules, routes (all tables), nexthop objects, routing sysctls and sockets.
-/// JSON form: `schema/snapshot.schema.json`; written by `SnapshotWriter`, read with `JSONDecoder`.
+/// JSON form: `schema/snapshot.schema.json`; written by `SnapshotWriter`, read by
+/// `SnapshotReader` (the byte-level `SnapshotDecoder`, with `JSONDecoder` as its fallback).
 public struct Snapshot: Codable, Sendable, Equatable {
     public static let schemaVersion = "nsaudit.snapshot/v1"
 
