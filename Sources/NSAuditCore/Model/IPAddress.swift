@@ -75,9 +75,13 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         }
     }
 
-    static func parseV4(_ s: Substring) -> UInt32? {
+    static func parseV4(_ s: Substring) -> UInt32? { parseV4(utf8: s.utf8) }
+
+    /// Dotted-quad IPv4 from UTF-8 bytes (also used by the snapshot decoder on raw bytes).
+    @inline(__always)
+    static func parseV4<C: Collection>(utf8 bytes: C) -> UInt32? where C.Element == UInt8 {
         var value: UInt32 = 0, octets = 0, cur: UInt32 = 0, digits = 0
-        for c in s.utf8 {
+        for c in bytes {
             if c == UInt8(ascii: ".") {
                 guard digits > 0, octets < 3 else { return nil }
                 value = (value << 8) | cur; octets += 1; cur = 0; digits = 0

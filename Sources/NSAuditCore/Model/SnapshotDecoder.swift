@@ -597,21 +597,9 @@ struct SnapshotDecoder {
         return (headN == 0 ? 0 : headV << UInt128(16 * (8 - headN))) | tailV
     }
 
-    /// Dotted-quad IPv4 from bytes, with the same rules as `IPAddress.parseV4`.
+    /// Dotted-quad IPv4 from bytes, by `IPAddress`'s own rules.
     private static func parseV4(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt32? {
-        var value: UInt32 = 0, octets = 0, cur: UInt32 = 0, digits = 0
-        for j in 0 ..< count {
-            let c = q[j]
-            if c == UInt8(ascii: ".") {
-                guard digits > 0, octets < 3 else { return nil }
-                value = (value << 8) | cur; octets += 1; cur = 0; digits = 0
-            } else if c >= 48 && c <= 57 {
-                cur = cur * 10 + UInt32(c - 48); digits += 1
-                guard cur <= 255, digits <= 3 else { return nil }
-            } else { return nil }
-        }
-        guard digits > 0, octets == 3 else { return nil }
-        return (value << 8) | cur
+        IPAddress.parseV4(utf8: UnsafeBufferPointer(start: q, count: count))
     }
 
     /// Consumes `null` if it is next.
