@@ -82,39 +82,29 @@ public enum ReportRenderer {
             s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
         }
         var out = ""
-        out += "# HELP nsaudit_findings Findings of the last nsaudit report by namespace, kind and severity.\n"
-        out += "# TYPE nsaudit_findings gauge\n"
+        /// One gauge family: its HELP and TYPE lines, then (labels, value) samples.
+        func gauge(_ name: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for (labels, value) in samples { out += "\(name)\(labels.isEmpty ? "" : "{\(labels)}") \(value)\n" }
+        }
         var counts: [String: Int] = [:]
         for f in r.findings {
             counts["netns=\"\(esc(f.netns))\",kind=\"\(f.kind.rawValue)\",severity=\"\(f.severity.rawValue)\"", default: 0] += 1
         }
-        for (labels, n) in counts.sorted(by: { $0.key < $1.key }) { out += "nsaudit_findings{\(labels)} \(n)\n" }
-        out += "# HELP nsaudit_findings_by_severity Findings of the last report by severity.\n"
-        out += "# TYPE nsaudit_findings_by_severity gauge\n"
-        for s in Severity.allCases.reversed() {
-            out += "nsaudit_findings_by_severity{severity=\"\(s.rawValue)\"} \(r.findings.filter { $0.severity == s }.count)\n"
-        }
-        out += "# HELP nsaudit_namespaces_audited Namespaces in the last report.\n"
-        out += "# TYPE nsaudit_namespaces_audited gauge\n"
-        out += "nsaudit_namespaces_audited \(r.namespaces.count)\n"
-        out += "# HELP nsaudit_addresses_audited Local addresses audited in the last report.\n"
-        out += "# TYPE nsaudit_addresses_audited gauge\n"
-        out += "nsaudit_addresses_audited \(r.namespaces.reduce(0) { $0 + $1.addressesAudited })\n"
-        out += "# HELP nsaudit_collection_errors Namespaces that could not be collected or audited.\n"
-        out += "# TYPE nsaudit_collection_errors gauge\n"
-        out += "nsaudit_collection_errors \(r.summary.namespaceErrors)\n"
-        out += "# HELP nsaudit_model_mismatches Findings where nsaudit's model disagreed with the kernel.\n"
-        out += "# TYPE nsaudit_model_mismatches gauge\n"
-        out += "nsaudit_model_mismatches \(r.summary.modelMismatches)\n"
+        gauge("nsaudit_findings", "Findings of the last nsaudit report by namespace, kind and severity.",
+              counts.sorted(by: { $0.key < $1.key }).map { ($0.key, String($0.value)) })
+        gauge("nsaudit_findings_by_severity", "Findings of the last report by severity.",
+              Severity.allCases.reversed().map { s in ("severity=\"\(s.rawValue)\"", String(r.findings.filter { $0.severity == s }.count)) })
+        gauge("nsaudit_namespaces_audited", "Namespaces in the last report.", [("", String(r.namespaces.count))])
+        gauge("nsaudit_addresses_audited", "Local addresses audited in the last report.",
+              [("", String(r.namespaces.reduce(0) { $0 + $1.addressesAudited }))])
+        gauge("nsaudit_collection_errors", "Namespaces that could not be collected or audited.", [("", String(r.summary.namespaceErrors))])
+        gauge("nsaudit_model_mismatches", "Findings where nsaudit's model disagreed with the kernel.", [("", String(r.summary.modelMismatches))])
         if let d = r.durationSeconds {
-            out += "# HELP nsaudit_run_duration_seconds Wall time of the last report.\n"
-            out += "# TYPE nsaudit_run_duration_seconds gauge\n"
-            out += "nsaudit_run_duration_seconds \(String(format: "%.3f", d))\n"
+            gauge("nsaudit_run_duration_seconds", "Wall time of the last report.", [("", String(format: "%.3f", d))])
         }
         let ts = ISO8601DateFormatter().date(from: r.generatedAt)?.timeIntervalSince1970 ?? 0
-        out += "# HELP nsaudit_last_run_timestamp_seconds When the last report was generated (Unix time).\n"
-        out += "# TYPE nsaudit_last_run_timestamp_seconds gauge\n"
-        out += "nsaudit_last_run_timestamp_seconds \(Int(ts))\n"
+        gauge("nsaudit_last_run_timestamp_seconds", "When the last report was generated (Unix time).", [("", String(Int(ts)))])
         return out
     }
 }
