@@ -67,37 +67,11 @@ done
 (( K % 4 == 0 && K >= 4 && K <= 200 )) || { echo "report-bench: --namespaces must be a multiple of 4 in 4..200" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "report-bench: needs root (ip netns add)" >&2; exit 2; }
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PREFIX="nsarb-$$-"
+. "$(dirname "$0")/lib.sh"
+bench_init nsarb
 BIG="${PREFIX}big"
-WORK=$(mktemp -d /tmp/nsarb.XXXXXX)
-CREATED=()
+bench_binary .build-rbench report-bench
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    local ns
-    for ns in "${CREATED[@]}"; do
-        # only names this run made (the prefix carries our pid)
-        [[ "$ns" == "$PREFIX"* ]] && ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-if [[ -z "${NSAUDIT:-}" ]]; then
-    log "building nsaudit (release, scratch .build-rbench)"
-    (cd "$ROOT" && swift build -c release --scratch-path .build-rbench >&2)
-    NSAUDIT="$ROOT/.build-rbench/release/nsaudit"
-fi
-[[ -x "$NSAUDIT" ]] || { echo "report-bench: $NSAUDIT is not executable" >&2; exit 2; }
-
-mkns() { ip netns add "$1"; CREATED+=("$1"); }
 nsexec() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # ---------------------------------------------------------------- small namespaces

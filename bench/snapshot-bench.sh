@@ -49,44 +49,11 @@ done
 [[ $EUID -eq 0 ]] || { echo "snapshot-bench: needs root (ip netns add)" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "snapshot-bench: /usr/bin/time missing (apt-get install -y time)" >&2; exit 2; }
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PREFIX="nsabench-$$-"
+. "$(dirname "$0")/lib.sh"
+bench_init nsabench
 BIG="${PREFIX}big"
-WORK=$(mktemp -d /tmp/nsabench.XXXXXX)
-CREATED=()
+bench_binary .build-bench snapshot-bench
 
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for ns in "${CREATED[@]}"; do
-        # only names this run made (prefix carries our pid)
-        [[ "$ns" == "$PREFIX"* ]] && ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-now_ns() { date +%s%N; }
-
-if [[ -z "${NSAUDIT:-}" ]]; then
-    log "building nsaudit (release, scratch .build-bench)"
-    # Retried: a file edited in the tree while it builds fails the build ("modified during
-    # the build"), and an incremental retry usually succeeds.
-    built=0
-    for attempt in 1 2 3; do
-        if (cd "$ROOT" && swift build -c release --scratch-path .build-bench >&2); then built=1; break; fi
-        log "build attempt $attempt failed"
-    done
-    [[ $built == 1 ]] || { echo "snapshot-bench: release build failed" >&2; exit 1; }
-    NSAUDIT="$ROOT/.build-bench/release/nsaudit"
-fi
-[[ -x "$NSAUDIT" ]] || { echo "snapshot-bench: $NSAUDIT is not executable" >&2; exit 2; }
-
-mkns() { ip netns add "$1"; CREATED+=("$1"); }
 
 # ---------------------------------------------------------------- big namespace
 # 4 veth pairs (both ends here, up, so they have carrier), one bridge holding vb3p,

@@ -36,31 +36,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -x /usr/bin/time ]] || { echo "snapshot-read-bench: /usr/bin/time missing (apt-get install -y time)" >&2; exit 2; }
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-PREFIX="nsardb-$$-"
+. "$(dirname "$0")/lib.sh"
+bench_init nsardb
 BIG="${PREFIX}big"
-WORK=$(mktemp -d /tmp/nsardb.XXXXXX)
-CREATED=()
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    for ns in "${CREATED[@]}"; do
-        [[ "$ns" == "$PREFIX"* ]] && ip netns del "$ns" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-if [[ -z "${NSAUDIT:-}" ]]; then
-    log "building nsaudit (release, scratch .build-bench)"
-    (cd "$ROOT" && swift build -c release --scratch-path .build-bench >&2)
-    NSAUDIT="$ROOT/.build-bench/release/nsaudit"
-fi
-[[ -x "$NSAUDIT" ]] || { echo "snapshot-read-bench: $NSAUDIT is not executable" >&2; exit 2; }
+bench_binary .build-bench snapshot-read-bench
 
 if [[ -z "$SNAP" ]]; then
     [[ $EUID -eq 0 ]] || { echo "snapshot-read-bench: needs root (ip netns add)" >&2; exit 2; }
