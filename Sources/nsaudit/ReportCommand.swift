@@ -59,6 +59,9 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("no-remediation"), help: "Do not propose and verify fixes.")
     var noRemediation = false
 
+    @Option(name: .customLong("max-sources"), help: ArgumentHelp("List at most N source CIDR blocks per finding; sources_total still counts all of them and sources_truncated says the list was cut. 0 lists every block (a full Internet table can make that millions).", valueName: "N"))
+    var maxSources: Int = 1000
+
     @Option(help: ArgumentHelp("Also capture request/reply packets in the audited namespaces for this long (e.g. 5s, 2m) and confirm the findings with them.", valueName: "DURATION"))
     var confirm: String?
 
@@ -81,6 +84,7 @@ struct ReportCommand: ParsableCommand {
         if confirm != nil && snapshot != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
         if confirm != nil && pcap != nil { throw ValidationError("use either --confirm or --pcap") }
         if pcap != nil && pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
+        if maxSources < 0 { throw ValidationError("--max-sources takes a count (0 for all), not \(maxSources)") }
         if let c = confirm, CaptureDuration.parse(c) == nil { throw ValidationError("--confirm takes a duration such as 5s, 2m or 500ms, not \"\(c)\"") }
     }
 
@@ -147,7 +151,8 @@ struct ReportCommand: ParsableCommand {
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
-        let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation))
+        let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
+                                               maxSources: maxSources == 0 ? .max : maxSources))
         var outcome = audit.run(namespaces: chosen)
         marks.append(("audit", Date()))
         if snapshot == nil && apply == nil && !noKernelCheck {

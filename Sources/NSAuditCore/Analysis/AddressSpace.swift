@@ -68,29 +68,46 @@ public struct AddressRanges: Sendable, Equatable {
     }
 
     /// The smallest list of CIDR prefixes covering exactly these addresses.
-    public var prefixes: [IPPrefix] {
-        let width = family.bitWidth
+    public var prefixes: [IPPrefix] { prefixes(limit: .max) }
+
+    /// The first `limit` prefixes of `prefixes` (in address order), without building the rest.
+    public func prefixes(limit: Int) -> [IPPrefix] {
         var out: [IPPrefix] = []
+        guard limit > 0 else { return out }
+        forEachBlock { lo, len in
+            out.append(IPPrefix(IPAddress(family: family, bits: lo), len))
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// How many prefixes `prefixes` holds, counted without building them.
+    public var prefixCount: Int {
+        var n = 0
+        forEachBlock { _, _ in n += 1; return true }
+        return n
+    }
+
+    /// Calls `body` with each CIDR block (start, prefix length) of the minimal cover, in
+    /// order, until it returns false.
+    private func forEachBlock(_ body: (UInt128, Int) -> Bool) {
+        let width = family.bitWidth
+        let top: UInt128 = width == 32 ? 0xffff_ffff : .max
         for (lo0, hi) in ranges {
             var lo = lo0
             while true {
-                // Largest aligned block starting at lo that stays within hi.
-                var size = width - (lo == 0 ? width : lo.trailingZeroBitCount)  // prefix length lower bound
-                size = max(0, size)
-                var len = size
-                while len < width {
-                    let blockLast = lo | (IPPrefix.mask(len, width) ^ (width == 32 ? 0xffff_ffff : .max))
-                    if blockLast <= hi { break }
-                    len += 1
-                }
-                let p = IPPrefix(IPAddress(family: family, bits: lo), len)
-                out.append(p)
-                let last = p.last.bits
+                // The largest aligned block starting at lo that stays within hi: as long as
+                // lo's alignment allows, and no longer than the span lo...hi.
+                let align = lo == 0 ? width : min(width, lo.trailingZeroBitCount)
+                let span = hi - lo  // block size - 1 must not exceed this
+                let fit = span == top ? width : (UInt128.bitWidth - (span &+ 1).leadingZeroBitCount - 1)
+                let bits = min(align, fit)
+                if !body(lo, width - bits) { return }
+                let last = bits == width ? top : lo + ((1 << UInt128(bits)) - 1)
                 if last >= hi { break }
                 lo = last + 1
             }
         }
-        return out
     }
 
     /// The part of these ranges inside `p`.

@@ -6,8 +6,12 @@ public struct Audit {
         public var intents: [FlowIntent] = []
         /// Propose fixes and check them on a copy of the snapshot.
         public var remediate = true
-        public init(anyIngress: Bool = false, intents: [FlowIntent] = [], remediate: Bool = true) {
+        /// At most this many CIDR blocks in a finding's `sources` (the count of all of them is
+        /// in `sources_total`); `.max` lists every block.
+        public var maxSources = Int.max
+        public init(anyIngress: Bool = false, intents: [FlowIntent] = [], remediate: Bool = true, maxSources: Int = .max) {
             self.anyIngress = anyIngress; self.intents = intents; self.remediate = remediate
+            self.maxSources = maxSources
         }
     }
 
@@ -51,7 +55,8 @@ public struct Audit {
             models[ns.id] = model
             let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
             entry.addressesAudited = analysis.auditedAddresses.count
-            var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns))
+            var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns),
+                                           maxSources: options.maxSources)
             nsFindings += Misconfiguration.check(ns, netns: entry.name)
             // What Remediator.audit gives for the namespace as it is: the same analysis,
             // findings and checks (flow intents are not part of it).
@@ -95,15 +100,15 @@ public struct Audit {
     /// `describe: false` leaves out the source lists (and the summaries' samples of them): for
     /// callers that only compare identities and severities (remediation checks).
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
-                         routerFacing: Set<String>, describe: Bool = true) -> [Finding] {
+                         routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max) -> [Finding] {
         var out: [Finding] = []
         for r in results {
             let a = r.address.local
             let services = Self.services(ns, r.address)
             for (verdict, ranges) in r.byVerdict {
                 var f: Finding
-                let sources = describe ? ranges.prefixes.map(\.description) : []
-                let count = sources.count
+                let sources = describe ? ranges.prefixes(limit: maxSources).map(\.description) : []
+                let count = describe ? (sources.count < maxSources ? sources.count : ranges.prefixCount) : 0
                 let sample = sources.prefix(3).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
                 switch verdict {
                 case .symmetric, .notApplicable, .requestRejected:
@@ -141,6 +146,11 @@ public struct Audit {
                 f.localAddress = a.description
                 f.ingress = r.ingress
                 f.sources = sources
+                if describe {
+                    f.sourcesTotal = count
+                    f.sourcesTruncated = count > sources.count
+                    f.sourceRanges = ranges
+                }
                 if !services.isEmpty { f.services = services }
                 // Established connections whose peer is in these ranges: real, current flows.
                 let flows = ns.sockets.filter { $0.state == "ESTABLISHED" && $0.local == a && ranges.contains($0.remote) }

@@ -12,9 +12,12 @@ public enum CaptureEvidence {
             let f = findings[i]
             guard let ing = f.ingress, let a = f.localAddress.flatMap(IPAddress.init) else { continue }
             let nsID = snapshot.namespace(f.netns)?.id ?? f.netns
-            let sources = f.sources.compactMap(IPPrefix.init)
+            // The complete source set when the audit ran in this process (`sources` may list
+            // only its first blocks), else the listed blocks.
+            let ranges = f.sourceRanges
+            let sources = ranges == nil ? f.sources.compactMap(IPPrefix.init) : []
             let c = CaptureConfirmation.forFinding(verdicts, netns: nsID, ingress: ing, server: a) { client in
-                sources.contains { $0.contains(client) }
+                ranges?.contains(client) ?? sources.contains { $0.contains(client) }
             }
             guard c.verdict != .unobserved else { continue }  // confirmed stays nil
             // An asymmetric reply is confirmed when the reply was seen leaving through the

@@ -103,7 +103,20 @@ public struct Finding: Codable, Sendable, Equatable {
     public var gateway: String?
     public var table: UInt32?
     public var rule: UInt32?
+    /// The client sources concerned, as CIDR blocks in address order: all of them, or the
+    /// first `Audit.Options.maxSources` when `sourcesTruncated` is true.
     public var sources: [String]
+    /// How many CIDR blocks the complete source set has (return-path findings).
+    public var sourcesTotal: Int?
+    /// True when `sources` lists only the first blocks of the set.
+    public var sourcesTruncated: Bool?
+    /// The complete source set, in memory only (capture evidence matches clients against it);
+    /// not part of the finding's equality.
+    public var sourceRanges: AddressRanges? {
+        get { memoryOnly.ranges }
+        set { memoryOnly.ranges = newValue }
+    }
+    private var memoryOnly = MemoryOnly()
     public var evidence: [String]
     public var summary: String
     public var remediation: [Remediation]
@@ -133,9 +146,16 @@ public struct Finding: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, kind, severity, netns, localAddress = "local_address", ingress, egress, gateway, table
-        case rule, sources, evidence, summary, remediation, services, details
+        case rule, sources, sourcesTotal = "sources_total", sourcesTruncated = "sources_truncated"
+        case evidence, summary, remediation, services, details
         case kernelChecked = "kernel_checked", confirmed, observed
     }
+}
+
+/// Data a finding carries in memory only: never encoded, never compared.
+struct MemoryOnly: Sendable, Equatable {
+    var ranges: AddressRanges?
+    static func == (_: MemoryOnly, _: MemoryOnly) -> Bool { true }
 }
 
 public struct ReportSummary: Codable, Sendable, Equatable {

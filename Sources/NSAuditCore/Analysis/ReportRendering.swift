@@ -60,7 +60,8 @@ public enum ReportRenderer {
             out += "\(sev(f.severity)) [\(f.id)] \(f.netns): \(f.summary)\n"
             if !f.sources.isEmpty {
                 let shown = f.sources.prefix(8).joined(separator: " ")
-                out += "      sources: \(shown)\(f.sources.count > 8 ? " … (\(f.sources.count) prefixes)" : "")\n"
+                let total = f.sourcesTotal ?? f.sources.count
+                out += "      sources: \(shown)\(total > 8 ? " … (\(total) prefixes)" : "")\n"
             }
             if let s = f.services { out += "      services: \(s.joined(separator: ", "))\n" }
             out += "      evidence: \(f.evidence.joined(separator: ", "))\(f.kernelChecked ? ", checked against the kernel" : "")"

@@ -9,7 +9,12 @@ public struct ReturnPathAnalysis {
     public struct Options: Sendable {
         /// Consider every interface as a possible ingress, not only the address's own.
         public var anyIngress = false
-        public init(anyIngress: Bool = false) { self.anyIngress = anyIngress }
+        /// Reuse one address's classification for the addresses that route alike
+        /// (`ResultKey`); off only to check that sharing changes nothing.
+        public var shareResults = true
+        public init(anyIngress: Bool = false, shareResults: Bool = true) {
+            self.anyIngress = anyIngress; self.shareResults = shareResults
+        }
     }
 
     /// What happens to clients of one range.
@@ -152,8 +157,10 @@ public struct ReturnPathAnalysis {
             let shared = Shared(model, part, ruleSourceCuts(fam))
             var replyCache: [ReplyKey: ReplyMap] = [:]
             var signatureIDs: [[Int]: Int] = [:]
+            var resultCache: [ResultKey: Result] = [:]
+            let requestSigs = options.shareResults ? requestSignatures(addrs) : []
             let ingressCandidates = ns.links.filter { $0.adminUp && !$0.isLoopback && !$0.isVRF }
-            for a in addrs {
+            for (n, a) in addrs.enumerated() {
                 let binding = replyBinding(a)
                 let sig = signature(a)
                 let sigID: Int
@@ -162,12 +169,21 @@ public struct ReturnPathAnalysis {
                 let owner = ns.link(index: a.index)!
                 let ingresses = options.anyIngress ? ingressCandidates : [owner]
                 for ing in ingresses {
+                    // Addresses that route alike get the same classification (see ResultKey).
+                    let rk = options.shareResults ? ResultKey(reply: key, ingress: ing.index, request: requestSigs[n]) : nil
+                    if let rk, var shared = resultCache[rk] {
+                        shared.address = a
+                        out.append(shared)
+                        continue
+                    }
                     let replies: ReplyMap
                     if let cached = replyCache[key] { replies = cached } else {
                         replies = ReplyMap(replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID))
                         replyCache[key] = replies
                     }
-                    out.append(classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID))
+                    let r = classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID)
+                    if let rk { resultCache[rk] = r }
+                    out.append(r)
                 }
             }
         }
@@ -177,6 +193,47 @@ public struct ReturnPathAnalysis {
     struct ReplyKey: Hashable {
         var signature: [Int]
         var binding: String?
+    }
+
+    /// What a classification depends on besides the namespace: the reply lookups (signature
+    /// and binding, as for `ReplyMap`), the ingress, and the request's forward lookup toward
+    /// the address, which depends on it only through the rules whose destination selector
+    /// holds it and the routes that cover it (`requestSignatures`). Rp_filter's reverse
+    /// lookup, like the reply, depends on the address only through its signature. Two
+    /// addresses with equal keys get the same ranges and verdicts.
+    struct ResultKey: Hashable {
+        var reply: ReplyKey
+        var ingress: Int32
+        var request: [Int]
+    }
+
+    /// For each address: the rules whose destination selector holds it, the routes of a
+    /// shorter prefix that cover it (by position), and the table and type of the host routes
+    /// for it (its own local route is one, the same for every address of a table). One pass
+    /// over the routes, with a binary search among the addresses.
+    func requestSignatures(_ addrs: [Address]) -> [[Int]] {
+        guard let fam = addrs.first?.family else { return [] }
+        let width = fam.bitWidth
+        var sigs = [[Int]](repeating: [], count: addrs.count)
+        let order = addrs.indices.sorted { addrs[$0].local.bits < addrs[$1].local.bits }
+        let keys = order.map { addrs[$0].local.bits }
+        func each(_ p: IPPrefix, _ body: (Int) -> Void) {
+            let lo = p.address.bits, hi = p.last.bits
+            var i = 0, n = keys.count  // first key >= lo
+            while i < n { let m = (i + n) / 2; if keys[m] < lo { i = m + 1 } else { n = m } }
+            while i < keys.count, keys[i] <= hi { body(order[i]); i += 1 }
+        }
+        for (i, r) in ns.rules.enumerated() where r.family == fam {
+            if let d = r.dst { each(d) { sigs[$0].append(i) } }
+        }
+        for (i, r) in ns.routes.enumerated() where r.family == fam {
+            if Int(r.dst.length) < width {
+                each(r.dst) { sigs[$0].append(-1 - i) }
+            } else {
+                each(r.dst) { sigs[$0].append(Int.min / 2 + Int(r.table) << 8 | Int(r.type.rawValue)) }
+            }
+        }
+        return sigs
     }
 
     /// Rules and source-specific routes whose source selector matches `a`: two addresses with

@@ -1,0 +1,69 @@
+import Testing
+@testable import NSAuditCore
+
+/// The CIDR cover of address ranges, checked against its definition: the blocks are aligned,
+/// disjoint, in order, cover exactly the ranges, and each is the largest aligned block that
+/// starts where it starts and stays inside its range (which makes the cover minimal).
+@Suite struct AddressRangesTests {
+    struct Rng { var s: UInt64; mutating func next() -> UInt64 { s = s &* 6364136223846793005 &+ 1442695040888963407; return s >> 11 } }
+
+    func check(_ r: AddressRanges) {
+        let width = r.family.bitWidth
+        let top: UInt128 = width == 32 ? 0xffff_ffff : .max
+        let blocks = r.prefixes
+        #expect(blocks.count == r.prefixCount)
+        var k = 0
+        for (lo, hi) in r.ranges {
+            var at = lo
+            while true {
+                let p = blocks[k]; k += 1
+                #expect(p.address.bits == at)
+                #expect(p.last.bits <= hi)
+                // not extendable: a block one bit shorter would be misaligned or overrun hi
+                if p.length > 0 {
+                    let bigger = IPPrefix(IPAddress(family: r.family, bits: at), Int(p.length) - 1)
+                    #expect(bigger.address.bits != at || bigger.last.bits > hi)
+                }
+                if p.last.bits >= hi { break }
+                at = p.last.bits + 1
+            }
+            _ = top
+        }
+        #expect(k == blocks.count)
+        for limit in [0, 1, 3, blocks.count, blocks.count + 5] {
+            #expect(r.prefixes(limit: limit) == Array(blocks.prefix(limit)))
+        }
+    }
+
+    @Test func randomIPv4Ranges() {
+        var g = Rng(s: 7)
+        for _ in 0..<300 {
+            var r = AddressRanges(family: .v4)
+            var at: UInt128 = UInt128(g.next() % 1000)
+            for _ in 0..<(1 + g.next() % 6) {
+                let len = UInt128(g.next() % (g.next() % 2 == 0 ? 300 : 5_000_000))
+                let hi = min(at + len, 0xffff_ffff)
+                r.append(at, hi)
+                if hi >= 0xffff_fff0 { break }
+                at = hi + 2 + UInt128(g.next() % 70000)
+                if at > 0xffff_ffff { break }
+            }
+            check(r)
+        }
+    }
+
+    @Test func edgesOfBothFamilies() {
+        var all4 = AddressRanges(family: .v4); all4.append(0, 0xffff_ffff)
+        #expect(all4.prefixes.map(\.description) == ["0.0.0.0/0"])
+        var all6 = AddressRanges(family: .v6); all6.append(0, .max)
+        #expect(all6.prefixes.map(\.description) == ["::/0"])
+        var tail6 = AddressRanges(family: .v6); tail6.append(1, .max)
+        #expect(tail6.prefixCount == 128)
+        check(tail6)
+        var odd = AddressRanges(family: .v4); odd.append(1, 0xffff_fffe)
+        #expect(odd.prefixCount == 62)
+        check(odd)
+        var one = AddressRanges(family: .v4); one.append(0xffff_ffff, 0xffff_ffff)
+        #expect(one.prefixes.map(\.description) == ["255.255.255.255/32"])
+    }
+}
