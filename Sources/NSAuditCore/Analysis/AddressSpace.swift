@@ -119,6 +119,80 @@ public struct AddressRanges: Sendable, Equatable {
         return out
     }
 
+    /// The addresses of these prefixes (any order, overlapping or not).
+    public init(union prefixes: [IPPrefix], family: IPAddress.Family) {
+        self.family = family
+        let spans = prefixes.filter { $0.family == family }.map { ($0.address.bits, $0.last.bits) }.sorted { $0.0 < $1.0 }
+        var cur: (UInt128, UInt128)?
+        for (lo, hi) in spans {
+            if let c = cur, c.1 == .max || lo <= c.1 + 1 { cur = (c.0, max(c.1, hi)) } else {
+                if let c = cur { ranges.append(c) }
+                cur = (lo, hi)
+            }
+        }
+        if let c = cur { ranges.append(c) }
+    }
+
+    /// Whether any address of `p` is in the set.
+    public func overlaps(_ p: IPPrefix) -> Bool {
+        guard p.family == family, !ranges.isEmpty else { return false }
+        let lo = p.address.bits, hi = p.last.bits
+        // the first range ending at or after lo
+        var i = 0, n = ranges.count
+        while i < n { let m = (i + n) / 2; if ranges[m].1 < lo { i = m + 1 } else { n = m } }
+        return i < ranges.count && ranges[i].0 <= hi
+    }
+
+    /// The addresses in both sets.
+    public func intersecting(_ other: AddressRanges) -> AddressRanges {
+        var out = AddressRanges(family: family)
+        var i = 0, j = 0
+        let a = ranges, b = other.ranges
+        while i < a.count && j < b.count {
+            let lo = max(a[i].0, b[j].0), hi = min(a[i].1, b[j].1)
+            if lo <= hi { out.append(lo, hi) }
+            if a[i].1 < b[j].1 { i += 1 } else { j += 1 }
+        }
+        return out
+    }
+
+    /// The addresses in this set and not in `other`.
+    public func subtracting(_ other: AddressRanges) -> AddressRanges {
+        var out = AddressRanges(family: family)
+        let b = other.ranges
+        var j = 0
+        for (lo0, hi) in ranges {
+            var lo = lo0
+            while j < b.count && b[j].1 < lo { j += 1 }
+            var k = j
+            var done = false
+            while k < b.count && b[k].0 <= hi {
+                if b[k].0 > lo { out.append(lo, b[k].0 - 1) }
+                if b[k].1 >= hi { done = true; break }
+                lo = b[k].1 + 1
+                k += 1
+            }
+            if !done { out.append(lo, hi) }
+        }
+        return out
+    }
+
+    /// The addresses in either set.
+    public func union(_ other: AddressRanges) -> AddressRanges {
+        var all = (ranges + other.ranges).sorted { $0.0 < $1.0 }
+        var out = AddressRanges(family: family)
+        var cur: (UInt128, UInt128)?
+        for (lo, hi) in all {
+            if let c = cur, c.1 == .max || lo <= c.1 + 1 { cur = (c.0, max(c.1, hi)) } else {
+                if let c = cur { out.ranges.append(c) }
+                cur = (lo, hi)
+            }
+        }
+        if let c = cur { out.ranges.append(c) }
+        all.removeAll()
+        return out
+    }
+
     /// How many addresses (saturating for IPv6).
     public var addressCount: Double {
         ranges.reduce(0) { $0 + Double($1.1 - $1.0) + 1 }

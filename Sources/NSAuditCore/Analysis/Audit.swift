@@ -55,7 +55,8 @@ public struct Audit {
             models[ns.id] = model
             let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
             entry.addressesAudited = analysis.auditedAddresses.count
-            var nsFindings = Self.findings(ns, entry.name, analysis.run(), routerFacing: snapshot.routerFacingInterfaces(ns),
+            let results = analysis.run()
+            var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
                                            maxSources: options.maxSources)
             nsFindings += Misconfiguration.check(ns, netns: entry.name)
             // What Remediator.audit gives for the namespace as it is: the same analysis,
@@ -63,7 +64,7 @@ public struct Audit {
             let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
             nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
             if options.remediate {
-                let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo)
+                let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results)
                 let due = nsFindings.indices.filter { nsFindings[$0].severity >= .warning
                     && (nsFindings[$0].kind == .asymmetricReply || nsFindings[$0].kind == .rpFilterDrop) }
                 // The edited copies to audit, all at once on every core; then each finding's

@@ -13,6 +13,11 @@ struct Remediator {
     let options: Audit.Options
     /// Audits shared by the proposals for the findings of one namespace (see `Memo`).
     var memo: Memo? = nil
+    /// The return-path results of the namespace as it is, for incremental re-audits.
+    var baseResults: [ReturnPathAnalysis.Result]? = nil
+    /// Incremental re-audits: tables with more routes than this are not built again (tests
+    /// set 0 to cut every table down); nil audits every edited copy in full.
+    var incrementalBigTable: Int? = 4096
 
     /// The audit of the namespace as it is (the same for every proposal) and the audits of
     /// each edited copy, keyed by the commands applied: findings with the same address and
@@ -46,13 +51,24 @@ struct Remediator {
         let note = assumed ? " (assuming the router on \(subnet) is \(gw); use yours)" : ""
         var out: [Remediation] = []
 
-        let prio = freePriority(a.family)
+        // One table for the interface, and a rule for each of its addresses of the family:
+        // the same fix for every finding on the interface, as an operator would apply it.
+        let own = ns.addresses.filter { x in
+            x.index == ing.index && x.family == a.family && !(x.family == .v6 && x.local.isLinkLocal)
+                && x.flags & AddressFlags.dadfailed == 0
+        }
+        let prios = freePriorities(a.family, count: own.count)
+        var srcCommands: [String] = []
+        for (x, p) in zip(own, prios) { srcCommands.append("\(nsArg)\(fam) rule add from \(x.local) lookup \(table) priority \(p)") }
+        var routed: Set<IPPrefix> = []
+        for x in own where Int(x.prefixlen) < a.family.bitWidth && routed.insert(x.prefix).inserted {
+            srcCommands.append("\(nsArg)\(fam) route add \(x.prefix) dev \(ing.name) table \(table)")
+        }
+        srcCommands.append("\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)")
+        let who = own.count == 1 ? "\(a)" : "\(ing.name)'s addresses (\(own.map { $0.local.description }.joined(separator: ", ")))"
         let src = Remediation(kind: "source-routing",
-            description: "Route replies from \(a) back out \(ing.name): a rule for source \(a) selects table \(table), whose default route leaves through \(ing.name)\(note).",
-            commands: ["\(nsArg)\(fam) rule add from \(a) lookup \(table) priority \(prio)",
-                       "\(nsArg)\(fam) route add \(subnet) dev \(ing.name) src \(a) table \(table)",
-                       "\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)"],
-            verified: false)
+            description: "Route replies from \(who) back out \(ing.name): \(own.count == 1 ? "a rule for that source" : "a rule for each of them") selects table \(table), which holds \(ing.name)'s subnet and a default route through \(ing.name)\(note).",
+            commands: srcCommands, verified: false)
         out.append(src)
 
         let vrfName = freeLinkName("vrf-\(ing.name)")
@@ -93,10 +109,10 @@ struct Remediator {
         }
         guard !todo.isEmpty else { return }
         let box = EditedAudits(todo.count)
-        let (snapshot, ns, options) = (self.snapshot, self.ns, self.options)
+        let (snapshot, ns, options, base, big) = (self.snapshot, self.ns, self.options, self.baseResults, self.incrementalBigTable)
         let jobs = todo.map { ($0.commands, $0.movesTo) }
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-            let worker = Remediator(snapshot: snapshot, ns: ns, options: options)
+            let worker = Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big)
             box.set(i, worker.editedAudit(jobs[i].0, movesTo: jobs[i].1))
         }
         for (i, t) in todo.enumerated() {
@@ -114,7 +130,7 @@ struct Remediator {
             do { try editor.apply(c) } catch { return (nil, [], nil) }
         }
         guard let afterNS = editor.snapshot.namespace(ns.id) else { return (nil, [], nil) }
-        let after = audit(afterNS.id, in: editor.snapshot)
+        let after = incrementalAudit(afterNS, in: editor.snapshot) ?? audit(afterNS.id, in: editor.snapshot)
         let moved = movesTo.map { audit($0, in: editor.snapshot) }
         return (editor.snapshot, after, moved)
     }
@@ -164,6 +180,13 @@ struct Remediator {
         return ok
     }
 
+    /// `audit` of the edited namespace through `IncrementalAudit`, when it can follow the edit.
+    func incrementalAudit(_ after: NamespaceSnapshot, in snap: Snapshot) -> [Finding]? {
+        guard let base = baseResults, let big = incrementalBigTable, !options.anyIngress else { return nil }
+        return IncrementalAudit(before: ns, baseResults: base, after: after, snapshot: snap, bigTable: big)
+            .findings(netns: after.names.first ?? after.id)
+    }
+
     func audit(_ id: String, in snap: Snapshot) -> [Finding] {
         guard let n = snap.namespace(id) else { return [] }
         var copy = snap
@@ -198,11 +221,16 @@ struct Remediator {
         return t
     }
 
-    func freePriority(_ f: IPAddress.Family) -> UInt32 {
+    /// `count` rule priorities from 1000 up that no rule of the family uses.
+    func freePriorities(_ f: IPAddress.Family, count: Int) -> [UInt32] {
         let used = Set(ns.rules.filter { $0.family == f }.map(\.priority))
+        var out: [UInt32] = []
         var p: UInt32 = 1000
-        while used.contains(p) { p += 1 }
-        return p
+        while out.count < count {
+            if !used.contains(p) { out.append(p) }
+            p += 1
+        }
+        return out
     }
 
     func freeLinkName(_ base: String) -> String {

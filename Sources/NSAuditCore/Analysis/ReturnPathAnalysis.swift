@@ -12,8 +12,10 @@ public struct ReturnPathAnalysis {
         /// Reuse one address's classification for the addresses that route alike
         /// (`ResultKey`); off only to check that sharing changes nothing.
         public var shareResults = true
-        public init(anyIngress: Bool = false, shareResults: Bool = true) {
-            self.anyIngress = anyIngress; self.shareResults = shareResults
+        /// Only these addresses (incremental re-audits); nil for all.
+        public var only: Set<IPAddress>? = nil
+        public init(anyIngress: Bool = false, shareResults: Bool = true, only: Set<IPAddress>? = nil) {
+            self.anyIngress = anyIngress; self.shareResults = shareResults; self.only = only
         }
     }
 
@@ -148,7 +150,8 @@ public struct ReturnPathAnalysis {
 
     public func run() -> [Result] {
         var out: [Result] = []
-        let audited = auditedAddresses
+        var audited = auditedAddresses
+        if let only = options.only { audited = audited.filter { only.contains($0.local) } }
         for fam in [IPAddress.Family.v4, .v6] {
             let addrs = audited.filter { $0.family == fam }
             guard !addrs.isEmpty else { continue }

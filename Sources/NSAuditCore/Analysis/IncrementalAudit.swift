@@ -1,0 +1,237 @@
+/// The audit of a namespace after a small edit (a proposed fix, applied to a copy), without
+/// building lookup structures for its big tables again.
+///
+/// The edits this handles are the ones remediation proposes: rules for a few local sources
+/// into a new table, a VRF that enslaves an interface, an interface moved out of the
+/// namespace. They touch the routes of a few prefixes, and the addresses they reroute
+/// ("affected": on an enslaved interface, or the source of an added rule) catch every lookup
+/// in a table of their own. So:
+///   - an unaffected address's verdicts only change for clients inside the changed region R
+///     (the prefixes of every added or removed route, in the tables the original rules can
+///     reach): outside R every lookup its analysis makes meets the same rules and the same
+///     covering routes; inside R they are asked of a model of the edited namespace whose big
+///     tables keep only the routes that overlap R (exact for any destination in R);
+///   - an affected address is asked in full of a model without the big tables, which its
+///     lookups never reach: a rule ahead of them sends them to a table with a usable default
+///     route (it never misses), and the rules ahead of that one use small tables only.
+/// Whenever one of these conditions cannot be shown, `findings` returns nil and the caller
+/// audits the edited copy in full. Tests compare the two on every proposal of every lab,
+/// with every table counted as big.
+struct IncrementalAudit {
+    let before: NamespaceSnapshot
+    /// The return-path results of `before` (owner ingress only).
+    let baseResults: [ReturnPathAnalysis.Result]
+    let after: NamespaceSnapshot
+    /// The edited snapshot `after` belongs to (router-facing interfaces).
+    let snapshot: Snapshot
+    /// Tables with more routes than this are the ones not built again.
+    var bigTable = 4096
+
+    /// The findings `Remediator.audit` gives for `after`, or nil when an edit is not one this
+    /// can follow.
+    func findings(netns: String) -> [Finding]? {
+        guard before.id == after.id, before.status == .ok, after.status == .ok,
+              !before.links.contains(where: \.isVRF), before.nexthops == after.nexthops else { return nil }
+
+        // Links: some may go (moved away), some may change master (enslaved), VRFs may come.
+        var changedLinks: Set<Int32> = [], removedLinks: Set<Int32> = []
+        var afterByIndex: [Int32: Link] = [:]
+        for l in after.links { afterByIndex[l.index] = l }
+        for l in before.links {
+            guard var m = afterByIndex[l.index] else { removedLinks.insert(l.index); continue }
+            guard m.name == l.name else { return nil }
+            if m.master != l.master || m.slaveKind != l.slaveKind {
+                changedLinks.insert(l.index)
+                m.master = l.master; m.slaveKind = l.slaveKind
+            }
+            guard m == l else { return nil }
+        }
+        let beforeIndexes = Set(before.links.map(\.index))
+        for l in after.links where !beforeIndexes.contains(l.index) { guard l.isVRF else { return nil } }
+        let goneNames = Set(before.links.filter { removedLinks.contains($0.index) }.map(\.name))
+        let newNames = Set(after.links.filter { !beforeIndexes.contains($0.index) }.map(\.name))
+        guard before.addresses.filter({ !removedLinks.contains($0.index) }) == after.addresses,
+              sysctlsMatch(except: goneNames.union(newNames)) else { return nil }
+
+        // Rules: only additions, of plain source rules for single addresses and l3mdev rules.
+        guard let addedRules = Self.additions(before.rules, after.rules) else { return nil }
+        var ruleSources: Set<IPAddress> = []
+        for r in addedRules {
+            guard r.action == RuleAction.toTable, r.dst == nil, r.iif == nil, r.oif == nil, r.fwmark == nil,
+                  r.tos == 0, r.ipproto == nil, r.sport == nil, r.dport == nil, r.uidrange == nil, !r.invert,
+                  r.suppressPrefixlen == nil || r.suppressPrefixlen == -1, r.suppressIfgroup == nil else { return nil }
+            if r.l3mdev { guard r.src == nil else { return nil }; continue }
+            guard let s = r.src, Int(s.length) == s.family.bitWidth, !r.l3mdev else { return nil }
+            ruleSources.insert(s.address)
+        }
+        // IPv4 keeps local and main merged while only the default rules exist: a change of
+        // that changes lookups everywhere.
+        guard Self.defaultRules4(before.rules) == Self.defaultRules4(after.rules) else { return nil }
+
+        // Routes: what went and what came (the editor keeps the order of those that stay).
+        guard let (removedRoutes, addedRoutes) = Self.difference(before.routes, after.routes) else { return nil }
+
+        let audited = ReturnPathAnalysis(after).auditedAddresses
+        let affected = Set(audited.filter { changedLinks.contains($0.index) || ruleSources.contains($0.local) }.map(\.local))
+        guard ruleSources.isSubset(of: affected) else { return nil }
+
+        // The changed region, per family, in the tables the original rules reach.
+        let reachable = Set(before.rules.filter { $0.action == RuleAction.toTable && !$0.l3mdev }.map(\.table))
+        var region: [IPAddress.Family: AddressRanges] = [:]
+        for fam in [IPAddress.Family.v4, .v6] {
+            let cut = (removedRoutes + addedRoutes).filter { $0.family == fam && reachable.contains($0.table) }.map(\.dst)
+            region[fam] = AddressRanges(union: cut, family: fam)
+        }
+        let localTable = Table.local
+        for a in audited where !affected.contains(a.local) {
+            // Its requests must stop in the local table, at its own local route, before any
+            // table the reduced model cuts down; and it must lie outside the region.
+            guard let first = after.rules.filter({ $0.family == a.family }).min(by: { $0.priority < $1.priority }),
+                  first.action == RuleAction.toTable, first.table == localTable, Self.isPlain(first),
+                  after.routes.contains(where: { $0.table == localTable && $0.type == .local && $0.dst.address == a.local && Int($0.dst.length) == a.family.bitWidth }),
+                  !(region[a.family]?.contains(a.local) ?? false) else { return nil }
+        }
+
+        struct TableID: Hashable { var family: IPAddress.Family; var table: UInt32 }
+        var routesPerTable: [TableID: Int] = [:]
+        for r in after.routes { routesPerTable[TableID(family: r.family, table: r.table), default: 0] += 1 }
+        let big = Set(routesPerTable.filter { $0.value > bigTable }.keys)
+
+        var results: [ReturnPathAnalysis.Result] = []
+        // Unaffected addresses: their old verdicts outside the region, new ones inside.
+        let unaffected = Set(audited.map(\.local)).subtracting(affected)
+        if !unaffected.isEmpty {
+            var reduced = after
+            reduced.routes = after.routes.filter { r in
+                !big.contains(TableID(family: r.family, table: r.table)) || r.dst.length == 0 || r.type == .local || (region[r.family]?.overlaps(r.dst) ?? false)
+            }
+            let inside = ReturnPathAnalysis(reduced, options: .init(only: unaffected)).run()
+            var insideBy: [String: ReturnPathAnalysis.Result] = [:]
+            for r in inside { insideBy["\(r.address.local)|\(r.ingress)"] = r }
+            for old in baseResults where unaffected.contains(old.address.local) {
+                guard let new = insideBy["\(old.address.local)|\(old.ingress)"], let rg = region[old.address.family] else { return nil }
+                results.append(Self.merge(old, new, region: rg))
+            }
+            guard results.count == inside.count else { return nil }
+        }
+        // Affected addresses: in full, without the big tables their lookups never reach.
+        if !affected.isEmpty {
+            // Per family, the tables to keep whole: those the addresses' lookups can reach,
+            // or all of them for an address whose lookups nothing is shown to catch.
+            var needed: [IPAddress.Family: Set<UInt32>] = [:]
+            var everything: Set<IPAddress.Family> = []
+            for a in audited where affected.contains(a.local) {
+                if let tables = tablesReached(a, addedRules: addedRules) {
+                    needed[a.family, default: []].formUnion(tables)
+                } else { everything.insert(a.family) }
+            }
+            var reduced = after
+            reduced.routes = after.routes.filter { r in
+                everything.contains(r.family) || !big.contains(TableID(family: r.family, table: r.table))
+                    || needed[r.family]?.contains(r.table) == true || r.type == .local
+            }
+            results += ReturnPathAnalysis(reduced, options: .init(only: affected)).run()
+        }
+        return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false)
+            + Misconfiguration.check(after, netns: netns)
+    }
+
+    func sysctlsMatch(except names: Set<String>) -> Bool {
+        func keep(_ k: String) -> Bool { !names.contains { k.contains(".\($0).") } }
+        return before.sysctls.filter { keep($0.key) } == after.sysctls.filter { keep($0.key) }
+    }
+
+    /// The tables the lookups of address `a` (replies, rp_filter's reverse lookups, requests
+    /// to it) can reach: they all end at a rule that sends them to a table with a usable
+    /// default route (it never misses), so only that table and those of the rules ahead of
+    /// it. Nil when that cannot be shown.
+    func tablesReached(_ a: Address, addedRules: [Rule]) -> Set<UInt32>? {
+        let rules = after.rules.filter { $0.family == a.family }
+        let catcher: Rule
+        let table: UInt32
+        if let l = after.link(index: a.index), let m = l.master, let vrf = after.link(index: m), vrf.isVRF, let t = vrf.vrfTable {
+            guard let r = rules.filter({ $0.l3mdev && $0.action == RuleAction.toTable && Self.isPlain($0) })
+                .min(by: { $0.priority < $1.priority }) else { return nil }
+            catcher = r; table = t
+        } else if let r = addedRules.first(where: { $0.family == a.family && $0.src?.address == a.local && !$0.l3mdev }) {
+            catcher = r; table = r.table
+        } else { return nil }
+        var reached: Set<UInt32> = [table]
+        for r in rules where r.priority < catcher.priority {
+            if r.action == RuleAction.goto || r.l3mdev { return nil }
+            if r.action == RuleAction.toTable { reached.insert(r.table) }
+        }
+        let neverMisses = after.routes.contains { r in
+            guard r.family == a.family, r.table == table, r.dst.length == 0, r.type == .unicast, r.tos == 0,
+                  r.nhid == nil, (r.nexthops ?? []).isEmpty, r.flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0,
+                  r.src == nil, let oif = r.oif, let dev = after.link(index: oif) else { return false }
+            return dev.adminUp && dev.carrier != false
+        }
+        return neverMisses ? reached : nil
+    }
+
+    /// A rule with no selector at all.
+    static func isPlain(_ r: Rule) -> Bool {
+        r.src == nil && r.dst == nil && r.iif == nil && r.oif == nil && r.fwmark == nil && r.tos == 0 && r.ipproto == nil
+            && r.sport == nil && r.dport == nil && r.uidrange == nil && !r.invert
+            && (r.suppressPrefixlen == nil || r.suppressPrefixlen == -1) && r.suppressIfgroup == nil
+    }
+
+    /// Whether only the three default IPv4 rules exist (local and main then share one trie).
+    static func defaultRules4(_ rules: [Rule]) -> Bool {
+        let r4 = rules.filter { $0.family == .v4 }.sorted { $0.priority < $1.priority }
+        let defaults: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
+        return r4.count == 3 && zip(r4, defaults).allSatisfy { r, d in
+            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && isPlain(r) && !r.l3mdev
+        }
+    }
+
+    /// The elements of `after` that are not in `before` (as multisets; rules are few and the
+    /// editor keeps them in priority order), when nothing of `before` is gone; nil otherwise.
+    static func additions<T: Equatable>(_ before: [T], _ after: [T]) -> [T]? {
+        var pool = before
+        var added: [T] = []
+        for x in after {
+            if let i = pool.firstIndex(of: x) { pool.remove(at: i) } else { added.append(x) }
+        }
+        return pool.isEmpty ? added : nil
+    }
+
+    /// (removed, added) such that `before` is the kept elements plus `removed`, and `after`
+    /// the kept elements (in order) followed by `added`: how the snapshot editor changes a
+    /// list. Nil when `after` has more than a few additions in the middle (not an edit).
+    static func difference<T: Equatable>(_ before: [T], _ after: [T]) -> ([T], [T])? {
+        var removed: [T] = []
+        var j = 0
+        before.withUnsafeBufferPointer { b in
+            after.withUnsafeBufferPointer { a in
+                for x in b {
+                    if j < a.count && a[j] == x { j += 1 } else { removed.append(x) }
+                }
+            }
+        }
+        let added = Array(after[j...])
+        // An edit adds a handful of routes; a long tail means the lists were reordered.
+        if added.count > 10_000 && added.count > before.count / 100 { return nil }
+        return (removed, added)
+    }
+
+    /// `old` outside the region, `new` inside it.
+    static func merge(_ old: ReturnPathAnalysis.Result, _ new: ReturnPathAnalysis.Result, region: AddressRanges) -> ReturnPathAnalysis.Result {
+        var out = old
+        out.symmetric = old.symmetric.subtracting(region).union(new.symmetric.intersecting(region))
+        var groups: [(ReturnPathAnalysis.Verdict, AddressRanges)] = []
+        for (v, r) in old.byVerdict {
+            let kept = r.subtracting(region)
+            let added = new.byVerdict.first { $0.0 == v }?.1.intersecting(region)
+            let all = added.map { kept.union($0) } ?? kept
+            if !all.isEmpty { groups.append((v, all)) }
+        }
+        for (v, r) in new.byVerdict where !old.byVerdict.contains(where: { $0.0 == v }) {
+            let inside = r.intersecting(region)
+            if !inside.isEmpty { groups.append((v, inside)) }
+        }
+        out.byVerdict = groups.sorted { ($0.1.ranges.first?.0 ?? 0) < ($1.1.ranges.first?.0 ?? 0) }
+        return out
+    }
+}
