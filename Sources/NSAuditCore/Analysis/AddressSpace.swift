@@ -143,53 +143,90 @@ public struct AddressRanges: Sendable, Equatable {
         return i < ranges.count && ranges[i].0 <= hi
     }
 
-    /// The addresses in both sets.
+    /// The index of the first range ending at or after `x`.
+    private func firstEnding(atOrAfter x: UInt128, from start: Int = 0) -> Int {
+        var i = start, n = ranges.count
+        while i < n { let m = (i + n) / 2; if ranges[m].1 < x { i = m + 1 } else { n = m } }
+        return i
+    }
+
+    /// The addresses in both sets (a binary search per range of `other`: cheap when it is
+    /// the small one).
     public func intersecting(_ other: AddressRanges) -> AddressRanges {
         var out = AddressRanges(family: family)
-        var i = 0, j = 0
-        let a = ranges, b = other.ranges
-        while i < a.count && j < b.count {
-            let lo = max(a[i].0, b[j].0), hi = min(a[i].1, b[j].1)
-            if lo <= hi { out.append(lo, hi) }
-            if a[i].1 < b[j].1 { i += 1 } else { j += 1 }
-        }
-        return out
-    }
-
-    /// The addresses in this set and not in `other`.
-    public func subtracting(_ other: AddressRanges) -> AddressRanges {
-        var out = AddressRanges(family: family)
-        let b = other.ranges
-        var j = 0
-        for (lo0, hi) in ranges {
-            var lo = lo0
-            while j < b.count && b[j].1 < lo { j += 1 }
-            var k = j
-            var done = false
-            while k < b.count && b[k].0 <= hi {
-                if b[k].0 > lo { out.append(lo, b[k].0 - 1) }
-                if b[k].1 >= hi { done = true; break }
-                lo = b[k].1 + 1
+        var i = 0
+        for (lo, hi) in other.ranges {
+            i = firstEnding(atOrAfter: lo, from: i)
+            var k = i
+            while k < ranges.count && ranges[k].0 <= hi {
+                out.append(max(ranges[k].0, lo), min(ranges[k].1, hi))
                 k += 1
             }
-            if !done { out.append(lo, hi) }
         }
         return out
     }
 
-    /// The addresses in either set.
-    public func union(_ other: AddressRanges) -> AddressRanges {
-        var all = (ranges + other.ranges).sorted { $0.0 < $1.0 }
+    /// The index of the first range starting at or after `x`.
+    private func firstStarting(atOrAfter x: UInt128, from start: Int = 0) -> Int {
+        var i = start, n = ranges.count
+        while i < n { let m = (i + n) / 2; if ranges[m].0 < x { i = m + 1 } else { n = m } }
+        return i
+    }
+
+    /// The addresses in this set and not in `other` (the runs untouched by `other` are
+    /// copied whole: cheap when `other` is small).
+    public func subtracting(_ other: AddressRanges) -> AddressRanges {
+        guard !other.ranges.isEmpty, !ranges.isEmpty else { return self }
         var out = AddressRanges(family: family)
-        var cur: (UInt128, UInt128)?
-        for (lo, hi) in all {
-            if let c = cur, c.1 == .max || lo <= c.1 + 1 { cur = (c.0, max(c.1, hi)) } else {
-                if let c = cur { out.ranges.append(c) }
-                cur = (lo, hi)
+        out.ranges.reserveCapacity(ranges.count + other.ranges.count)
+        var i = 0
+        var pending: (UInt128, UInt128)? = nil  // what is left of a range cut before
+        func next() -> (UInt128, UInt128)? {
+            if let p = pending { pending = nil; return p }
+            guard i < ranges.count else { return nil }
+            i += 1
+            return ranges[i - 1]
+        }
+        for (lo, hi) in other.ranges {
+            if pending == nil {
+                let j = firstEnding(atOrAfter: lo, from: i)
+                if j > i { out.ranges.append(contentsOf: ranges[i..<j]); i = j }
+            }
+            while let r = next() {
+                if r.1 < lo { out.ranges.append(r); continue }
+                if r.0 > hi { pending = r; break }
+                if r.0 < lo { out.ranges.append((r.0, lo - 1)) }
+                if r.1 > hi { pending = (hi + 1, r.1); break }
             }
         }
-        if let c = cur { out.ranges.append(c) }
-        all.removeAll()
+        if let p = pending { out.ranges.append(p) }
+        if i < ranges.count { out.ranges.append(contentsOf: ranges[i...]) }
+        return out
+    }
+
+    /// The addresses in either set (the runs of this set between `other`'s ranges are
+    /// copied whole: cheap when `other` is small).
+    public func union(_ other: AddressRanges) -> AddressRanges {
+        guard !other.ranges.isEmpty else { return self }
+        guard !ranges.isEmpty else { return other }
+        var out = AddressRanges(family: family)
+        out.ranges.reserveCapacity(ranges.count + other.ranges.count)
+        func touches(_ r: (UInt128, UInt128)) -> Bool {
+            guard let last = out.ranges.last else { return false }
+            return last.1 == .max || r.0 <= last.1 + 1
+        }
+        func add(_ r: (UInt128, UInt128)) {
+            if touches(r) { out.ranges[out.ranges.count - 1].1 = max(out.ranges[out.ranges.count - 1].1, r.1) } else { out.ranges.append(r) }
+        }
+        var i = 0
+        for r in other.ranges {
+            let j = firstStarting(atOrAfter: r.0, from: i)
+            while i < j && touches(ranges[i]) { add(ranges[i]); i += 1 }
+            if i < j { out.ranges.append(contentsOf: ranges[i..<j]); i = j }
+            add(r)
+        }
+        while i < ranges.count && touches(ranges[i]) { add(ranges[i]); i += 1 }
+        if i < ranges.count { out.ranges.append(contentsOf: ranges[i...]) }
         return out
     }
 

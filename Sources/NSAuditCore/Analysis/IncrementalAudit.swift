@@ -218,6 +218,7 @@ struct IncrementalAudit {
 
     /// `old` outside the region, `new` inside it.
     static func merge(_ old: ReturnPathAnalysis.Result, _ new: ReturnPathAnalysis.Result, region: AddressRanges) -> ReturnPathAnalysis.Result {
+        if region.isEmpty { return old }
         var out = old
         out.symmetric = old.symmetric.subtracting(region).union(new.symmetric.intersecting(region))
         var groups: [(ReturnPathAnalysis.Verdict, AddressRanges)] = []

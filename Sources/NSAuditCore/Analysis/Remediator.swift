@@ -71,6 +71,12 @@ struct Remediator {
             commands: srcCommands, verified: false)
         out.append(src)
 
+        // A VRF or a namespace of its own takes the interface away from the main table with
+        // every route through it, and brings back only its subnets and a default route: only
+        // for an interface that carries nothing else (a management or service NIC), not for
+        // one that routes other networks (an uplink), whose routes would be cut off.
+        guard !carriesOtherRoutes(ing) else { return out.map { ($0, nil) } }
+
         let vrfName = freeLinkName("vrf-\(ing.name)")
         let vrf = Remediation(kind: "vrf",
             description: "Put \(ing.name) in a VRF of its own (table \(table)) with its own default route\(note); services on \(a) must bind to the VRF (`ip vrf exec \(vrfName) ...`) or run with net.ipv4.tcp_l3mdev_accept=1.",
@@ -95,6 +101,19 @@ struct Remediator {
         out.append(move)
 
         return out.map { ($0, $0.kind == "namespace" ? newNS : nil) }
+    }
+
+    /// Whether a route other than the interface's own connected, local and broadcast routes
+    /// and default routes leaves through it.
+    func carriesOtherRoutes(_ ing: Link) -> Bool {
+        let own = ns.addresses.filter { $0.index == ing.index }
+        return ns.routes.contains { r in
+            guard r.oif == ing.index || (r.nexthops ?? []).contains(where: { $0.oif == ing.index }) else { return false }
+            if r.dst.length == 0 { return false }
+            if r.type == .local || r.type == .broadcast || r.type == .anycast || r.type == .multicast { return false }
+            if r.gateway == nil && (r.nexthops ?? []).isEmpty && own.contains(where: { $0.prefix == r.dst }) { return false }
+            return true
+        }
     }
 
     /// Audits the edited copies of these candidates that the memo does not hold yet, on
