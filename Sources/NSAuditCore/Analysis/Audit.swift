@@ -1,6 +1,8 @@
+import Dispatch
+
 /// Turns a snapshot into report findings: return-path analysis of every namespace, evidence
 /// from sockets, declared intents, related misconfigurations, and verified remediations.
-public struct Audit {
+public struct Audit: Sendable {
     public struct Options: Sendable {
         public var anyIngress = false
         public var intents: [FlowIntent] = []
@@ -34,50 +36,71 @@ public struct Audit {
     /// Audits every namespace of the snapshot, or only those in `only` (the others still
     /// inform the audit: e.g. which veth peers are routers).
     public func run(namespaces only: Set<String>? = nil) -> Outcome {
+        let chosen = snapshot.namespaces.filter { only?.contains($0.id) ?? true }
+        // Namespaces are independent: audited on every core, the biggest first so that one
+        // big namespace overlaps the many small ones.
+        let order = chosen.indices.sorted { chosen[$0].routes.count > chosen[$1].routes.count }
+        let box = Results(chosen.count)
+        DispatchQueue.concurrentPerform(iterations: order.count) { k in
+            let i = order[k]
+            box.set(i, auditNamespace(chosen[i]))
+        }
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
         var models: [String: RoutingModel] = [:]
-        for ns in snapshot.namespaces where only?.contains(ns.id) ?? true {
-            var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
-                                        interfaces: interfaces(ns), addressesAudited: 0, errors: [])
-            if ns.status != .ok {
-                entry.errors.append("\(ns.status.rawValue): \(ns.error ?? "no detail")")
-                var f = Finding(kind: .collectionError, severity: ns.status == .vanished ? .info : .warning, netns: entry.name,
-                                summary: "Namespace \(ns.id) could not be audited: \(ns.status.rawValue)\(ns.error.map { " (\($0))" } ?? "").")
-                f.evidence = ["collector"]
-                f.assignID()
-                findings.append(f)
-                namespaces.append(entry)
-                continue
-            }
-            if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
-            let model = RoutingModel(ns)
-            models[ns.id] = model
-            let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
-            entry.addressesAudited = analysis.auditedAddresses.count
-            let results = analysis.run()
-            var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
-                                           maxSources: options.maxSources)
-            nsFindings += Misconfiguration.check(ns, netns: entry.name)
-            // What Remediator.audit gives for the namespace as it is: the same analysis,
-            // findings and checks (flow intents are not part of it).
-            let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
-            nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
-            if options.remediate {
-                let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results)
-                let due = nsFindings.indices.filter { nsFindings[$0].severity >= .warning
-                    && (nsFindings[$0].kind == .asymmetricReply || nsFindings[$0].kind == .rpFilterDrop) }
-                // The edited copies to audit, all at once on every core; then each finding's
-                // proposals are verified against them in order.
-                remediator.precompute(due.flatMap { remediator.candidates(for: nsFindings[$0]) })
-                for i in due {
-                    nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
-                }
-            }
-            findings += nsFindings
+        for i in chosen.indices {
+            let (entry, nsFindings, model) = box.get(i)
             namespaces.append(entry)
+            findings += nsFindings
+            if let model { models[chosen[i].id] = model }
         }
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLockish()
+        private var items: [(ReportNamespace, [Finding], RoutingModel?)?]
+        init(_ n: Int) { items = Array(repeating: nil, count: n) }
+        func set(_ i: Int, _ x: (ReportNamespace, [Finding], RoutingModel?)) { lock.locked { items[i] = x } }
+        func get(_ i: Int) -> (ReportNamespace, [Finding], RoutingModel?) { lock.locked { items[i]! } }
+    }
+
+    /// The report entry, findings and FIB model of one namespace.
+    func auditNamespace(_ ns: NamespaceSnapshot) -> (ReportNamespace, [Finding], RoutingModel?) {
+        var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
+                                    interfaces: interfaces(ns), addressesAudited: 0, errors: [])
+        if ns.status != .ok {
+            entry.errors.append("\(ns.status.rawValue): \(ns.error ?? "no detail")")
+            var f = Finding(kind: .collectionError, severity: ns.status == .vanished ? .info : .warning, netns: entry.name,
+                            summary: "Namespace \(ns.id) could not be audited: \(ns.status.rawValue)\(ns.error.map { " (\($0))" } ?? "").")
+            f.evidence = ["collector"]
+            f.assignID()
+            return (entry, [f], nil)
+        }
+        if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
+        let model = RoutingModel(ns)
+        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
+        entry.addressesAudited = analysis.auditedAddresses.count
+        let results = analysis.run()
+        var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
+                                       maxSources: options.maxSources)
+        nsFindings += Misconfiguration.check(ns, netns: entry.name)
+        // What Remediator.audit gives for the namespace as it is: the same analysis,
+        // findings and checks (flow intents are not part of it).
+        let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
+        nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
+        if options.remediate {
+            let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results)
+            let due = nsFindings.indices.filter { nsFindings[$0].severity >= .warning
+                && (nsFindings[$0].kind == .asymmetricReply || nsFindings[$0].kind == .rpFilterDrop) }
+            // The edited copies to audit, all at once on every core; then each finding's
+            // proposals are verified against them in order.
+            remediator.precompute(due.flatMap { remediator.candidates(for: nsFindings[$0]) })
+            for i in due {
+                nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
+            }
+        }
+        return (entry, nsFindings, model)
     }
 
     static func order(_ a: Finding, _ b: Finding) -> Bool {

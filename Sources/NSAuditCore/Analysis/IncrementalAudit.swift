@@ -71,7 +71,7 @@ struct IncrementalAudit {
         // Routes: what went and what came (the editor keeps the order of those that stay).
         guard let (removedRoutes, addedRoutes) = Self.difference(before.routes, after.routes) else { return nil }
 
-        let audited = ReturnPathAnalysis(after).auditedAddresses
+        let audited = ReturnPathAnalysis.auditedAddresses(after)
         let affected = Set(audited.filter { changedLinks.contains($0.index) || ruleSources.contains($0.local) }.map(\.local))
         guard ruleSources.isSubset(of: affected) else { return nil }
 

@@ -26,6 +26,8 @@ struct Remediator {
         var before: Set<String>?
         var after: [String: (edited: Snapshot?, findings: [Finding])] = [:]
         var moved: [String: [Finding]] = [:]
+        /// Tables in use (a scan of every route, done once).
+        var usedTables: Set<UInt32>?
         init(before: Set<String>? = nil) { self.before = before }
     }
 
@@ -234,7 +236,13 @@ struct Remediator {
     }
 
     func freeTable() -> UInt32 {
-        let used = Set(ns.routes.map(\.table) + ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable))
+        let used: Set<UInt32>
+        if let u = memo?.usedTables { used = u } else {
+            var u = Set(ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable))
+            for r in ns.routes { u.insert(r.table) }
+            used = u
+            memo?.usedTables = u
+        }
         var t: UInt32 = 100
         while used.contains(t) { t += 1 }
         return t

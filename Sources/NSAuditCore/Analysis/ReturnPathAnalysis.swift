@@ -83,7 +83,9 @@ public struct ReturnPathAnalysis {
 
     /// Addresses worth auditing: unicast, not loopback, not IPv6 link-local (reachable only
     /// on-link), on an interface that is administratively up.
-    public var auditedAddresses: [Address] {
+    public var auditedAddresses: [Address] { Self.auditedAddresses(ns) }
+
+    static func auditedAddresses(_ ns: NamespaceSnapshot) -> [Address] {
         ns.addresses.filter { a in
             guard let l = ns.link(index: a.index), l.adminUp, !l.isLoopback, !l.isVRF else { return false }
             if a.local.isLoopback || a.local.isMulticast { return false }
