@@ -29,4 +29,26 @@ import Testing
         }
         #expect(compared > 0 || snap.namespaces.allSatisfy { $0.addresses.isEmpty })
     }
+
+    /// A big source space is analysed in chunks on every core: joined, the chunks give what
+    /// one pass gives (forced here on the labs' small spaces, with chunk edges everywhere).
+    @Test(arguments: ReportGoldenTests.labs)
+    func chunksJoinToOnePass(_ lab: String) throws {
+        let snap = try Lab.snapshot(lab)
+        for ns in snap.namespaces where ns.status == .ok {
+            let model = RoutingModel(ns)
+            let one = ReturnPathAnalysis(ns, model: model).run()
+            for n in [2, 3, 7] {
+                var o = ReturnPathAnalysis.Options()
+                o.chunks = n
+                let split = ReturnPathAnalysis(ns, model: model, options: o).run()
+                #expect(split.count == one.count)
+                for (x, y) in zip(split, one) {
+                    #expect(x.address == y.address && x.ingress == y.ingress && x.symmetric == y.symmetric)
+                    #expect(Set(x.byVerdict.map(\.0)) == Set(y.byVerdict.map(\.0)), "\(lab) \(ns.id) \(n)")
+                    for (v, r) in y.byVerdict { #expect(x.byVerdict.first { $0.0 == v }?.1 == r, "\(lab) \(ns.id) \(n) \(v)") }
+                }
+            }
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Exhaustive return-path analysis of one namespace: for every local address A and every
 /// interface I a request to A may arrive on, the whole client source space is cut into
 /// ranges on which every routing decision is constant (`AddressPartition`), and one
@@ -5,7 +7,7 @@
 ///   - the request, an input lookup `A from S iif I` (local delivery, rp_filter);
 ///   - the reply, an output lookup `S from A` (locally generated, bound like the socket).
 /// Ranges with the same verdict are merged into CIDR sets.
-public struct ReturnPathAnalysis {
+public struct ReturnPathAnalysis: Sendable {
     public struct Options: Sendable {
         /// Consider every interface as a possible ingress, not only the address's own.
         public var anyIngress = false
@@ -14,6 +16,9 @@ public struct ReturnPathAnalysis {
         public var shareResults = true
         /// Only these addresses (incremental re-audits); nil for all.
         public var only: Set<IPAddress>? = nil
+        /// Cut the source space into this many chunks analysed concurrently; nil: one per
+        /// core when the partition has 200,000 ranges or more.
+        var chunks: Int? = nil
         public init(anyIngress: Bool = false, shareResults: Bool = true, only: Set<IPAddress>? = nil) {
             self.anyIngress = anyIngress; self.shareResults = shareResults; self.only = only
         }
@@ -36,30 +41,22 @@ public struct ReturnPathAnalysis {
     public enum RouteKind: String, Hashable, Sendable { case connected, specific, `default` }
 
     /// Whether the route matched for `s` in `table` is a default route: no prefix longer
-    /// than /0 of that table covers `s`.
-    final class Coverage {
-        let ns: NamespaceSnapshot
-        var byTable: [UInt32: AddressRanges] = [:]
-        init(_ ns: NamespaceSnapshot) { self.ns = ns }
+    /// than /0 of that table covers `s`. Built once per family (every table's covered
+    /// ranges), then only read.
+    final class Coverage: Sendable {
+        /// Per table; `nil` (no table reported) stands for main and local together.
+        let byTable: [UInt32?: AddressRanges]
+        init(_ ns: NamespaceSnapshot, _ family: IPAddress.Family) {
+            var prefixes: [UInt32?: [IPPrefix]] = [:]
+            for r in ns.routes where r.family == family && r.dst.length > 0 {
+                prefixes[r.table, default: []].append(r.dst)
+                if r.table == Table.main || r.table == Table.local { prefixes[nil as UInt32?, default: []].append(r.dst) }
+            }
+            byTable = prefixes.mapValues { AddressRanges(union: $0, family: family) }
+        }
         func kind(_ s: IPAddress, table: UInt32?, gateway: Bool) -> RouteKind {
             guard gateway else { return .connected }
-            let t = table ?? Table.main
-            if byTable[t] == nil {
-                var p = ns.routes.filter { $0.family == s.family && $0.dst.length > 0 && ($0.table == t || (table == nil && $0.table == Table.local)) }.map(\.dst)
-                p.sort { $0.address.bits < $1.address.bits }
-                var r = AddressRanges(family: s.family)
-                var cur: (UInt128, UInt128)?
-                for x in p {
-                    let lo = x.address.bits, hi = x.last.bits
-                    if let c = cur, lo <= c.1 &+ 1, c.1 != UInt128.max { cur = (c.0, max(c.1, hi)) } else {
-                        if let c = cur { r.append(c.0, c.1) }
-                        cur = (lo, hi)
-                    }
-                }
-                if let c = cur { r.append(c.0, c.1) }
-                byTable[t] = r
-            }
-            return byTable[t]!.contains(s) ? .specific : .default
+            return byTable[table]?.contains(s) == true ? .specific : .default
         }
     }
 
@@ -131,9 +128,10 @@ public struct ReturnPathAnalysis {
     public func analyze(_ a: Address, ingress: Link) -> Result {
         let part = partition(a.family)
         let skip = skipList(part)
-        let shared = Shared(model, part, ruleSourceCuts(a.family))
-        let replies = ReplyMap(replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0))
-        return classify(a, ingress: ingress, part, skip, replies, shared: shared, sigID: 0)
+        let shared = Shared(model, part, ruleSourceCuts(a.family), coverage: Coverage(ns, a.family))
+        let all = 0..<part.count
+        let replies = ReplyMap(replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0, chunk: all))
+        return classify(a, ingress: ingress, part, skip, replies, shared: shared, sigID: 0, chunk: all)
     }
 
     /// Ranges that are special or local sources (never remote clients).
@@ -154,42 +152,89 @@ public struct ReturnPathAnalysis {
         var out: [Result] = []
         var audited = auditedAddresses
         if let only = options.only { audited = audited.filter { only.contains($0.local) } }
+        let srcRoutes = sourceRoutes()
         for fam in [IPAddress.Family.v4, .v6] {
             let addrs = audited.filter { $0.family == fam }
             guard !addrs.isEmpty else { continue }
             let part = partition(fam)
             let skip = skipList(part)
-            let shared = Shared(model, part, ruleSourceCuts(fam))
-            var replyCache: [ReplyKey: ReplyMap] = [:]
-            var signatureIDs: [[Int]: Int] = [:]
-            var resultCache: [ResultKey: Result] = [:]
             let requestSigs = options.shareResults ? requestSignatures(addrs) : []
-            let ingressCandidates = ns.links.filter { $0.adminUp && !$0.isLoopback && !$0.isVRF }
-            for (n, a) in addrs.enumerated() {
-                let binding = replyBinding(a)
-                let sig = signature(a)
-                let sigID: Int
-                if let id = signatureIDs[sig] { sigID = id } else { sigID = signatureIDs.count; signatureIDs[sig] = sigID }
-                let key = ReplyKey(signature: sig, binding: binding)
-                let owner = ns.link(index: a.index)!
-                let ingresses = options.anyIngress ? ingressCandidates : [owner]
-                for ing in ingresses {
-                    // Addresses that route alike get the same classification (see ResultKey).
-                    let rk = options.shareResults ? ResultKey(reply: key, ingress: ing.index, request: requestSigs[n]) : nil
-                    if let rk, var shared = resultCache[rk] {
-                        shared.address = a
-                        out.append(shared)
-                        continue
-                    }
-                    let replies: ReplyMap
-                    if let cached = replyCache[key] { replies = cached } else {
-                        replies = ReplyMap(replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID))
-                        replyCache[key] = replies
-                    }
-                    let r = classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID)
-                    if let rk { resultCache[rk] = r }
-                    out.append(r)
+            let sigs = addrs.map { signature($0, sourceRoutes: srcRoutes) }
+            let coverage = Coverage(ns, fam)
+            // A big partition is cut into contiguous chunks analysed on every core (each
+            // with its own memos), whose results are then joined in address order.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let n = max(1, min(options.chunks ?? (part.count < 200_000 ? 1 : min(cores, 8)), part.count))
+            let chunks = (0..<n).map { k in (part.count * k / n)..<(part.count * (k + 1) / n) }
+            if n == 1 {
+                out += runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[0])
+                continue
+            }
+            let box = ChunkResults(n)
+            let me = self
+            DispatchQueue.concurrentPerform(iterations: n) { k in
+                box.set(k, me.runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[k]))
+            }
+            var joined = box.get(0)
+            for k in 1..<n {
+                for (j, r) in box.get(k).enumerated() { joined[j] = Self.join(joined[j], r) }
+            }
+            out += joined
+        }
+        return out
+    }
+
+    final class ChunkResults: @unchecked Sendable {
+        private let lock = NSLockish()
+        private var items: [[Result]]
+        init(_ n: Int) { items = Array(repeating: [], count: n) }
+        func set(_ i: Int, _ x: [Result]) { lock.locked { items[i] = x } }
+        func get(_ i: Int) -> [Result] { lock.locked { items[i] } }
+    }
+
+    /// The result of one (address, ingress) over two adjacent chunks of the source space.
+    static func join(_ a: Result, _ b: Result) -> Result {
+        var out = a
+        out.symmetric = a.symmetric.union(b.symmetric)
+        for (v, r) in b.byVerdict {
+            if let i = out.byVerdict.firstIndex(where: { $0.0 == v }) { out.byVerdict[i].1 = out.byVerdict[i].1.union(r) } else { out.byVerdict.append((v, r)) }
+        }
+        return out
+    }
+
+    /// The analysis of every address of one family over the ranges of one chunk.
+    func runChunk(_ addrs: [Address], _ part: AddressPartition, _ skip: [Bool], _ sigs: [[Int]], _ requestSigs: [[Int]],
+                  _ coverage: Coverage, _ chunk: Range<Int>) -> [Result] {
+        var out: [Result] = []
+        let shared = Shared(model, part, ruleSourceCuts(part.family), coverage: coverage)
+        var replyCache: [ReplyKey: ReplyMap] = [:]
+        var signatureIDs: [[Int]: Int] = [:]
+        var resultCache: [ResultKey: Result] = [:]
+        let ingressCandidates = ns.links.filter { $0.adminUp && !$0.isLoopback && !$0.isVRF }
+        for (n, a) in addrs.enumerated() {
+            let binding = replyBinding(a)
+            let sig = sigs[n]
+            let sigID: Int
+            if let id = signatureIDs[sig] { sigID = id } else { sigID = signatureIDs.count; signatureIDs[sig] = sigID }
+            let key = ReplyKey(signature: sig, binding: binding)
+            let owner = ns.link(index: a.index)!
+            let ingresses = options.anyIngress ? ingressCandidates : [owner]
+            for ing in ingresses {
+                // Addresses that route alike get the same classification (see ResultKey).
+                let rk = options.shareResults ? ResultKey(reply: key, ingress: ing.index, request: requestSigs[n]) : nil
+                if let rk, var shared = resultCache[rk] {
+                    shared.address = a
+                    out.append(shared)
+                    continue
                 }
+                let replies: ReplyMap
+                if let cached = replyCache[key] { replies = cached } else {
+                    replies = ReplyMap(replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID, chunk: chunk))
+                    replyCache[key] = replies
+                }
+                let r = classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID, chunk: chunk)
+                if let rk { resultCache[rk] = r }
+                out.append(r)
             }
         }
         return out
@@ -243,16 +288,19 @@ public struct ReturnPathAnalysis {
 
     /// Rules and source-specific routes whose source selector matches `a`: two addresses with
     /// the same signature get the same reply routing for every destination.
-    func signature(_ a: Address) -> [Int] {
+    func signature(_ a: Address, sourceRoutes: [Int]) -> [Int] {
         var sig: [Int] = []
         for (i, r) in ns.rules.enumerated() where r.family == a.family {
             if let s = r.src, s.contains(a.local) { sig.append(i) }
         }
-        for (i, r) in ns.routes.enumerated() where r.family == a.family {
-            if let s = r.src, s.contains(a.local) { sig.append(-1 - i) }
+        for i in sourceRoutes where ns.routes[i].family == a.family {
+            if let s = ns.routes[i].src, s.contains(a.local) { sig.append(-1 - i) }
         }
         return sig
     }
+
+    /// Positions of the routes with a source selector (IPv6 source-specific routes).
+    func sourceRoutes() -> [Int] { ns.routes.indices.filter { ns.routes[$0].src != nil } }
 
     func isSubnetBroadcast(_ s: IPAddress) -> Bool {
         ns.addresses.contains { $0.family == .v4 && $0.prefixlen < 31 && $0.prefix.last == s }
@@ -261,9 +309,9 @@ public struct ReturnPathAnalysis {
     /// The reply lookup `S from A` for each range, as a verdict relative to no ingress yet:
     /// symmetric is decided later against each ingress, so this keeps the raw egress.
     func replyVerdicts(_ a: Address, _ part: AddressPartition, _ skip: [Bool], binding: String?,
-                       shared: Shared, sigID: Int) -> [Verdict] {
+                       shared: Shared, sigID: Int, chunk: Range<Int>) -> [Verdict] {
         var out = [Verdict](repeating: .notApplicable, count: part.count)
-        let coverage = Coverage(ns)
+        let coverage = shared.coverage
         var q = RouteQuery(dst: a.local, line: "reply")
         q.src = a.local
         q.oif = binding
@@ -276,7 +324,7 @@ public struct ReturnPathAnalysis {
         }
         let hook: FIBLookupHook = { memo.lookup(&$0) }
         memo.sig = sigID
-        for i in 0..<part.count where !skip[i] {
+        for i in chunk where !skip[i] {
             q.dst = part.representative(i)
             let r: RouteResult
             if let oif4 {
@@ -347,7 +395,7 @@ public struct ReturnPathAnalysis {
     }
 
     func classify(_ a: Address, ingress: Link, _ part: AddressPartition, _ skip: [Bool], _ replies: ReplyMap,
-                  shared: Shared, sigID: Int) -> Result {
+                  shared: Shared, sigID: Int, chunk: Range<Int>) -> Result {
         var order: [Verdict] = []
         var groups: [AddressRanges] = []
         var groupOf: [Verdict: Int32] = [:]
@@ -382,7 +430,7 @@ public struct ReturnPathAnalysis {
             if runG == notApplicableID { return }
             groups[Int(runG)].append(runLo, runHi)
         }
-        for i in 0..<part.count {
+        for i in chunk {
             if skip[i] { flush(); continue }
             let rid = replies.ids[i]
             let g: Int32

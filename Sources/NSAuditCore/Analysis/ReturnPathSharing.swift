@@ -16,9 +16,13 @@ extension ReturnPathAnalysis {
 
         struct ValidationKey: Hashable { var sig: Int; var iif: Int32 }
 
-        init(_ model: RoutingModel, _ part: AddressPartition, _ sourceCuts: [UInt128]) {
+        /// Default or specific route, per table (read-only, shared by the chunks).
+        let coverage: Coverage
+
+        init(_ model: RoutingModel, _ part: AddressPartition, _ sourceCuts: [UInt128], coverage: Coverage) {
             self.model = model
             self.part = part
+            self.coverage = coverage
             self.memo = ReverseLookupMemo(model, part)
             self.sourceCuts = sourceCuts
         }
