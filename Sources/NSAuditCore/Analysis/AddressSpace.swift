@@ -204,6 +204,22 @@ public struct AddressRanges: Sendable, Equatable {
         return out
     }
 
+    /// This set followed by `other`, whose ranges all start after this set's last one (the
+    /// next chunk of the address space): a copy, joining the two ranges that touch.
+    public func followed(by other: AddressRanges) -> AddressRanges {
+        guard let last = ranges.last, let first = other.ranges.first else { return ranges.isEmpty ? other : self }
+        precondition(first.0 > last.1, "followed(by:) needs ranges after this set's")
+        var out = self
+        out.ranges.reserveCapacity(ranges.count + other.ranges.count)
+        if last.1 + 1 == first.0 {
+            out.ranges[out.ranges.count - 1].1 = first.1
+            out.ranges.append(contentsOf: other.ranges.dropFirst())
+        } else {
+            out.ranges.append(contentsOf: other.ranges)
+        }
+        return out
+    }
+
     /// The addresses in either set (the runs of this set between `other`'s ranges are
     /// copied whole: cheap when `other` is small).
     public func union(_ other: AddressRanges) -> AddressRanges {

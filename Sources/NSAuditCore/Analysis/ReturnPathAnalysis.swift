@@ -195,9 +195,9 @@ public struct ReturnPathAnalysis: Sendable {
     /// The result of one (address, ingress) over two adjacent chunks of the source space.
     static func join(_ a: Result, _ b: Result) -> Result {
         var out = a
-        out.symmetric = a.symmetric.union(b.symmetric)
+        out.symmetric = a.symmetric.followed(by: b.symmetric)
         for (v, r) in b.byVerdict {
-            if let i = out.byVerdict.firstIndex(where: { $0.0 == v }) { out.byVerdict[i].1 = out.byVerdict[i].1.union(r) } else { out.byVerdict.append((v, r)) }
+            if let i = out.byVerdict.firstIndex(where: { $0.0 == v }) { out.byVerdict[i].1 = out.byVerdict[i].1.followed(by: r) } else { out.byVerdict.append((v, r)) }
         }
         return out
     }
