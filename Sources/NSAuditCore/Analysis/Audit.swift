@@ -126,6 +126,7 @@ public struct Audit: Sendable {
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max) -> [Finding] {
         var out: [Finding] = []
+        let gatewayLinks = results.isEmpty ? [] : Self.gatewayLinks(ns)
         for r in results {
             let a = r.address.local
             let services = Self.services(ns, r.address)
@@ -141,7 +142,7 @@ public struct Audit: Sendable {
                     f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
                                 summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
                     f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .rpFilterDrop(let error, let rule, let reverse):
                     let all = ns.deviceSysctl(a.family, "all", "rp_filter") ?? 0
                     let dev = ns.deviceSysctl(a.family, r.ingress, "rp_filter") ?? 0
@@ -151,7 +152,7 @@ public struct Audit: Sendable {
                     f.rule = rule
                     f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
                                  "rp_filter.effective": String(eff), "kernel_error": error]
-                    f.severity = severity(ns, r, services: services, route: reverse, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: reverse, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .unroutable(let type, let table, let rule):
                     f = Finding(kind: .replyUnroutable, severity: .warning, netns: netns,
                                 summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) have no usable route back (\(type), \(where_(table, rule))).")
@@ -160,12 +161,12 @@ public struct Audit: Sendable {
                     // A configured drop (blackhole, unreachable, prohibit) on a link clients
                     // are expected on matters; "no route at all" means nothing sends them here.
                     let explicit = ["blackhole", "unreachable", "prohibit"].contains(type)
-                    f.severity = severity(ns, r, services: services, route: explicit ? .default : .specific, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: explicit ? .default : .specific, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .ecmpSplit(let egress, let table, let rule, let route):
                     f = Finding(kind: .ecmpSplit, severity: .warning, netns: netns,
                                 summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) are spread over \(egress.joined(separator: ", ")) by multipath (\(where_(table, rule))); the kernel's hash decides per flow.")
                     f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing)
+                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 }
                 f.localAddress = a.description
                 f.ingress = r.ingress
@@ -224,12 +225,22 @@ public struct Audit: Sendable {
     /// routed through another interface could only arrive on the ingress spoofed or
     /// misrouted. Socket or intent evidence raises a finding to error.
     static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String],
-                         route: ReturnPathAnalysis.RouteKind, routerFacing: Set<String>) -> Severity {
+                         route: ReturnPathAnalysis.RouteKind, routerFacing: Set<String>, gatewayLinks: Set<Int32>) -> Severity {
         guard route == .default, let ing = ns.link(named: r.ingress) else { return .info }
-        let gatewayRoute = ns.routes.contains { rt in
-            (rt.oif == ing.index && rt.gateway != nil) || (rt.nexthops ?? []).contains { $0.oif == ing.index && $0.gateway != nil }
+        return gatewayLinks.contains(ing.index) || routerFacing.contains(ing.name) ? .warning : .info
+    }
+
+    /// Interfaces some route (or nexthop of one) uses with a gateway: one pass over the
+    /// routes, reading fields in place.
+    static func gatewayLinks(_ ns: NamespaceSnapshot) -> Set<Int32> {
+        var out: Set<Int32> = []
+        ns.routes.withUnsafeBufferPointer { rs in
+            for i in rs.indices {
+                if rs[i].gateway != nil, let o = rs[i].oif { out.insert(o) }
+                if let nhs = rs[i].nexthops { for n in nhs where n.gateway != nil { if let o = n.oif { out.insert(o) } } }
+            }
         }
-        return gatewayRoute || routerFacing.contains(ing.name) ? .warning : .info
+        return out
     }
 }
 

@@ -83,24 +83,39 @@ struct IncrementalAudit {
             region[fam] = AddressRanges(union: cut, family: fam)
         }
         let localTable = Table.local
+        // One pass over the routes: the local host routes of the local table, and the
+        // default routes (which tablesReached looks at).
+        var localHosts: Set<IPAddress> = []
+        var defaults: [Route] = []
+        after.routes.withUnsafeBufferPointer { rs in
+            for i in rs.indices {
+                let d = rs[i].dst
+                if d.length == 0 { defaults.append(rs[i]); continue }
+                if rs[i].table == localTable && rs[i].type == .local && Int(d.length) == d.family.bitWidth { localHosts.insert(d.address) }
+            }
+        }
         for a in audited where !affected.contains(a.local) {
             // Its requests must stop in the local table, at its own local route, before any
             // table the reduced model cuts down; and it must lie outside the region.
             guard let first = after.rules.filter({ $0.family == a.family }).min(by: { $0.priority < $1.priority }),
                   first.action == RuleAction.toTable, first.table == localTable, Self.isPlain(first),
-                  after.routes.contains(where: { $0.table == localTable && $0.type == .local && $0.dst.address == a.local && Int($0.dst.length) == a.family.bitWidth }),
+                  localHosts.contains(a.local),
                   !(region[a.family]?.contains(a.local) ?? false) else { return nil }
         }
 
         struct TableID: Hashable { var family: IPAddress.Family; var table: UInt32 }
         var routesPerTable: [TableID: Int] = [:]
-        for r in after.routes { routesPerTable[TableID(family: r.family, table: r.table), default: 0] += 1 }
+        after.routes.withUnsafeBufferPointer { rs in
+            for i in rs.indices { routesPerTable[TableID(family: rs[i].family, table: rs[i].table), default: 0] += 1 }
+        }
         let big = Set(routesPerTable.filter { $0.value > bigTable }.keys)
 
         var results: [ReturnPathAnalysis.Result] = []
         // Unaffected addresses: their old verdicts outside the region, new ones inside.
         let unaffected = Set(audited.map(\.local)).subtracting(affected)
-        if !unaffected.isEmpty {
+        if !unaffected.isEmpty && region.values.allSatisfy(\.isEmpty) {
+            results = baseResults.filter { unaffected.contains($0.address.local) }
+        } else if !unaffected.isEmpty {
             var reduced = after
             reduced.routes = after.routes.filter { r in
                 !big.contains(TableID(family: r.family, table: r.table)) || r.dst.length == 0 || r.type == .local || (region[r.family]?.overlaps(r.dst) ?? false)
@@ -121,7 +136,7 @@ struct IncrementalAudit {
             var needed: [IPAddress.Family: Set<UInt32>] = [:]
             var everything: Set<IPAddress.Family> = []
             for a in audited where affected.contains(a.local) {
-                if let tables = tablesReached(a, addedRules: addedRules) {
+                if let tables = tablesReached(a, addedRules: addedRules, defaults: defaults) {
                     needed[a.family, default: []].formUnion(tables)
                 } else { everything.insert(a.family) }
             }
@@ -145,7 +160,7 @@ struct IncrementalAudit {
     /// to it) can reach: they all end at a rule that sends them to a table with a usable
     /// default route (it never misses), so only that table and those of the rules ahead of
     /// it. Nil when that cannot be shown.
-    func tablesReached(_ a: Address, addedRules: [Rule]) -> Set<UInt32>? {
+    func tablesReached(_ a: Address, addedRules: [Rule], defaults: [Route]) -> Set<UInt32>? {
         let rules = after.rules.filter { $0.family == a.family }
         let catcher: Rule
         let table: UInt32
@@ -161,7 +176,7 @@ struct IncrementalAudit {
             if r.action == RuleAction.goto || r.l3mdev { return nil }
             if r.action == RuleAction.toTable { reached.insert(r.table) }
         }
-        let neverMisses = after.routes.contains { r in
+        let neverMisses = defaults.contains { r in
             guard r.family == a.family, r.table == table, r.dst.length == 0, r.type == .unicast, r.tos == 0,
                   r.nhid == nil, (r.nexthops ?? []).isEmpty, r.flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0,
                   r.src == nil, let oif = r.oif, let dev = after.link(index: oif) else { return false }

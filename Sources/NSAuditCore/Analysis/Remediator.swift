@@ -109,12 +109,15 @@ struct Remediator {
     /// and default routes leaves through it.
     func carriesOtherRoutes(_ ing: Link) -> Bool {
         let own = ns.addresses.filter { $0.index == ing.index }
-        return ns.routes.contains { r in
-            guard r.oif == ing.index || (r.nexthops ?? []).contains(where: { $0.oif == ing.index }) else { return false }
-            if r.dst.length == 0 { return false }
-            if r.type == .local || r.type == .broadcast || r.type == .anycast || r.type == .multicast { return false }
-            if r.gateway == nil && (r.nexthops ?? []).isEmpty && own.contains(where: { $0.prefix == r.dst }) { return false }
-            return true
+        return ns.routes.withUnsafeBufferPointer { rs in
+            rs.indices.contains { i in
+                guard rs[i].oif == ing.index || (rs[i].nexthops ?? []).contains(where: { $0.oif == ing.index }) else { return false }
+                if rs[i].dst.length == 0 { return false }
+                let t = rs[i].type
+                if t == .local || t == .broadcast || t == .anycast || t == .multicast { return false }
+                if rs[i].gateway == nil && (rs[i].nexthops ?? []).isEmpty && own.contains(where: { $0.prefix == rs[i].dst }) { return false }
+                return true
+            }
         }
     }
 
@@ -239,7 +242,7 @@ struct Remediator {
         let used: Set<UInt32>
         if let u = memo?.usedTables { used = u } else {
             var u = Set(ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable))
-            for r in ns.routes { u.insert(r.table) }
+            ns.routes.withUnsafeBufferPointer { rs in for i in rs.indices { u.insert(rs[i].table) } }
             used = u
             memo?.usedTables = u
         }
