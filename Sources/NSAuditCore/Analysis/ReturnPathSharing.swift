@@ -14,7 +14,9 @@ extension ReturnPathAnalysis {
         /// 0 not asked yet, 1 ok, 2 invalid, 3 rp_filter failure.
         var validation: [ValidationKey: [UInt8]] = [:]
 
-        struct ValidationKey: Hashable { var sig: Int; var iif: Int32 }
+        /// Per ingress; or, for ingresses without rp_filter, per what validateSource4 then
+        /// reads of the device (its VRF and accept_local), so they share one pass.
+        struct ValidationKey: Hashable { var sig: Int; var iif: Int32; var l3mdev: Int32 = 0; var acceptLocal = false }
 
         /// Default or specific route, per table (read-only, shared by the chunks).
         let coverage: Coverage
@@ -137,7 +139,14 @@ extension ReturnPathAnalysis {
             fast = a.family == .v4 && dev != nil && q.src == nil && q.mark == 0 && q.tos == 0 && q.ipproto == 0
                 && q.sport == 0 && q.dport == 0 && !v4IsMulticast(local) && !v4IsLbcast(local)
                 && !v4IsZeronet(local) && !v4IsLoopback(local)
-            key = Shared.ValidationKey(sig: sigID, iif: iif)
+            // Without rp_filter, source validation of a local delivery (oif 0) depends on the
+            // device only through accept_local and its VRF: the result of the reverse lookup
+            // decides alone (no device match, no missing-address case, no strict mode).
+            if let d = dev, d.rpFilter == 0, analysis.options.shareResults {
+                key = Shared.ValidationKey(sig: sigID, iif: 0, l3mdev: model.l3mdevMaster(iif), acceptLocal: d.acceptLocal)
+            } else {
+                key = Shared.ValidationKey(sig: sigID, iif: iif)
+            }
             if fast {
                 state.validation = shared.validation[key] ?? [UInt8](repeating: 0, count: part.count)
             }
