@@ -128,9 +128,9 @@ public struct ReturnPathAnalysis: Sendable {
     public func analyze(_ a: Address, ingress: Link) -> Result {
         let part = partition(a.family)
         let skip = skipList(part)
-        let shared = Shared(model, part, ruleSourceCuts(a.family), coverage: Coverage(ns, a.family))
+        let shared = Shared(model, part, ruleSourceCuts(a.family), coverage: Coverage(ns, a.family), chunk: 0..<part.count)
         let all = 0..<part.count
-        let replies = ReplyMap(replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0, chunk: all))
+        let replies = replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0, chunk: all)
         return classify(a, ingress: ingress, part, skip, replies, shared: shared, sigID: 0, chunk: all)
     }
 
@@ -206,7 +206,7 @@ public struct ReturnPathAnalysis: Sendable {
     func runChunk(_ addrs: [Address], _ part: AddressPartition, _ skip: [Bool], _ sigs: [[Int]], _ requestSigs: [[Int]],
                   _ coverage: Coverage, _ chunk: Range<Int>) -> [Result] {
         var out: [Result] = []
-        let shared = Shared(model, part, ruleSourceCuts(part.family), coverage: coverage)
+        let shared = Shared(model, part, ruleSourceCuts(part.family), coverage: coverage, chunk: chunk)
         var replyCache: [ReplyKey: ReplyMap] = [:]
         var signatureIDs: [[Int]: Int] = [:]
         var resultCache: [ResultKey: Result] = [:]
@@ -229,7 +229,7 @@ public struct ReturnPathAnalysis: Sendable {
                 }
                 let replies: ReplyMap
                 if let cached = replyCache[key] { replies = cached } else {
-                    replies = ReplyMap(replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID, chunk: chunk))
+                    replies = replyVerdicts(a, part, skip, binding: binding, shared: shared, sigID: sigID, chunk: chunk)
                     replyCache[key] = replies
                 }
                 let r = classify(a, ingress: ing, part, skip, replies, shared: shared, sigID: sigID, chunk: chunk)
@@ -309,8 +309,8 @@ public struct ReturnPathAnalysis: Sendable {
     /// The reply lookup `S from A` for each range, as a verdict relative to no ingress yet:
     /// symmetric is decided later against each ingress, so this keeps the raw egress.
     func replyVerdicts(_ a: Address, _ part: AddressPartition, _ skip: [Bool], binding: String?,
-                       shared: Shared, sigID: Int, chunk: Range<Int>) -> [Verdict] {
-        var out = [Verdict](repeating: .notApplicable, count: part.count)
+                       shared: Shared, sigID: Int, chunk: Range<Int>) -> ReplyMap {
+        var out = ReplyMap(count: part.count)
         let coverage = shared.coverage
         var q = RouteQuery(dst: a.local, line: "reply")
         q.src = a.local
@@ -335,28 +335,28 @@ public struct ReturnPathAnalysis: Sendable {
                 r = x
             }
             if let e = r.error {
-                out[i] = .unroutable(type: r.type?.name ?? e.rawValue, table: r.table, rule: r.rule)
+                out.set(i, .unroutable(type: r.type?.name ?? e.rawValue, table: r.table, rule: r.rule))
                 continue
             }
             switch r.type {
-            case .local?, .anycast?: out[i] = .notApplicable  // a local or subnet-router anycast source
+            case .local?, .anycast?: out.set(i, .notApplicable)  // a local or subnet-router anycast source
             case .unicast?, nil:
                 if r.multipath.count > 1 {
                     let devs = Array(Set(r.multipath.map(\.dev))).sorted()
                     if devs.count == 1 {
                         let gw = r.multipath.first?.gateway
-                        out[i] = .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule,
-                                             route: coverage.kind(q.dst, table: r.table, gateway: gw != nil))
+                        out.set(i, .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule,
+                                             route: coverage.kind(q.dst, table: r.table, gateway: gw != nil)))
                     } else {
-                        out[i] = .ecmpSplit(egress: devs, table: r.table, rule: r.rule,
-                                            route: coverage.kind(q.dst, table: r.table, gateway: r.multipath.contains { $0.gateway != nil }))
+                        out.set(i, .ecmpSplit(egress: devs, table: r.table, rule: r.rule,
+                                            route: coverage.kind(q.dst, table: r.table, gateway: r.multipath.contains { $0.gateway != nil })))
                     }
                 } else {
-                    out[i] = .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule,
-                                         route: coverage.kind(q.dst, table: r.table, gateway: r.gateway != nil))
+                    out.set(i, .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule,
+                                         route: coverage.kind(q.dst, table: r.table, gateway: r.gateway != nil)))
                 }
             case let t?:
-                out[i] = .unroutable(type: t.name, table: r.table, rule: r.rule)
+                out.set(i, .unroutable(type: t.name, table: r.table, rule: r.rule))
             }
         }
         return out
@@ -374,23 +374,21 @@ public struct ReturnPathAnalysis: Sendable {
         }
     }
 
-    /// Reply verdicts per range as indexes into their distinct values.
+    /// Reply verdicts per range as indexes into their distinct values (filled range by range:
+    /// a verdict equal to the previous one costs a comparison, not a hash).
     struct ReplyMap {
         var ids: [Int32]
-        var verdicts: [Verdict]
-        init(_ perRange: [Verdict]) {
-            var index: [Verdict: Int32] = [:]
-            var verdicts: [Verdict] = []
-            var ids = [Int32](repeating: 0, count: perRange.count)
-            var last: (Verdict, Int32)? = nil
-            for (i, v) in perRange.enumerated() {
-                if let l = last, l.0 == v { ids[i] = l.1; continue }
-                let id: Int32
-                if let x = index[v] { id = x } else { id = Int32(verdicts.count); verdicts.append(v); index[v] = id }
-                ids[i] = id
-                last = (v, id)
-            }
-            self.ids = ids; self.verdicts = verdicts
+        var verdicts: [Verdict] = [.notApplicable]
+        private var index: [Verdict: Int32] = [.notApplicable: 0]
+        private var last: (Verdict, Int32) = (.notApplicable, 0)
+        /// Every range not applicable until set.
+        init(count: Int) { ids = [Int32](repeating: 0, count: count) }
+        mutating func set(_ i: Int, _ v: Verdict) {
+            if last.0 == v { ids[i] = last.1; return }
+            let id: Int32
+            if let x = index[v] { id = x } else { id = Int32(verdicts.count); verdicts.append(v); index[v] = id }
+            ids[i] = id
+            last = (v, id)
         }
     }
 

@@ -21,11 +21,11 @@ extension ReturnPathAnalysis {
         /// Default or specific route, per table (read-only, shared by the chunks).
         let coverage: Coverage
 
-        init(_ model: RoutingModel, _ part: AddressPartition, _ sourceCuts: [UInt128], coverage: Coverage) {
+        init(_ model: RoutingModel, _ part: AddressPartition, _ sourceCuts: [UInt128], coverage: Coverage, chunk: Range<Int>) {
             self.model = model
             self.part = part
             self.coverage = coverage
-            self.memo = ReverseLookupMemo(model, part)
+            self.memo = ReverseLookupMemo(model, part, chunk: chunk)
             self.sourceCuts = sourceCuts
         }
     }
@@ -55,6 +55,8 @@ extension ReturnPathAnalysis {
         }
         let model: RoutingModel
         let starts: [UInt128]
+        /// The ranges memoized: chunk.lowerBound is slot 0 of each table.
+        let chunk: Range<Int>
         var tables: [Key: Table] = [:]
         var lastKey: Key?
         var lastTable: Table?
@@ -62,13 +64,15 @@ extension ReturnPathAnalysis {
         var index = 0
         var sig = 0
 
-        init(_ model: RoutingModel, _ part: AddressPartition) {
+        init(_ model: RoutingModel, _ part: AddressPartition, chunk: Range<Int>) {
             self.model = model
             self.starts = part.family == .v4 ? part.starts : []
+            self.chunk = part.family == .v4 ? chunk : 0..<0
         }
 
         func lookup(_ fl: inout Flow) -> PolicyOutcome {
-            guard index < starts.count, fl.dst == starts[index] else { return model.fibLookup4(&fl) }
+            guard chunk.contains(index), fl.dst == starts[index] else { return model.fibLookup4(&fl) }
+            let slot = index - chunk.lowerBound
             // Without protocol/port selectors in any rule, fib_lookup ignores those fields.
             let dissect = model.requireFlowDissect4
             let key = Key(sig: sig, iif: fl.iif, oif: fl.oif, l3mdev: fl.l3mdev, l3mdevFromOif: fl.l3mdevFromOif,
@@ -76,16 +80,16 @@ extension ReturnPathAnalysis {
                           sport: dissect ? fl.sport : 0, dport: dissect ? fl.dport : 0, uid: fl.uid)
             let t: Table
             if let lk = lastKey, lk == key, let lt = lastTable { t = lt } else {
-                if let x = tables[key] { t = x } else { t = Table(starts.count); tables[key] = t }
+                if let x = tables[key] { t = x } else { t = Table(chunk.count); tables[key] = t }
                 lastKey = key; lastTable = t
             }
-            if t.filled[index], let p = t.post {
+            if t.filled[slot], let p = t.post {
                 fl.oif = p.oif; fl.l3mdev = p.l3mdev; fl.l3mdevFromOif = p.l3mdevFromOif
-                return t.outcomes[index]
+                return t.outcomes[slot]
             }
             let o = model.fibLookup4(&fl)
-            t.outcomes[index] = o
-            t.filled[index] = true
+            t.outcomes[slot] = o
+            t.filled[slot] = true
             t.post = fl
             return o
         }
