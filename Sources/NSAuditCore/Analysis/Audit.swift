@@ -124,9 +124,10 @@ public struct Audit: Sendable {
     /// `describe: false` leaves out the source lists (and the summaries' samples of them): for
     /// callers that only compare identities and severities (remediation checks).
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
-                         routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max) -> [Finding] {
+                         routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
+                         gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
         var out: [Finding] = []
-        let gatewayLinks = results.isEmpty ? [] : Self.gatewayLinks(ns)
+        let gatewayLinks = known ?? (results.isEmpty ? [] : Self.gatewayLinks(ns))
         for r in results {
             let a = r.address.local
             let services = Self.services(ns, r.address)

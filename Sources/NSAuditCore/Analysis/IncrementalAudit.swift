@@ -26,6 +26,24 @@ struct IncrementalAudit {
     let snapshot: Snapshot
     /// Tables with more routes than this are the ones not built again.
     var bigTable = 4096
+    /// When set, the edited namespace's routes are `before.routes` followed by these, and
+    /// `after.routes` holds only them (an edit applied without copying a big table).
+    var appended: [Route]? = nil
+
+    /// Calls `body` with every route of the edited namespace, read in place.
+    func forEachAfterRoute(_ body: (borrowing Route) -> Void) {
+        if appended != nil {
+            before.routes.withUnsafeBufferPointer { rs in for i in rs.indices { body(rs[i]) } }
+        }
+        after.routes.withUnsafeBufferPointer { rs in for i in rs.indices { body(rs[i]) } }
+    }
+
+    /// The routes of the edited namespace that `keep` selects.
+    func afterRoutes(where keep: (borrowing Route) -> Bool) -> [Route] {
+        var out: [Route] = []
+        forEachAfterRoute { r in if keep(r) { out.append(copy r) } }
+        return out
+    }
 
     /// The findings `Remediator.audit` gives for `after`, or nil when an edit is not one this
     /// can follow.
@@ -69,7 +87,11 @@ struct IncrementalAudit {
         guard Self.defaultRules4(before.rules) == Self.defaultRules4(after.rules) else { return nil }
 
         // Routes: what went and what came (the editor keeps the order of those that stay).
-        guard let (removedRoutes, addedRoutes) = Self.difference(before.routes, after.routes) else { return nil }
+        let removedRoutes: [Route], addedRoutes: [Route]
+        if let appended { (removedRoutes, addedRoutes) = ([], appended) } else {
+            guard let d = Self.difference(before.routes, after.routes) else { return nil }
+            (removedRoutes, addedRoutes) = d
+        }
 
         let audited = ReturnPathAnalysis.auditedAddresses(after)
         let affected = Set(audited.filter { changedLinks.contains($0.index) || ruleSources.contains($0.local) }.map(\.local))
@@ -87,12 +109,10 @@ struct IncrementalAudit {
         // default routes (which tablesReached looks at).
         var localHosts: Set<IPAddress> = []
         var defaults: [Route] = []
-        after.routes.withUnsafeBufferPointer { rs in
-            for i in rs.indices {
-                let d = rs[i].dst
-                if d.length == 0 { defaults.append(rs[i]); continue }
-                if rs[i].table == localTable && rs[i].type == .local && Int(d.length) == d.family.bitWidth { localHosts.insert(d.address) }
-            }
+        forEachAfterRoute { r in
+            let d = r.dst
+            if d.length == 0 { defaults.append(copy r); return }
+            if r.table == localTable && r.type == .local && Int(d.length) == d.family.bitWidth { localHosts.insert(d.address) }
         }
         for a in audited where !affected.contains(a.local) {
             // Its requests must stop in the local table, at its own local route, before any
@@ -105,9 +125,7 @@ struct IncrementalAudit {
 
         struct TableID: Hashable { var family: IPAddress.Family; var table: UInt32 }
         var routesPerTable: [TableID: Int] = [:]
-        after.routes.withUnsafeBufferPointer { rs in
-            for i in rs.indices { routesPerTable[TableID(family: rs[i].family, table: rs[i].table), default: 0] += 1 }
-        }
+        forEachAfterRoute { r in routesPerTable[TableID(family: r.family, table: r.table), default: 0] += 1 }
         let big = Set(routesPerTable.filter { $0.value > bigTable }.keys)
 
         var results: [ReturnPathAnalysis.Result] = []
@@ -117,7 +135,7 @@ struct IncrementalAudit {
             results = baseResults.filter { unaffected.contains($0.address.local) }
         } else if !unaffected.isEmpty {
             var reduced = after
-            reduced.routes = after.routes.filter { r in
+            reduced.routes = afterRoutes { r in
                 !big.contains(TableID(family: r.family, table: r.table)) || r.dst.length == 0 || r.type == .local || (region[r.family]?.overlaps(r.dst) ?? false)
             }
             let inside = ReturnPathAnalysis(reduced, options: .init(only: unaffected)).run()
@@ -141,13 +159,19 @@ struct IncrementalAudit {
                 } else { everything.insert(a.family) }
             }
             var reduced = after
-            reduced.routes = after.routes.filter { r in
+            reduced.routes = afterRoutes { r in
                 everything.contains(r.family) || !big.contains(TableID(family: r.family, table: r.table))
                     || needed[r.family]?.contains(r.table) == true || r.type == .local
             }
             results += ReturnPathAnalysis(reduced, options: .init(only: affected)).run()
         }
-        return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false)
+        var gatewayLinks: Set<Int32> = []
+        forEachAfterRoute { r in
+            if r.gateway != nil, let o = r.oif { gatewayLinks.insert(o) }
+            if let nhs = r.nexthops { for n in nhs where n.gateway != nil { if let o = n.oif { gatewayLinks.insert(o) } } }
+        }
+        return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false,
+                              gatewayLinks: gatewayLinks)
             + Misconfiguration.check(after, netns: netns)
     }
 

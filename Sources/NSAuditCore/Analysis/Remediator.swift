@@ -149,6 +149,7 @@ struct Remediator {
     /// Applies the commands to a copy of the snapshot and audits the namespace (and the
     /// namespace the interface moves to); nil snapshot when a command does not apply.
     func editedAudit(_ commands: [String], movesTo: String?) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?) {
+        if movesTo == nil, let x = appendingAudit(commands) { return x }
         var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
         for c in commands {
             do { try editor.apply(c) } catch { return (nil, [], nil) }
@@ -202,6 +203,33 @@ struct Remediator {
         var ok = r
         ok.verified = true
         return ok
+    }
+
+    /// An edit that only adds rules, and routes to tables no route uses yet (a source-routing
+    /// fix), applied to a copy of the snapshot without the namespace's routes (no copy of a
+    /// big table), then audited incrementally with those routes appended; nil for any other
+    /// edit, or when the incremental audit cannot follow it.
+    func appendingAudit(_ commands: [String]) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? {
+        guard baseResults != nil, incrementalBigTable != nil, !options.anyIngress,
+              let k = snapshot.namespaces.firstIndex(where: { $0.id == ns.id }) else { return nil }
+        var skeleton = snapshot
+        skeleton.namespaces[k].routes = []
+        var editor = SnapshotEditor(skeleton, defaultNamespace: ns.id)
+        for c in commands {
+            do { try editor.apply(c) } catch { return nil }
+        }
+        guard let after = editor.snapshot.namespace(ns.id), after.links == ns.links, after.addresses == ns.addresses,
+              editor.snapshot.namespaces.count == snapshot.namespaces.count else { return nil }
+        // Nothing was flushed (links unchanged) and no added route can collide with one that
+        // exists (their tables have none).
+        var used: Set<UInt32> = []
+        ns.routes.withUnsafeBufferPointer { rs in for i in rs.indices { used.insert(rs[i].table) } }
+        guard !after.routes.contains(where: { used.contains($0.table) }) else { return nil }
+        guard let base = baseResults, let big = incrementalBigTable else { return nil }
+        let inc = IncrementalAudit(before: ns, baseResults: base, after: after, snapshot: editor.snapshot, bigTable: big,
+                                   appended: after.routes)
+        guard let findings = inc.findings(netns: after.names.first ?? after.id) else { return nil }
+        return (editor.snapshot, findings, nil)
     }
 
     /// `audit` of the edited namespace through `IncrementalAudit`, when it can follow the edit.
