@@ -57,6 +57,16 @@ public struct Audit: Sendable {
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
     }
 
+    final class Built: @unchecked Sendable {
+        private let lock = NSLockish()
+        private var m: RoutingModel?
+        private var p: ReturnPathAnalysis.Prepared?
+        func setModel(_ x: RoutingModel) { lock.locked { m = x } }
+        func setPrepared(_ x: ReturnPathAnalysis.Prepared) { lock.locked { p = x } }
+        var model: RoutingModel? { lock.locked { m } }
+        var prepared: ReturnPathAnalysis.Prepared? { lock.locked { p } }
+    }
+
     final class Results: @unchecked Sendable {
         private let lock = NSLockish()
         private var items: [(ReportNamespace, [Finding], RoutingModel?)?]
@@ -78,8 +88,13 @@ public struct Audit: Sendable {
             return (entry, [f], nil)
         }
         if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
-        let model = RoutingModel(ns)
-        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress))
+        // The FIB model and the analysis's own structures, built side by side.
+        let built = Built()
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 { built.setModel(RoutingModel(ns)) } else { built.setPrepared(ReturnPathAnalysis.Prepared(ns)) }
+        }
+        let model = built.model!
+        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: built.prepared)
         entry.addressesAudited = analysis.auditedAddresses.count
         let results = analysis.run()
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),

@@ -72,10 +72,27 @@ public struct ReturnPathAnalysis: Sendable {
     let model: RoutingModel
     let options: Options
 
-    public init(_ ns: NamespaceSnapshot, model: RoutingModel? = nil, options: Options = Options()) {
+    /// What the analysis needs of the namespace besides the FIB model, per family: the
+    /// partition of the source space, the skipped ranges, and default-route coverage (so a
+    /// caller can build it while the model is being built).
+    public struct Prepared: Sendable {
+        var byFamily: [IPAddress.Family: (AddressPartition, [Bool], Coverage)] = [:]
+        public init(_ ns: NamespaceSnapshot) {
+            for f in [IPAddress.Family.v4, .v6] { byFamily[f] = ReturnPathAnalysis.prepare(ns, f) }
+        }
+    }
+    let prepared: Prepared?
+
+    public init(_ ns: NamespaceSnapshot, model: RoutingModel? = nil, options: Options = Options(), prepared: Prepared? = nil) {
         self.ns = ns
         self.model = model ?? RoutingModel(ns)
         self.options = options
+        self.prepared = prepared
+    }
+
+    static func prepare(_ ns: NamespaceSnapshot, _ f: IPAddress.Family) -> (AddressPartition, [Bool], Coverage) {
+        let part = partition(ns, f)
+        return (part, skipList(ns, part), Coverage(ns, f))
     }
 
     /// Addresses worth auditing: unicast, not loopback, not IPv6 link-local (reachable only
@@ -100,7 +117,9 @@ public struct ReturnPathAnalysis: Sendable {
         return texts.compactMap { IPPrefix($0) }
     }
 
-    func partition(_ f: IPAddress.Family) -> AddressPartition {
+    func partition(_ f: IPAddress.Family) -> AddressPartition { Self.partition(ns, f) }
+
+    static func partition(_ ns: NamespaceSnapshot, _ f: IPAddress.Family) -> AddressPartition {
         var prefixes: [IPPrefix] = Self.specialPrefixes(f)
         for r in ns.routes where r.family == f {
             prefixes.append(r.dst)
@@ -135,7 +154,9 @@ public struct ReturnPathAnalysis: Sendable {
     }
 
     /// Ranges that are special or local sources (never remote clients).
-    func skipList(_ part: AddressPartition) -> [Bool] {
+    func skipList(_ part: AddressPartition) -> [Bool] { Self.skipList(ns, part) }
+
+    static func skipList(_ ns: NamespaceSnapshot, _ part: AddressPartition) -> [Bool] {
         let fam = part.family
         let special = Self.specialPrefixes(fam)
         let localSet = Set(ns.addresses.filter { $0.family == fam }.map { $0.local.bits })
@@ -156,11 +177,9 @@ public struct ReturnPathAnalysis: Sendable {
         for fam in [IPAddress.Family.v4, .v6] {
             let addrs = audited.filter { $0.family == fam }
             guard !addrs.isEmpty else { continue }
-            let part = partition(fam)
-            let skip = skipList(part)
+            let (part, skip, coverage) = prepared?.byFamily[fam] ?? Self.prepare(ns, fam)
             let requestSigs = options.shareResults ? requestSignatures(addrs) : []
             let sigs = addrs.map { signature($0, sourceRoutes: srcRoutes) }
-            let coverage = Coverage(ns, fam)
             // A big partition is cut into contiguous chunks analysed on every core (each
             // with its own memos), whose results are then joined in address order.
             let cores = ProcessInfo.processInfo.activeProcessorCount
