@@ -21,6 +21,8 @@ public final class RoutingModel: Sendable {
     /// Tables 0...255 by id, so the common lookups need no hashing.
     let small4: [PrefixTable<UInt32>?]
     let small6: [PrefixTable<UInt128>?]
+    /// small4 without reference counting in the lookup loop (the tables are held by tables4).
+    let small4Unmanaged: [UnmanagedTable4?]
     /// Number of default (prefix length 0) routes per IPv4 table (fib_table.tb_num_default).
     let numDefault4: [UInt32: Int]
     let smallNumDefault4: [Int32]
@@ -32,6 +34,18 @@ public final class RoutingModel: Sendable {
     let ipv6Forwarding: Bool
     let requireFlowDissect4: Bool
     let sysctls: [String: Int]
+    /// Per prefix entry of every IPv4 table (at leafBase4 of the table + entry index): the
+    /// first alias's route with its first path resolved, so the common lookup needs one
+    /// memory access after the prefix table (see Leaf4).
+    let leaves4: [Leaf4]
+    let leafBase4: [UInt32: Int32]
+    let smallLeafBase4: [Int32]
+    /// Every rule, in order (the general lookups).
+    let allRules4: RuleProgram
+    let allRules6: RuleProgram
+    /// The IPv4 rules an output lookup can match when it gives only a destination (iif lo,
+    /// no oif, mark, tos, ports, uid or source; protocol UDP as inet_rtm_getroute sets it).
+    let outputRules4: RuleProgram
 
     public convenience init(_ ns: NamespaceSnapshot) {
         self.init(ns, forceUnmerged: false)
@@ -203,22 +217,67 @@ public final class RoutingModel: Sendable {
         for (k, v) in t4 where k < 256 { s4[Int(k)] = v }
         for (k, v) in t6 where k < 256 { s6[Int(k)] = v }
         small4 = s4; small6 = s6
+        small4Unmanaged = s4.map { $0.map { UnmanagedTable4(ref: Unmanaged.passUnretained($0)) } }
         numDefault4 = numDefault
         var snd = [Int32](repeating: 0, count: 256)
         for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
         smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+
+        var leaves: [Leaf4] = [], bases: [UInt32: Int32] = [:]
+        var smallBases = [Int32](repeating: -1, count: 256)
+        for (tid, t) in t4 {
+            let base = Int32(leaves.count)
+            bases[tid] = base
+            if tid < 256 { smallBases[Int(tid)] = base }
+            leaves.reserveCapacity(leaves.count + t.entries.count)
+            for e in t.entries {
+                let r = routes4[Int(e.first)]
+                var lf = Leaf4(route: e.first, dev: 0, src: 0, length: e.length, type: r.type,
+                               flags: r.table == Table.local ? Leaf4.localTable : 0)
+                if r.pathCount > 0 {
+                    let p = Int(r.pathStart)
+                    lf.dev = ph[p].dev; lf.src = ph[p].src
+                    if r.pathCount > 1 { lf.flags |= Leaf4.multi }
+                    if r.tos == 0 && !r.isReject && !r.dead && !r.blackholeObject
+                        && ph[p].flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0 {
+                        lf.flags |= Leaf4.fast
+                    }
+                }
+                leaves.append(lf)
+            }
+        }
+        leaves4 = leaves; leafBase4 = bases; smallLeafBase4 = smallBases
+        func linkOf(_ i: Int32) -> LinkInfo? {
+            guard i > 0, Int(i) < slot.count, slot[Int(i)] >= 0 else { return nil }
+            return links[Int(slot[Int(i)])]
+        }
+        allRules4 = RoutingModel.ruleProgram(rules4, shape: nil, v6: false, link: linkOf, tableExists: { _ in true })
+        allRules6 = RoutingModel.ruleProgram(rules6, shape: nil, v6: true, link: linkOf, tableExists: { _ in true })
+        // The flow fibLookup4 sees for `route get DST` (after l3mdev_update_flow: no oif,
+        // iif lo, so no l3mdev).
+        let shape = Flow(dst: 0, src: 0, iif: lo, oif: 0, mark: 0, tos: 0, proto: 17, sport: 0, dport: 0, uid: 0)
+        outputRules4 = RoutingModel.ruleProgram(rules4, shape: shape, v6: false, link: linkOf, tableExists: { t4[$0] != nil })
     }
 
     /// Every large lookup array (see PrefixTable.withStorage).
     public func withLookupStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
         for t in tables4.values { t.withStorage(body) }
         for t in tables6.values { t.withStorage(body) }
-        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body)
+        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body); leaves4.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
         id < 256 ? small4.withUnsafeBufferPointer { $0[Int(id)] } : tables4[id]
+    }
+    /// `body` on IPv4 table `id`, nil when there is none.
+    @inline(__always) func withTable4<R>(_ id: UInt32, _ body: (PrefixTable<UInt32>) -> R) -> R? {
+        if id < 256 {
+            guard let u = small4Unmanaged.withUnsafeBufferPointer({ $0[Int(id)] }) else { return nil }
+            return u.ref._withUnsafeGuaranteedRef(body)
+        }
+        guard let t = tables4[id] else { return nil }
+        return body(t)
     }
     @inline(__always) func table6(_ id: UInt32) -> PrefixTable<UInt128>? {
         id < 256 ? small6.withUnsafeBufferPointer { $0[Int(id)] } : tables6[id]
@@ -284,6 +343,25 @@ final class LinkInfo: @unchecked Sendable {
         index = l.index; name = l.name; up = l.adminUp; loopback = l.isLoopback; isVRF = l.isVRF
         vrfTable = l.vrfTable; master = l.master; group = l.group
     }
+}
+
+/// A prefix entry's first alias, resolved for the common case: `fast` when the route has no
+/// tos, is not a reject route, dead or a blackhole object, and its first path is neither dead
+/// nor linkdown, so fib_table_lookup takes it with its first path whenever the flow's oif is
+/// 0 or that path's device. `dev` and `src` are the first path's device and fib_result_prefsrc.
+struct Leaf4: Sendable {
+    static let fast: UInt8 = 1, multi: UInt8 = 2, localTable: UInt8 = 4
+    var route: Int32
+    var dev: Int32
+    var src: UInt32
+    var length: UInt8
+    var type: RouteType
+    var flags: UInt8
+    static let none = Leaf4(route: -1, dev: 0, src: 0, length: 0, type: .unspec, flags: 0)
+}
+
+struct UnmanagedTable4: @unchecked Sendable {
+    let ref: Unmanaged<PrefixTable<UInt32>>
 }
 
 struct RouteHot: Sendable {

@@ -106,14 +106,14 @@ extension RoutingModel {
         updateL3mdev(&fl)
         let flow = fl
         let scoringOif = input ? flow.iif : flow.oif
-        return runRules(rules6, flow, v6: true, lookup: { table in
+        return runRules(rules6, allRules6, flow, v6: true, lookup: { table in
             self.tableLookup6(table, dst: flow.dst, src: flow.src, oif: scoringOif, strict: strict)
         }, suppress: { rule, hit in
-            if Int(hit.prefixLen) <= rule.suppressPrefixlen { return true }
-            if rule.suppressIfgroup >= 0 {
+            if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
+            if rule.pointee.suppressIfgroup >= 0 {
                 let r = self.routes6[Int(hit.route)]
                 let d = self.resultDev6(r, self.paths[Int(r.pathStart + hit.nhSel)])
-                if let l = self.link(d), Int64(l.group) == rule.suppressIfgroup { return true }
+                if let l = self.link(d), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
             }
             return false
         })

@@ -25,6 +25,12 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// Top bits indexed: about 2 intervals per bucket, at most 21 bits (an 8 MB index), none
     /// for small tables (their intervals stay in cache anyway).
     private let indexBits: Int
+    /// IPv4 tables of at least `dirThreshold` prefixes: one Int32 per /24 block, the most
+    /// specific entry covering the whole block (>= -1), or, for a block split by longer
+    /// prefixes, -2 - (the interval containing the block's first address), from which a short
+    /// scan finds the address's interval. One memory access for most lookups.
+    private let dir24: [Int32]
+    public static var dirThreshold: Int { 4096 }
 
     public var isEmpty: Bool { entries.isEmpty }
 
@@ -71,6 +77,26 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         iv.reserveCapacity(st.count)
         for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
         self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits
+        dir24 = Key.bitWidth == 32 && entries.count >= PrefixTable.dirThreshold ? PrefixTable.buildDir24(st, va) : []
+    }
+
+    private static func buildDir24(_ starts: [Key], _ values: [Int32]) -> [Int32] {
+        let blocks = 1 << 24
+        let dir = [Int32](unsafeUninitializedCapacity: blocks) { buf, n in
+            starts.withUnsafeBufferPointer { st in values.withUnsafeBufferPointer { va in
+                let count = st.count
+                var k = 0
+                // next interval start above the current one (as a 64-bit number: none = 2^32)
+                var next: UInt64 = count > 1 ? UInt64(st[1]) : 1 << 32
+                for b in 0..<blocks {
+                    let bs = UInt64(b) << 8
+                    while next <= bs { k += 1; next = k + 1 < count ? UInt64(st[k + 1]) : 1 << 32 }
+                    buf[b] = next <= bs | 0xff ? Int32(-2 - k) : va[k]
+                }
+            } }
+            n = blocks
+        }
+        return dir
     }
 
     @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
@@ -124,6 +150,15 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// The most specific entry containing `addr`, or -1.
     @inline(__always)
     public func lookup(_ addr: Key) -> Int32 {
+        if !dir24.isEmpty {
+            let v = dir24.withUnsafeBufferPointer { $0[Int(addr >> 8)] }
+            if v >= -1 { return v }
+            return intervals.withUnsafeBufferPointer { st in
+                var k = Int(-2 - v)
+                while k + 1 < st.count && st[k + 1].start <= addr { k += 1 }
+                return st[k].value
+            }
+        }
         let b = indexBits == 0 ? 0 : Int(addr >> Key(Key.bitWidth - indexBits))
         return intervals.withUnsafeBufferPointer { st in
             var lo = Int(bucket.withUnsafeBufferPointer { $0[b] }), hi = Int(bucket.withUnsafeBufferPointer { $0[b + 1] })
@@ -142,6 +177,6 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// them (huge pages); the core itself makes no system calls.
     public func withStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
         intervals.withUnsafeBytes(body); entries.withUnsafeBytes(body)
-        payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body)
+        payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body); dir24.withUnsafeBytes(body)
     }
 }

@@ -100,17 +100,25 @@ public enum RouteGetFormat {
     /// IPv4 written digit by digit; IPv6 through its RFC 5952 description.
     @inline(__always) static func appendAddr(_ a: IPAddress, _ o: inout [UInt8]) {
         if a.family == .v4 {
-            let v = a.v4
-            appendInt(Int(v >> 24), &o); o.append(46); appendInt(Int((v >> 16) & 0xff), &o); o.append(46)
-            appendInt(Int((v >> 8) & 0xff), &o); o.append(46); appendInt(Int(v & 0xff), &o)
+            appendV4(a.v4, &o)
         } else {
             o += a.description.utf8
         }
     }
 
+    @inline(__always) static func appendV4(_ v: UInt32, _ o: inout [UInt8]) {
+        appendInt(Int(v >> 24), &o); o.append(46); appendInt(Int((v >> 16) & 0xff), &o); o.append(46)
+        appendInt(Int((v >> 8) & 0xff), &o); o.append(46); appendInt(Int(v & 0xff), &o)
+    }
+
     static func appendQuoted(_ s: String, _ o: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { appendQuoted(bytes: $0, &o) }
+    }
+
+    static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
         o.append(34)
-        for b in s.utf8 {
+        for b in bytes {
             switch b {
             case 34: o += "\\\"".utf8
             case 92: o += "\\\\".utf8
@@ -174,6 +182,16 @@ public enum RouteGetBatch {
                 if s == e || buf[s] == UInt8(ascii: "#") { continue }
                 c.answered += 1
                 let line = UnsafeBufferPointer(rebasing: buf[s..<e])
+                if let v4 = parseV4(line) {
+                    // the common line: a destination alone, rendered from the decision
+                    var isError = false
+                    if model.appendDestinationOnly4(v4, line: line, json: json, out: &out, err: &err, isError: &isError) {
+                        if json || !isError { out.append(10) } else { c.kernelErrors += 1; err.append(10) }
+                        if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
+                        if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                        continue
+                    }
+                }
                 let text = String(decoding: line, as: UTF8.self)
                 do throws(RouteQueryError) {
                     let q: RouteQuery
