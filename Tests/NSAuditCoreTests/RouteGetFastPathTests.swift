@@ -100,4 +100,61 @@ struct RouteGetFastPathTests {
         #expect(checked > 10_000)
         #expect(mismatches.isEmpty, "\(mismatches.count) namespaces differ: \(mismatches.prefix(10))")
     }
+
+    static func interestingV6(_ rng: inout SystemRandomNumberGenerator) -> [UInt128] {
+        var out: [UInt128] = [0, 1, 2, 0xffff_0a00_0001, 0x0a00_0001, 0x1_0000_0000_0000, UInt128.max,
+                              UInt128(0x2001_0db8) << 96, (UInt128(0x2001_0db8) << 96) | 1, UInt128(0xfe80) << 112 | 1]
+        for _ in 0..<3000 {
+            // random words, many of them zero, so every compression case comes up
+            var v: UInt128 = 0
+            for _ in 0..<8 {
+                let w: UInt16 = Int.random(in: 0..<3, using: &rng) == 0 ? UInt16.random(in: 0...UInt16.max, using: &rng)
+                    : (Int.random(in: 0..<4, using: &rng) == 0 ? UInt16.random(in: 0...0xf, using: &rng) : 0)
+                v = v << 16 | UInt128(w)
+            }
+            out.append(v)
+        }
+        return out
+    }
+
+    @Test("the byte-level IPv6 printer writes what IPAddress.description writes")
+    func v6Printer() {
+        var rng = SystemRandomNumberGenerator()
+        for v in Self.interestingV6(&rng) {
+            let a = IPAddress(v6: v)
+            var r = RouteResult(query: "x", family: .v6, dst: a)
+            r.type = .unicast
+            let text = RouteGetFormat.text(r)
+            #expect(text.split(separator: " ").first.map(String.init) == a.description, "\(a.description)")
+        }
+    }
+
+    @Test("route-get --batch parses IPv6 lines as the general parser does")
+    func batchV6Lines() throws {
+        var rng = SystemRandomNumberGenerator()
+        var lines = Self.interestingV6(&rng).prefix(800).map { IPAddress(v6: $0).description }
+        // spellings the RFC 5952 form never uses, and malformed ones
+        lines += ["2001:DB8::1", "2001:0db8:0000:0000:0000:0000:0000:0001", "::", "::1", "1::", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+                  "1:2:3:4:5:6:7:8", "1::2::3", "1:2:3:4:5:6:7:8:9", "1:2:3:4::5:6:7:8", "12345::1", ":1::", "1:", ":",
+                  ":::", "::ffff:10.0.0.1", "::10.0.0.1", "fe80::1%eth0", "g::1", "+1::2", "1:2:3:4:5:6:7", "0::0"]
+        for f in LookupCorpusReplayTests.corpusFiles("generated").prefix(12) {
+            let (header, _) = try RouteGetCorpus.decode(try Data(contentsOf: URL(fileURLWithPath: f)))
+            let snapPath = String(f.dropLast(".queries.jsonl".count)) + ".snapshot.json"
+            let snap = try SnapshotReader.decode(try Data(contentsOf: URL(fileURLWithPath: snapPath)), name: snapPath)
+            guard let ns = snap.namespace(header.namespace) else { continue }
+            let model = RoutingModel(ns)
+            var got: [UInt8] = []
+            _ = RouteGetBatch.run(model: model, input: Array(lines.joined(separator: "\n").utf8), json: true) { b, _ in got += b }
+            var want: [UInt8] = []
+            for l in lines {
+                do {
+                    RouteGetFormat.appendJSON(try model.routeGet(line: l), to: &want)
+                } catch {
+                    want += RouteGetFormat.problemJSON(query: l, problem: error.description).utf8
+                }
+                want.append(10)
+            }
+            #expect(String(decoding: got, as: UTF8.self) == String(decoding: want, as: UTF8.self))
+        }
+    }
 }

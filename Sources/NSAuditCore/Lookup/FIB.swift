@@ -15,6 +15,7 @@ public final class RoutingModel: Sendable {
     let paths: [FIBNexthop]
     /// Hot, compact copies for the IPv4 lookup loop (fewer cache lines per lookup).
     let hot4: [RouteHot]
+    let hot6: [RouteHot6]
     let pathHot: [PathHot]
     let tables4: [UInt32: PrefixTable<UInt32>]
     let tables6: [UInt32: PrefixTable<UInt128>]
@@ -46,6 +47,8 @@ public final class RoutingModel: Sendable {
     /// The IPv4 rules an output lookup can match when it gives only a destination (iif lo,
     /// no oif, mark, tos, ports, uid or source; protocol UDP as inet_rtm_getroute sets it).
     let outputRules4: RuleProgram
+    /// The tables with a /24 index such a lookup may consult (see decideOutput4(destinations:)).
+    let touchTables4: [TouchTable4]
 
     public convenience init(_ ns: NamespaceSnapshot) {
         self.init(ns, forceUnmerged: false)
@@ -76,6 +79,7 @@ public final class RoutingModel: Sendable {
             info.bcForwarding = conf("bc_forwarding", 0) != 0 && all("bc_forwarding", 0) != 0
             info.ignoreLinkdown6 = (ns.sysctls["net.ipv6.conf.\(l.name).ignore_routes_with_linkdown"] ?? 0) != 0
                 || (ns.sysctls["net.ipv6.conf.all.ignore_routes_with_linkdown"] ?? 0) != 0
+            info.useOifAddrsOnly6 = (ns.sysctls["net.ipv6.conf.\(l.name).use_oif_addrs_only"] ?? 0) != 0
             if l.isLoopback { lo = l.index }
             slot[Int(l.index)] = Int32(links.count)
             byName[l.name] = l.index
@@ -213,6 +217,11 @@ public final class RoutingModel: Sendable {
             if r.blackholeObject { f |= RouteHot.blackholeObject }
             return RouteHot(tos: r.tos, flags: f, type: r.type.rawValue, pathStart: r.pathStart, pathCount: r.pathCount)
         }
+        hot6 = routes6.map { r in
+            RouteHot6(metric: r.metric, pathStart: r.pathStart, pathCount: r.pathCount, table: r.table,
+                      pref: UInt8(RoutingModel.decodePref(r.pref)), dstLength: r.dst.length, type: r.type,
+                      usesObject: r.usesObject, blackholeObject: r.blackholeObject, hasSrc: (r.src?.length ?? 0) > 0)
+        }
         var s4 = [PrefixTable<UInt32>?](repeating: nil, count: 256), s6 = [PrefixTable<UInt128>?](repeating: nil, count: 256)
         for (k, v) in t4 where k < 256 { s4[Int(k)] = v }
         for (k, v) in t6 where k < 256 { s6[Int(k)] = v }
@@ -238,6 +247,9 @@ public final class RoutingModel: Sendable {
                 if r.pathCount > 0 {
                     let p = Int(r.pathStart)
                     lf.dev = ph[p].dev; lf.src = ph[p].src
+                    if let g = paths[p].gateway {
+                        if g.family == .v4 { lf.gw = g.v4; lf.flags |= Leaf4.gatewayV4 }
+                    } else { lf.flags |= Leaf4.noGateway }
                     if r.pathCount > 1 { lf.flags |= Leaf4.multi }
                     if r.tos == 0 && !r.isReject && !r.dead && !r.blackholeObject
                         && ph[p].flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0 {
@@ -258,13 +270,24 @@ public final class RoutingModel: Sendable {
         // iif lo, so no l3mdev).
         let shape = Flow(dst: 0, src: 0, iif: lo, oif: 0, mark: 0, tos: 0, proto: 17, sport: 0, dport: 0, uid: 0)
         outputRules4 = RoutingModel.ruleProgram(rules4, shape: shape, v6: false, link: linkOf, tableExists: { t4[$0] != nil })
+        var touched: [UInt32] = []
+        if merged4 { touched = [Table.main, Table.default] }
+        else {
+            for i in outputRules4.order where rules4[Int(i)].action == RuleAction.toTable && !rules4[Int(i)].l3mdev {
+                if !touched.contains(rules4[Int(i)].table) { touched.append(rules4[Int(i)].table) }
+            }
+        }
+        touchTables4 = touched.compactMap { id in
+            guard let t = t4[id], t.entries.count >= PrefixTable<UInt32>.dirThreshold, let b = bases[id] else { return nil }
+            return TouchTable4(ref: UnmanagedTable4(ref: Unmanaged.passUnretained(t)), base: b)
+        }
     }
 
     /// Every large lookup array (see PrefixTable.withStorage).
     public func withLookupStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
         for t in tables4.values { t.withStorage(body) }
         for t in tables6.values { t.withStorage(body) }
-        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body); leaves4.withUnsafeBytes(body)
+        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body); leaves4.withUnsafeBytes(body); hot6.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
@@ -337,6 +360,7 @@ final class LinkInfo: @unchecked Sendable {
     var sendRedirects = true
     var ignoreLinkdown4 = false
     var ignoreLinkdown6 = false
+    var useOifAddrsOnly6 = false
     var routeLocalnet = false
     var bcForwarding = false
     init(_ l: Link) {
@@ -351,9 +375,13 @@ final class LinkInfo: @unchecked Sendable {
 /// 0 or that path's device. `dev` and `src` are the first path's device and fib_result_prefsrc.
 struct Leaf4: Sendable {
     static let fast: UInt8 = 1, multi: UInt8 = 2, localTable: UInt8 = 4
+    /// The first path's gateway: `gw` (IPv4), or none; with neither flag it is elsewhere
+    /// (an IPv6 gateway: read the path).
+    static let gatewayV4: UInt8 = 8, noGateway: UInt8 = 16
     var route: Int32
     var dev: Int32
     var src: UInt32
+    var gw: UInt32 = 0
     var length: UInt8
     var type: RouteType
     var flags: UInt8
@@ -362,6 +390,27 @@ struct Leaf4: Sendable {
 
 struct UnmanagedTable4: @unchecked Sendable {
     let ref: Unmanaged<PrefixTable<UInt32>>
+}
+
+struct TouchTable4: Sendable {
+    let ref: UnmanagedTable4
+    let base: Int32
+}
+
+/// The fields of an IPv6 route rt6_select and fib6_table_lookup read, compact.
+struct RouteHot6: Sendable {
+    var metric: UInt32
+    var pathStart: Int32
+    var pathCount: Int32
+    var table: UInt32
+    /// RoutingModel.decodePref of the route's preference.
+    var pref: UInt8
+    var dstLength: UInt8
+    var type: RouteType
+    var usesObject: Bool
+    var blackholeObject: Bool
+    /// A source prefix longer than 0.
+    var hasSrc: Bool
 }
 
 struct RouteHot: Sendable {

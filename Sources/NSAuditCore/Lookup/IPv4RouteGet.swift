@@ -27,6 +27,8 @@ extension RoutingModel {
         /// More than one path is possible (multipath hash or fib_select_default).
         var multipath = false
         var defaultAlternatives = false
+        /// The leaf the table lookup answered from, when it is the hit's route and path.
+        var resolved = Leaf4.none
         public var routeIndex: Int32 { hit?.route ?? -1 }
     }
 
@@ -107,6 +109,7 @@ extension RoutingModel {
             // answered from (the same route and its first path), else from the route arrays
             let nhDev: Int32, nhSrc: UInt32, multiPath: Bool
             if found.route == h.route && h.nhSel == 0 {
+                d.resolved = found
                 d.type = found.type
                 nhDev = found.dev; nhSrc = found.src; multiPath = found.flags & Leaf4.multi != 0
             } else {
@@ -411,10 +414,16 @@ extension RoutingModel {
             table = h.table == 0 ? nil : h.table
             let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
             if useFi && !d.local {
-                let start = hot4.withUnsafeBufferPointer { $0[Int(h.route)].pathStart }
-                let nh = Int(start + h.nhSel)
-                gateway = paths.withUnsafeBufferPointer { $0[nh].gateway }
-                linkdown = pathHot.withUnsafeBufferPointer { $0[nh].flags } & NexthopFlags.linkdown != 0
+                let lf = d.resolved
+                if lf.route == h.route && lf.flags & (Leaf4.gatewayV4 | Leaf4.noGateway) != 0 {
+                    // a fast leaf's path is not linkdown
+                    if lf.flags & Leaf4.gatewayV4 != 0 { gateway = IPAddress(v4: lf.gw) }
+                } else {
+                    let start = hot4.withUnsafeBufferPointer { $0[Int(h.route)].pathStart }
+                    let nh = Int(start + h.nhSel)
+                    gateway = paths.withUnsafeBufferPointer { $0[nh].gateway }
+                    linkdown = pathHot.withUnsafeBufferPointer { $0[nh].flags } & NexthopFlags.linkdown != 0
+                }
             }
         }
         let devLink = link(d.devOut)
@@ -455,5 +464,45 @@ extension RoutingModel {
     private func appendJSONHead(_ line: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
         o += "{\"query\":".utf8
         RouteGetFormat.appendQuoted(bytes: line, &o)
+    }
+}
+
+extension RoutingModel {
+    /// `route get DST` output lookups for many destinations: for each, the decision
+    /// decideOutput4(dst:) gives, in order, into `out` (which must have room for them all).
+    /// The large tables' memory for each group of 16 destinations is read for all of them
+    /// first, so that their cache misses overlap instead of following one another (as bulk
+    /// LPM lookups do); the lookups that follow are the unchanged ones. Returns a checksum of
+    /// what was read (it keeps those reads from being optimized away).
+    @discardableResult
+    public func decideOutput4(destinations: UnsafeBufferPointer<UInt32>, into out: UnsafeMutablePointer<OutputDecision4>) -> Int {
+        var check = 0
+        var i = 0
+        let n = destinations.count
+        while i < n {
+            let end = min(i + 16, n)
+            check &+= touch4(UnsafeBufferPointer(rebasing: destinations[i..<end]))
+            for k in i..<end { (out + k).initialize(to: decideOutput4(dst: destinations[k])) }
+            i = end
+        }
+        return check
+    }
+
+    /// Reads, for each destination, the /24 index entry and the leaf of every large table a
+    /// destination-only output lookup may consult.
+    @inline(never)
+    func touch4(_ dsts: UnsafeBufferPointer<UInt32>) -> Int {
+        var acc: Int32 = 0
+        touchTables4.withUnsafeBufferPointer { tt in
+            leaves4.withUnsafeBufferPointer { lv in
+                for t in tt {
+                    for d in dsts {
+                        let e = t.ref.ref._withUnsafeGuaranteedRef { $0.lookup(d) }
+                        if e >= 0 { acc ^= lv[Int(t.base + e)].route }
+                    }
+                }
+            }
+        }
+        return Int(acc)
     }
 }

@@ -25,6 +25,10 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// Top bits indexed: about 2 intervals per bucket, at most 21 bits (an 8 MB index), none
     /// for small tables (their intervals stay in cache anyway).
     private let indexBits: Int
+    /// Bucket of an address: (address - indexBase) >> indexShift (addresses below indexBase
+    /// are in the first interval, those past the last bucket in the last one).
+    private let indexBase: Key
+    private let indexShift: Int
     /// IPv4 tables of at least `dirThreshold` prefixes: one Int32 per /24 block, the most
     /// specific entry covering the whole block (>= -1), or, for a block split by longer
     /// prefixes, -2 - (the interval containing the block's first address), from which a short
@@ -72,11 +76,11 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
             entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i), first: payload[Int(s)]))
             i = j
         }
-        let (st, va, bu, bits) = PrefixTable.buildIntervals(&entries)
+        let (st, va, bu, bits, ibase, ishift) = PrefixTable.buildIntervals(&entries)
         var iv: [Interval] = []
         iv.reserveCapacity(st.count)
         for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
-        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits
+        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits; indexBase = ibase; indexShift = ishift
         dir24 = Key.bitWidth == 32 && entries.count >= PrefixTable.dirThreshold ? PrefixTable.buildDir24(st, va) : []
     }
 
@@ -106,7 +110,7 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         return key | (Key.max >> Key(length))
     }
 
-    private static func buildIntervals(_ entries: inout [Entry]) -> ([Key], [Int32], [Int32], Int) {
+    private static func buildIntervals(_ entries: inout [Entry]) -> ([Key], [Int32], [Int32], Int, Key, Int) {
         var starts: [Key] = [], values: [Int32] = []
         starts.reserveCapacity(entries.count * 2 + 1)
         values.reserveCapacity(entries.count * 2 + 1)
@@ -137,14 +141,23 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         if starts.count < 64 { bits = 0 }
         let nb = 1 << bits
         var bucket = [Int32](repeating: 0, count: nb + 1)
-        let shift = Key.bitWidth - bits
-        var k = 0
-        for b in 0...nb {
-            while k < starts.count, bits > 0 && Int(starts[k] >> Key(shift)) < b { k += 1 }
-            if bits == 0 && b == 1 { k = starts.count }
-            bucket[b] = Int32(k)
+        var base: Key = 0, shift = 0
+        if bits == 0 {
+            bucket[1] = Int32(starts.count)
+        } else {
+            // the index spans the interval starts after the first (which is 0), so that
+            // prefixes sharing their top bits (2001:db8::/32) still spread over the buckets
+            base = starts[1]
+            let span = starts[starts.count - 1] - base
+            let spanBits = span == 0 ? 0 : Key.bitWidth - span.leadingZeroBitCount
+            shift = max(0, spanBits - bits)
+            var k = 1
+            for b in 0...nb {
+                while k < starts.count && Int((starts[k] - base) >> Key(shift)) < b { k += 1 }
+                bucket[b] = Int32(k)
+            }
         }
-        return (starts, values, bucket, bits)
+        return (starts, values, bucket, bits, base, shift)
     }
 
     /// The most specific entry containing `addr`, or -1.
@@ -159,15 +172,23 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
                 return st[k].value
             }
         }
-        let b = indexBits == 0 ? 0 : Int(addr >> Key(Key.bitWidth - indexBits))
+        var b = 0
+        if indexBits != 0 {
+            if addr < indexBase { return intervals.withUnsafeBufferPointer { $0[0].value } }
+            let rel = (addr - indexBase) >> Key(indexShift)
+            let nb = 1 << indexBits
+            b = rel >= Key(nb) ? nb - 1 : Int(rel)
+        }
         return intervals.withUnsafeBufferPointer { st in
-            var lo = Int(bucket.withUnsafeBufferPointer { $0[b] }), hi = Int(bucket.withUnsafeBufferPointer { $0[b + 1] })
-            // last index with start <= addr, searching [lo, hi); fall back to lo-1
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
+            bucket.withUnsafeBufferPointer { bu in
+                var lo = Int(bu[b]), hi = Int(bu[b + 1])
+                // last index with start <= addr, searching [lo, hi); fall back to lo-1
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
+                }
+                return st[lo - 1].value
             }
-            return st[lo - 1].value
         }
     }
 
