@@ -83,11 +83,13 @@ struct RouteGetCommand: ParsableCommand {
         }
         guard ns.status == .ok else { throw fail("namespace \(ns.id) was not recorded (\(ns.status.rawValue): \(ns.error ?? ""))") }
         let t1 = clock.now
+        let buildCPU0 = threadCPUSeconds()
         let model = RoutingModel(ns)
         let t2 = clock.now
+        let buildCPU = threadCPUSeconds() - buildCPU0
         HugePages.advise(model)
         if timing {
-            note("snapshot load \(ms(t1 - t0)) ms; lookup structures built in \(ms(t2 - t1)) ms (\(ns.routes.count) routes, \(ns.rules.count) rules)")
+            note("snapshot load \(ms(t1 - t0)) ms; lookup structures built in \(ms(t2 - t1)) ms (on-CPU \(String(format: "%.1f", buildCPU * 1000)) ms; \(ns.routes.count) routes, \(ns.rules.count) rules)")
         }
         if let n = benchmarkLookups {
             RouteGetBenchmark.run(model: model, count: n)
@@ -103,6 +105,7 @@ struct RouteGetCommand: ParsableCommand {
                 data = d
             }
             let tb = clock.now
+            let cpuB = threadCPUSeconds()
             let counts = RouteGetBatch.run(model: model, input: [UInt8](data), json: json) { bytes, toStderr in
                 bytes.withUnsafeBufferPointer { p in
                     var off = 0
@@ -115,7 +118,8 @@ struct RouteGetCommand: ParsableCommand {
             }
             if timing {
                 let d = clock.now - tb
-                note("answered \(counts.answered) queries in \(ms(d)) ms (\(Int(Double(counts.answered) / max(seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
+                let cpu = threadCPUSeconds() - cpuB
+                note("answered \(counts.answered) queries in \(ms(d)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(Int(Double(counts.answered) / max(seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
             }
             if !json && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
         } else {

@@ -122,6 +122,7 @@ public final class RoutingModel: Sendable {
 
         // Routes.
         var paths: [FIBNexthop] = []
+        paths.reserveCapacity(ns.routes.count + ns.routes.count / 4)
         var routes4: [FIBRoute] = [], routes6: [FIBRoute] = []
         routes4.reserveCapacity(ns.routes.count)
         var items4: [UInt32: [(key: UInt32, length: UInt8, item: Int32)]] = [:]
@@ -202,14 +203,25 @@ public final class RoutingModel: Sendable {
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
         for (k, v) in items6 {
             // fib6 keeps each node's routes ordered by metric (insertion order among equals)
-            let ordered = v.enumerated().sorted { a, b in
-                let ma = routes6[Int(a.element.item)].metric, mb = routes6[Int(b.element.item)].metric
-                return ma != mb ? ma < mb : a.offset < b.offset
-            }.map(\.element)
-            t6[k] = PrefixTable(ordered)
+            // (metric, position) packed in one integer: a stable order by metric
+            var keyed = [UInt64]()
+            keyed.reserveCapacity(v.count)
+            var sorted = true
+            var last: UInt32 = 0
+            routes6.withUnsafeBufferPointer { rp in
+                for (i, it) in v.enumerated() {
+                    let m = rp[Int(it.item)].metric
+                    if m < last { sorted = false }
+                    last = m
+                    keyed.append(UInt64(m) << 32 | UInt64(i))
+                }
+            }
+            if sorted { t6[k] = PrefixTable(v); continue }
+            radixSort(&keyed)
+            t6[k] = PrefixTable(keyed.map { v[Int($0 & 0xffff_ffff)] })
         }
         tables4 = t4; tables6 = t6
-        hot4 = routes4.map { r in
+        let h4 = routes4.map { r in
             var f: UInt8 = 0
             if r.isReject { f |= RouteHot.reject }
             if r.dead { f |= RouteHot.dead }
@@ -217,6 +229,7 @@ public final class RoutingModel: Sendable {
             if r.blackholeObject { f |= RouteHot.blackholeObject }
             return RouteHot(tos: r.tos, flags: f, type: r.type.rawValue, pathStart: r.pathStart, pathCount: r.pathCount)
         }
+        hot4 = h4
         hot6 = routes6.map { r in
             RouteHot6(metric: r.metric, pathStart: r.pathStart, pathCount: r.pathCount, table: r.table,
                       pref: UInt8(RoutingModel.decodePref(r.pref)), dstLength: r.dst.length, type: r.type,
@@ -233,6 +246,30 @@ public final class RoutingModel: Sendable {
         smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
 
+        // Each IPv4 route's leaf, in route order (sequential reads), then one per entry.
+        var routeLeaves = [Leaf4]()
+        routeLeaves.reserveCapacity(routes4.count)
+        routes4.withUnsafeBufferPointer { rp in h4.withUnsafeBufferPointer { hp in paths.withUnsafeBufferPointer { pp in
+        ph.withUnsafeBufferPointer { ph in
+            for ri in 0..<rp.count {
+                let r = hp[ri]
+                var lf = Leaf4(route: Int32(ri), dev: 0, src: 0, length: 0, type: RouteType(rawValue: r.type) ?? .unspec,
+                               flags: rp[ri].table == Table.local ? Leaf4.localTable : 0)
+                if r.pathCount > 0 {
+                    let p = Int(r.pathStart)
+                    lf.dev = ph[p].dev; lf.src = ph[p].src
+                    if let g = pp[p].gateway {
+                        if g.family == .v4 { lf.gw = g.v4; lf.flags |= Leaf4.gatewayV4 }
+                    } else { lf.flags |= Leaf4.noGateway }
+                    if r.pathCount > 1 { lf.flags |= Leaf4.multi }
+                    if r.tos == 0 && r.flags & (RouteHot.reject | RouteHot.dead | RouteHot.blackholeObject) == 0
+                        && ph[p].flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0 {
+                        lf.flags |= Leaf4.fast
+                    }
+                }
+                routeLeaves.append(lf)
+            }
+        } } } }
         var leaves: [Leaf4] = [], bases: [UInt32: Int32] = [:]
         var smallBases = [Int32](repeating: -1, count: 256)
         for (tid, t) in t4 {
@@ -240,24 +277,13 @@ public final class RoutingModel: Sendable {
             bases[tid] = base
             if tid < 256 { smallBases[Int(tid)] = base }
             leaves.reserveCapacity(leaves.count + t.entries.count)
-            for e in t.entries {
-                let r = routes4[Int(e.first)]
-                var lf = Leaf4(route: e.first, dev: 0, src: 0, length: e.length, type: r.type,
-                               flags: r.table == Table.local ? Leaf4.localTable : 0)
-                if r.pathCount > 0 {
-                    let p = Int(r.pathStart)
-                    lf.dev = ph[p].dev; lf.src = ph[p].src
-                    if let g = paths[p].gateway {
-                        if g.family == .v4 { lf.gw = g.v4; lf.flags |= Leaf4.gatewayV4 }
-                    } else { lf.flags |= Leaf4.noGateway }
-                    if r.pathCount > 1 { lf.flags |= Leaf4.multi }
-                    if r.tos == 0 && !r.isReject && !r.dead && !r.blackholeObject
-                        && ph[p].flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0 {
-                        lf.flags |= Leaf4.fast
-                    }
+            routeLeaves.withUnsafeBufferPointer { rl in t.entries.withUnsafeBufferPointer { entries in
+                for e in entries {
+                    var lf = rl[Int(e.first)]
+                    lf.length = e.length
+                    leaves.append(lf)
                 }
-                leaves.append(lf)
-            }
+            } }
         }
         leaves4 = leaves; leafBase4 = bases; smallLeafBase4 = smallBases
         func linkOf(_ i: Int32) -> LinkInfo? {

@@ -44,7 +44,46 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         var entries: [Entry] = [], payload: [Int32] = []
         let n = items.count
         var order: [Int]
-        if Key.bitWidth <= 32 && n < (1 << 24) {
+        // Items whose values rise with their position (route indexes in insertion order) and
+        // fit 24 bits: the value itself stands for the position in the packed sort key.
+        var itemsRise = Key.bitWidth <= 32 && n < (1 << 24)
+        if itemsRise {
+            items.withUnsafeBufferPointer { ip in
+                var last: Int32 = -1
+                for i in 0..<n {
+                    let v = ip[i].item
+                    if v <= last || v >= (1 << 24) { itemsRise = false; break }
+                    last = v
+                }
+            }
+        }
+        if itemsRise {
+            // (address, length, item) packed: a plain integer sort, then a sequential pass
+            var packed = [UInt64](repeating: 0, count: n)
+            items.withUnsafeBufferPointer { ip in
+                packed.withUnsafeMutableBufferPointer { pk in
+                    for i in 0..<n {
+                        pk[i] = (UInt64(ip[i].key) << 32) | (UInt64(ip[i].length) << 24) | UInt64(ip[i].item)
+                    }
+                }
+            }
+            radixSort(&packed)
+            entries.reserveCapacity(n)
+            payload.reserveCapacity(n)
+            packed.withUnsafeBufferPointer { pk in
+                var i = 0
+                while i < n {
+                    let head = pk[i] >> 24
+                    let s = Int32(payload.count)
+                    var j = i
+                    while j < n && pk[j] >> 24 == head { payload.append(Int32(pk[j] & 0xff_ffff)); j += 1 }
+                    entries.append(Entry(key: Key(truncatingIfNeeded: head >> 8), length: UInt8(truncatingIfNeeded: head),
+                                         parent: -1, start: s, count: Int32(j - i), first: Int32(pk[i] & 0xff_ffff)))
+                    i = j
+                }
+            }
+            order = []
+        } else if Key.bitWidth <= 32 && n < (1 << 24) {
             // Packed sort keys (address, length, position): a plain integer sort.
             var packed = [UInt64](repeating: 0, count: n)
             items.withUnsafeBufferPointer { ip in
@@ -52,20 +91,21 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
                     packed[i] = (UInt64(ip[i].key) << 32) | (UInt64(ip[i].length) << 24) | UInt64(i)
                 }
             }
-            packed.sort()
+            radixSort(&packed)
             order = packed.map { Int($0 & 0xff_ffff) }
         } else {
-            order = Array(0..<n)
-            order.sort { a, b in
-                let x = items[a], y = items[b]
-                if x.key != y.key { return x.key < y.key }
-                if x.length != y.length { return x.length < y.length }
-                return a < b
+            // (key, length and position packed): no indirection through `items` while sorting
+            var keyed = [(Key, UInt64)]()
+            keyed.reserveCapacity(n)
+            items.withUnsafeBufferPointer { ip in
+                for i in 0..<n { keyed.append((ip[i].key, UInt64(ip[i].length) << 32 | UInt64(i))) }
             }
+            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            order = keyed.map { Int($0.1 & 0xffff_ffff) }
         }
         entries.reserveCapacity(n)
         payload.reserveCapacity(n)
-        var i = 0
+        var i = itemsRise ? n : 0
         while i < n {
             let first = items[order[i]]
             let s = Int32(payload.count)
@@ -86,21 +126,29 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
 
     private static func buildDir24(_ starts: [Key], _ values: [Int32]) -> [Int32] {
         let blocks = 1 << 24
-        let dir = [Int32](unsafeUninitializedCapacity: blocks) { buf, n in
+        return [Int32](unsafeUninitializedCapacity: blocks) { buf, n in
             starts.withUnsafeBufferPointer { st in values.withUnsafeBufferPointer { va in
                 let count = st.count
-                var k = 0
-                // next interval start above the current one (as a 64-bit number: none = 2^32)
-                var next: UInt64 = count > 1 ? UInt64(st[1]) : 1 << 32
-                for b in 0..<blocks {
-                    let bs = UInt64(b) << 8
-                    while next <= bs { k += 1; next = k + 1 < count ? UInt64(st[k + 1]) : 1 << 32 }
-                    buf[b] = next <= bs | 0xff ? Int32(-2 - k) : va[k]
+                // every block whose first address lies in interval k: that interval's entry
+                // (the intervals partition the address space, so every block is written)
+                for k in 0..<count {
+                    let s = UInt64(st[k]), e = k + 1 < count ? UInt64(st[k + 1]) - 1 : 0xffff_ffff
+                    let lo = Int((s + 255) >> 8), hi = Int(e >> 8)
+                    if lo <= hi { UnsafeMutableBufferPointer(rebasing: buf[lo...hi]).initialize(repeating: va[k]) }
+                }
+                // a block in which an interval starts (after the block's first address) is
+                // split: it refers to the interval holding its first address
+                for k in 1..<max(count, 1) {
+                    let s = UInt64(st[k])
+                    guard s & 0xff != 0 else { continue }
+                    let blockStart = s & ~0xff
+                    var j = k - 1
+                    while UInt64(st[j]) > blockStart { j -= 1 }
+                    buf[Int(s >> 8)] = Int32(-2 - j)
                 }
             } }
             n = blocks
         }
-        return dir
     }
 
     @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
@@ -200,4 +248,34 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         intervals.withUnsafeBytes(body); entries.withUnsafeBytes(body)
         payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body); dir24.withUnsafeBytes(body)
     }
+}
+
+/// Sorts 64-bit integers: least significant digit first, 16 bits at a time, skipping digits
+/// in which all values agree (a few linear passes instead of a comparison sort).
+func radixSort(_ a: inout [UInt64]) {
+    let n = a.count
+    if n < 256 { a.sort(); return }
+    var tmp = [UInt64](repeating: 0, count: n)
+    var or: UInt64 = 0, and: UInt64 = ~0
+    for v in a { or |= v; and &= v }
+    let varying = or ^ and
+    var count = [Int](repeating: 0, count: 1 << 16)
+    var inA = true
+    for shift in stride(from: 0, to: 64, by: 16) where (varying >> UInt64(shift)) & 0xffff != 0 {
+        a.withUnsafeMutableBufferPointer { ap in tmp.withUnsafeMutableBufferPointer { tp in
+            count.withUnsafeMutableBufferPointer { c in
+                let src = inA ? ap : tp, dst = inA ? tp : ap
+                for i in 0..<c.count { c[i] = 0 }
+                for v in src { c[Int((v >> UInt64(shift)) & 0xffff)] += 1 }
+                var sum = 0
+                for i in 0..<c.count { let x = c[i]; c[i] = sum; sum += x }
+                for v in src {
+                    let d = Int((v >> UInt64(shift)) & 0xffff)
+                    dst[c[d]] = v; c[d] += 1
+                }
+            }
+        } }
+        inA.toggle()
+    }
+    if !inA { a = tmp }
 }
