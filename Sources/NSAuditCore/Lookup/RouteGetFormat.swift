@@ -179,6 +179,9 @@ public enum RouteGetFormat {
 
     static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
         o.append(34)
+        if !bytes.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) {
+            o.append(contentsOf: bytes); o.append(34); return
+        }
         for b in bytes {
             switch b {
             case 34: o += "\\\"".utf8
@@ -230,10 +233,27 @@ public enum RouteGetBatch {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
         var err: [UInt8] = []
+        // Lines are taken in groups of 32: the table memory of the group's IPv4 destinations
+        // is read for all of them first (their cache misses overlap), then each line is
+        // answered as usual.
+        var group = [UInt32](repeating: 0, count: 32)
         input.withUnsafeBufferPointer { buf in
             var i = 0
             let n = buf.count
+            var groupEnd = 0
             while i < n {
+                if i >= groupEnd {
+                    var k = 0, a = i
+                    while k < 32 && a < n {
+                        var b = a
+                        while b < n && buf[b] != 10 { b += 1 }
+                        if let v = parseV4(UnsafeBufferPointer(rebasing: buf[a..<b])) { group[k] = v; k += 1 }
+                        else { k += 1; group[k - 1] = 0 }
+                        a = b + 1
+                    }
+                    groupEnd = a
+                    _ = group.withUnsafeBufferPointer { model.touch4(UnsafeBufferPointer(rebasing: $0[0..<k])) }
+                }
                 var j = i
                 while j < n && buf[j] != 10 { j += 1 }
                 var s = i, e = j
