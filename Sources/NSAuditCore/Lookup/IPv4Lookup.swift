@@ -115,7 +115,7 @@ extension RoutingModel {
             return o
         }
         updateL3mdev(&fl)
-        var actions = RuleActions4(model: self, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: found)
+        var actions = RuleActions4(model: Unmanaged.passUnretained(self), dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: found)
         let o = runRules(rules4, program, fl, v6: false, &actions)
         found = actions.found
         return o
@@ -123,20 +123,30 @@ extension RoutingModel {
 
     /// fib4_rule_action and fib4_rule_suppress.
     struct RuleActions4: RuleActions {
-        unowned(unsafe) let model: RoutingModel
+        /// The model runRules is called on (alive for the whole call: no reference counting).
+        let model: Unmanaged<RoutingModel>
         let dst: UInt32
         let tos: UInt8
         let oif: Int32
         let ignoreLinkstate: Bool
         var found: Leaf4
         @inline(__always) mutating func lookup(_ table: UInt32) -> PolicyOutcome {
-            model.tableLookup4(table, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &found)
+            let (dst, tos, oif, ignoreLinkstate) = (dst, tos, oif, ignoreLinkstate)
+            var f = found
+            let o = model._withUnsafeGuaranteedRef {
+                $0.tableLookup4(table, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &f)
+            }
+            found = f
+            return o
         }
         @inline(__always) func suppress(_ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool {
             if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
             if rule.pointee.suppressIfgroup >= 0 {
-                let r = model.routes4[Int(hit.route)]
-                if r.pathCount > 0, let l = model.link(model.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
+                return model._withUnsafeGuaranteedRef { model in
+                    let r = model.routes4[Int(hit.route)]
+                    if r.pathCount > 0, let l = model.link(model.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
+                    return false
+                }
             }
             return false
         }
