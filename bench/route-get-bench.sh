@@ -90,7 +90,7 @@ echo "  nsaudit snapshot: $(elapsed "$t" "$(now)") s, $(du -m "$TMP/snap.json" |
 
 echo
 echo "== 1+2. lookup structures and in-process output lookups (one core)"
-"$BIN" route-get --snapshot "$TMP/snap.json" --netns "$NS" --timing --benchmark-lookups 5000000 2>&1 | sed 's/^/  /'
+"$BIN" route-get --snapshot "$TMP/snap.json" --netns "$NS" --timing --benchmark-lookups 5000000 2>&1 | tee "$TMP/lookups.txt" | sed 's/^/  /'
 
 echo
 echo "== 3. batch of $Q route get queries, side by side"
@@ -111,3 +111,19 @@ print(f"  {'nsaudit route-get --batch, text: whole process':58} {tns:8.3f} {q/tn
 print(f"  {'nsaudit route-get --batch --json: whole process':58} {tnsj:8.3f} {q/tnsj:11.0f} {tip/tnsj:11.2f}x")
 PY
 echo "  (whole process includes reading the $(du -m "$TMP/snap.json" | cut -f1) MB snapshot: $load)"
+
+echo
+echo "== targets of issue 3"
+python3 - "$TMP/lookups.txt" "$tip" "$phase" "$phasej" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+tip, phase, phasej = float(sys.argv[2]), float(sys.argv[3]) / 1000, float(sys.argv[4]) / 1000
+build = float(re.search(r"lookup structures built in ([0-9.]+) ms", t).group(1)) / 1000
+one = float(re.search(r"one at a time: .*?= ([0-9]+) lookups/s", t).group(1))
+bulk = float(re.search(r"bulk of 16: .*?= ([0-9]+) lookups/s", t).group(1))
+ok = lambda c: "met" if c else "MISSED"
+print(f"  build lookup structures        < 1 s          {build:8.3f} s             {ok(build < 1)}")
+print(f"  output lookups/s, one core     >= 5,000,000   {one:12,.0f} one at a time  {ok(one >= 5e6)}")
+print(f"                                                {bulk:12,.0f} bulk of 16     {ok(bulk >= 5e6)}")
+print(f"  --batch answering vs ip -batch >= 5x          text {tip/phase:5.2f}x, JSON {tip/phasej:5.2f}x  {ok(tip/phase >= 5)} / {ok(tip/phasej >= 5)}")
+PY

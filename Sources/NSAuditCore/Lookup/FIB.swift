@@ -15,12 +15,15 @@ public final class RoutingModel: Sendable {
     let paths: [FIBNexthop]
     /// Hot, compact copies for the IPv4 lookup loop (fewer cache lines per lookup).
     let hot4: [RouteHot]
+    let hot6: [RouteHot6]
     let pathHot: [PathHot]
     let tables4: [UInt32: PrefixTable<UInt32>]
     let tables6: [UInt32: PrefixTable<UInt128>]
     /// Tables 0...255 by id, so the common lookups need no hashing.
     let small4: [PrefixTable<UInt32>?]
     let small6: [PrefixTable<UInt128>?]
+    /// small4 without reference counting in the lookup loop (the tables are held by tables4).
+    let small4Unmanaged: [UnmanagedTable4?]
     /// Number of default (prefix length 0) routes per IPv4 table (fib_table.tb_num_default).
     let numDefault4: [UInt32: Int]
     let smallNumDefault4: [Int32]
@@ -32,6 +35,20 @@ public final class RoutingModel: Sendable {
     let ipv6Forwarding: Bool
     let requireFlowDissect4: Bool
     let sysctls: [String: Int]
+    /// Per prefix entry of every IPv4 table (at leafBase4 of the table + entry index): the
+    /// first alias's route with its first path resolved, so the common lookup needs one
+    /// memory access after the prefix table (see Leaf4).
+    let leaves4: [Leaf4]
+    let leafBase4: [UInt32: Int32]
+    let smallLeafBase4: [Int32]
+    /// Every rule, in order (the general lookups).
+    let allRules4: RuleProgram
+    let allRules6: RuleProgram
+    /// The IPv4 rules an output lookup can match when it gives only a destination (iif lo,
+    /// no oif, mark, tos, ports, uid or source; protocol UDP as inet_rtm_getroute sets it).
+    let outputRules4: RuleProgram
+    /// The tables with a /24 index such a lookup may consult (see decideOutput4(destinations:)).
+    let touchTables4: [TouchTable4]
 
     public convenience init(_ ns: NamespaceSnapshot) {
         self.init(ns, forceUnmerged: false)
@@ -62,6 +79,7 @@ public final class RoutingModel: Sendable {
             info.bcForwarding = conf("bc_forwarding", 0) != 0 && all("bc_forwarding", 0) != 0
             info.ignoreLinkdown6 = (ns.sysctls["net.ipv6.conf.\(l.name).ignore_routes_with_linkdown"] ?? 0) != 0
                 || (ns.sysctls["net.ipv6.conf.all.ignore_routes_with_linkdown"] ?? 0) != 0
+            info.useOifAddrsOnly6 = (ns.sysctls["net.ipv6.conf.\(l.name).use_oif_addrs_only"] ?? 0) != 0
             if l.isLoopback { lo = l.index }
             slot[Int(l.index)] = Int32(links.count)
             byName[l.name] = l.index
@@ -104,6 +122,7 @@ public final class RoutingModel: Sendable {
 
         // Routes.
         var paths: [FIBNexthop] = []
+        paths.reserveCapacity(ns.routes.count + ns.routes.count / 4)
         var routes4: [FIBRoute] = [], routes6: [FIBRoute] = []
         routes4.reserveCapacity(ns.routes.count)
         var items4: [UInt32: [(key: UInt32, length: UInt8, item: Int32)]] = [:]
@@ -184,14 +203,25 @@ public final class RoutingModel: Sendable {
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
         for (k, v) in items6 {
             // fib6 keeps each node's routes ordered by metric (insertion order among equals)
-            let ordered = v.enumerated().sorted { a, b in
-                let ma = routes6[Int(a.element.item)].metric, mb = routes6[Int(b.element.item)].metric
-                return ma != mb ? ma < mb : a.offset < b.offset
-            }.map(\.element)
-            t6[k] = PrefixTable(ordered)
+            // (metric, position) packed in one integer: a stable order by metric
+            var keyed = [UInt64]()
+            keyed.reserveCapacity(v.count)
+            var sorted = true
+            var last: UInt32 = 0
+            routes6.withUnsafeBufferPointer { rp in
+                for (i, it) in v.enumerated() {
+                    let m = rp[Int(it.item)].metric
+                    if m < last { sorted = false }
+                    last = m
+                    keyed.append(UInt64(m) << 32 | UInt64(i))
+                }
+            }
+            if sorted { t6[k] = PrefixTable(v); continue }
+            radixSort(&keyed)
+            t6[k] = PrefixTable(keyed.map { v[Int($0 & 0xffff_ffff)] })
         }
         tables4 = t4; tables6 = t6
-        hot4 = routes4.map { r in
+        let h4 = routes4.map { r in
             var f: UInt8 = 0
             if r.isReject { f |= RouteHot.reject }
             if r.dead { f |= RouteHot.dead }
@@ -199,26 +229,104 @@ public final class RoutingModel: Sendable {
             if r.blackholeObject { f |= RouteHot.blackholeObject }
             return RouteHot(tos: r.tos, flags: f, type: r.type.rawValue, pathStart: r.pathStart, pathCount: r.pathCount)
         }
+        hot4 = h4
+        hot6 = routes6.map { r in
+            RouteHot6(metric: r.metric, pathStart: r.pathStart, pathCount: r.pathCount, table: r.table,
+                      pref: UInt8(RoutingModel.decodePref(r.pref)), dstLength: r.dst.length, type: r.type,
+                      usesObject: r.usesObject, blackholeObject: r.blackholeObject, hasSrc: (r.src?.length ?? 0) > 0)
+        }
         var s4 = [PrefixTable<UInt32>?](repeating: nil, count: 256), s6 = [PrefixTable<UInt128>?](repeating: nil, count: 256)
         for (k, v) in t4 where k < 256 { s4[Int(k)] = v }
         for (k, v) in t6 where k < 256 { s6[Int(k)] = v }
         small4 = s4; small6 = s6
+        small4Unmanaged = s4.map { $0.map { UnmanagedTable4(ref: Unmanaged.passUnretained($0)) } }
         numDefault4 = numDefault
         var snd = [Int32](repeating: 0, count: 256)
         for (k, v) in numDefault where k < 256 { snd[Int(k)] = Int32(v) }
         smallNumDefault4 = snd
         customLocalRoutes4 = customLocal
+
+        // Each IPv4 route's leaf, in route order (sequential reads), then one per entry.
+        var routeLeaves = [Leaf4]()
+        routeLeaves.reserveCapacity(routes4.count)
+        routes4.withUnsafeBufferPointer { rp in h4.withUnsafeBufferPointer { hp in paths.withUnsafeBufferPointer { pp in
+        ph.withUnsafeBufferPointer { ph in
+            for ri in 0..<rp.count {
+                let r = hp[ri]
+                var lf = Leaf4(route: Int32(ri), dev: 0, src: 0, length: 0, type: RouteType(rawValue: r.type) ?? .unspec,
+                               flags: rp[ri].table == Table.local ? Leaf4.localTable : 0)
+                if r.pathCount > 0 {
+                    let p = Int(r.pathStart)
+                    lf.dev = ph[p].dev; lf.src = ph[p].src
+                    if let g = pp[p].gateway {
+                        if g.family == .v4 { lf.gw = g.v4; lf.flags |= Leaf4.gatewayV4 }
+                    } else { lf.flags |= Leaf4.noGateway }
+                    if r.pathCount > 1 { lf.flags |= Leaf4.multi }
+                    if r.tos == 0 && r.flags & (RouteHot.reject | RouteHot.dead | RouteHot.blackholeObject) == 0
+                        && ph[p].flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0 {
+                        lf.flags |= Leaf4.fast
+                    }
+                }
+                routeLeaves.append(lf)
+            }
+        } } } }
+        var leaves: [Leaf4] = [], bases: [UInt32: Int32] = [:]
+        var smallBases = [Int32](repeating: -1, count: 256)
+        for (tid, t) in t4 {
+            let base = Int32(leaves.count)
+            bases[tid] = base
+            if tid < 256 { smallBases[Int(tid)] = base }
+            leaves.reserveCapacity(leaves.count + t.entries.count)
+            routeLeaves.withUnsafeBufferPointer { rl in t.entries.withUnsafeBufferPointer { entries in
+                for e in entries {
+                    var lf = rl[Int(e.first)]
+                    lf.length = e.length
+                    leaves.append(lf)
+                }
+            } }
+        }
+        leaves4 = leaves; leafBase4 = bases; smallLeafBase4 = smallBases
+        func linkOf(_ i: Int32) -> LinkInfo? {
+            guard i > 0, Int(i) < slot.count, slot[Int(i)] >= 0 else { return nil }
+            return links[Int(slot[Int(i)])]
+        }
+        allRules4 = RoutingModel.ruleProgram(rules4, shape: nil, v6: false, link: linkOf, tableExists: { _ in true })
+        allRules6 = RoutingModel.ruleProgram(rules6, shape: nil, v6: true, link: linkOf, tableExists: { _ in true })
+        // The flow fibLookup4 sees for `route get DST` (after l3mdev_update_flow: no oif,
+        // iif lo, so no l3mdev).
+        let shape = Flow(dst: 0, src: 0, iif: lo, oif: 0, mark: 0, tos: 0, proto: 17, sport: 0, dport: 0, uid: 0)
+        outputRules4 = RoutingModel.ruleProgram(rules4, shape: shape, v6: false, link: linkOf, tableExists: { t4[$0] != nil })
+        var touched: [UInt32] = []
+        if merged4 { touched = [Table.main, Table.default] }
+        else {
+            for i in outputRules4.order where rules4[Int(i)].action == RuleAction.toTable && !rules4[Int(i)].l3mdev {
+                if !touched.contains(rules4[Int(i)].table) { touched.append(rules4[Int(i)].table) }
+            }
+        }
+        touchTables4 = touched.compactMap { id in
+            guard let t = t4[id], t.entries.count >= PrefixTable<UInt32>.dirThreshold, let b = bases[id] else { return nil }
+            return TouchTable4(ref: UnmanagedTable4(ref: Unmanaged.passUnretained(t)), base: b)
+        }
     }
 
     /// Every large lookup array (see PrefixTable.withStorage).
     public func withLookupStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
         for t in tables4.values { t.withStorage(body) }
         for t in tables6.values { t.withStorage(body) }
-        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body)
+        hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body); leaves4.withUnsafeBytes(body); hot6.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
         id < 256 ? small4.withUnsafeBufferPointer { $0[Int(id)] } : tables4[id]
+    }
+    /// `body` on IPv4 table `id`, nil when there is none.
+    @inline(__always) func withTable4<R>(_ id: UInt32, _ body: (PrefixTable<UInt32>) -> R) -> R? {
+        if id < 256 {
+            guard let u = small4Unmanaged.withUnsafeBufferPointer({ $0[Int(id)] }) else { return nil }
+            return u.ref._withUnsafeGuaranteedRef(body)
+        }
+        guard let t = tables4[id] else { return nil }
+        return body(t)
     }
     @inline(__always) func table6(_ id: UInt32) -> PrefixTable<UInt128>? {
         id < 256 ? small6.withUnsafeBufferPointer { $0[Int(id)] } : tables6[id]
@@ -278,12 +386,57 @@ final class LinkInfo: @unchecked Sendable {
     var sendRedirects = true
     var ignoreLinkdown4 = false
     var ignoreLinkdown6 = false
+    var useOifAddrsOnly6 = false
     var routeLocalnet = false
     var bcForwarding = false
     init(_ l: Link) {
         index = l.index; name = l.name; up = l.adminUp; loopback = l.isLoopback; isVRF = l.isVRF
         vrfTable = l.vrfTable; master = l.master; group = l.group
     }
+}
+
+/// A prefix entry's first alias, resolved for the common case: `fast` when the route has no
+/// tos, is not a reject route, dead or a blackhole object, and its first path is neither dead
+/// nor linkdown, so fib_table_lookup takes it with its first path whenever the flow's oif is
+/// 0 or that path's device. `dev` and `src` are the first path's device and fib_result_prefsrc.
+struct Leaf4: Sendable {
+    static let fast: UInt8 = 1, multi: UInt8 = 2, localTable: UInt8 = 4
+    /// The first path's gateway: `gw` (IPv4), or none; with neither flag it is elsewhere
+    /// (an IPv6 gateway: read the path).
+    static let gatewayV4: UInt8 = 8, noGateway: UInt8 = 16
+    var route: Int32
+    var dev: Int32
+    var src: UInt32
+    var gw: UInt32 = 0
+    var length: UInt8
+    var type: RouteType
+    var flags: UInt8
+    static let none = Leaf4(route: -1, dev: 0, src: 0, length: 0, type: .unspec, flags: 0)
+}
+
+struct UnmanagedTable4: @unchecked Sendable {
+    let ref: Unmanaged<PrefixTable<UInt32>>
+}
+
+struct TouchTable4: Sendable {
+    let ref: UnmanagedTable4
+    let base: Int32
+}
+
+/// The fields of an IPv6 route rt6_select and fib6_table_lookup read, compact.
+struct RouteHot6: Sendable {
+    var metric: UInt32
+    var pathStart: Int32
+    var pathCount: Int32
+    var table: UInt32
+    /// RoutingModel.decodePref of the route's preference.
+    var pref: UInt8
+    var dstLength: UInt8
+    var type: RouteType
+    var usesObject: Bool
+    var blackholeObject: Bool
+    /// A source prefix longer than 0.
+    var hasSrc: Bool
 }
 
 struct RouteHot: Sendable {

@@ -23,10 +23,33 @@ extension RoutingModel {
     /// fib_table_lookup: the longest prefix with an alias that fits, backtracking to less
     /// specific prefixes. Returns .EAGAIN when nothing matches.
     func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool) -> PolicyOutcome {
-        guard let t = table4(tid) else { return PolicyOutcome(error: .EAGAIN) }
+        var found = Leaf4.none
+        return tableLookup4(tid, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &found)
+    }
+
+    /// The same; `found` is set to the entry's Leaf4 when the answer came from it (its first
+    /// alias with its first path), else left alone.
+    @inline(__always)
+    func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool,
+                      found: inout Leaf4) -> PolicyOutcome {
+        guard let e = withTable4(tid, { $0.lookup(dst) }) else { return PolicyOutcome(error: .EAGAIN) }
+        if e >= 0 {
+            let base = tid < 256 ? smallLeafBase4.withUnsafeBufferPointer { $0[Int(tid)] } : leafBase4[tid] ?? 0
+            let lf = leaves4.withUnsafeBufferPointer { $0[Int(base + e)] }
+            if lf.flags & Leaf4.fast != 0 && (oif == 0 || oif == lf.dev) {
+                found = lf
+                return PolicyOutcome(error: nil, hit: Hit(route: lf.route, nhSel: 0, prefixLen: lf.length, table: tid))
+            }
+        }
+        return tableWalk4(table4(tid)!, e, tid, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate)
+    }
+
+    /// fib_table_lookup from entry `e` of table `t` up its parent links.
+    func tableWalk4(_ t: PrefixTable<UInt32>, _ start: Int32, _ tid: UInt32, tos: UInt8, oif: Int32,
+                    ignoreLinkstate: Bool) -> PolicyOutcome {
         return hot4.withUnsafeBufferPointer { rp in pathHot.withUnsafeBufferPointer { pp in
         t.entries.withUnsafeBufferPointer { ep in t.payload.withUnsafeBufferPointer { pl in
-        var e = t.lookup(dst)
+        var e = start
         var skipKey: UInt32? = nil
         let qtos = tos & 0x1c
         while e >= 0 {
@@ -67,29 +90,66 @@ extension RoutingModel {
 
     /// fib_lookup: the fast path without custom rules, else the policy rules.
     func fibLookup4(_ fl: inout Flow, ignoreLinkstate: Bool = false) -> PolicyOutcome {
+        var found = Leaf4.none
+        return fibLookup4(&fl, ignoreLinkstate: ignoreLinkstate, program: allRules4, found: &found)
+    }
+
+    /// The same over the rules of `program` (all rules, or those the flow's shape can
+    /// match); `found` as tableLookup4 sets it for the lookup that gave the answer.
+    @inline(__always)
+    func fibLookup4(_ fl: inout Flow, ignoreLinkstate: Bool, program: RuleProgram, found: inout Leaf4) -> PolicyOutcome {
         let dst = UInt32(truncatingIfNeeded: fl.dst)
         if merged4 {
-            var o = tableLookup4(Table.main, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate)
+            var o = tableLookup4(Table.main, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: &found)
             if o.error == nil || o.error != .EAGAIN {
-                if let h = o.hit { o.rule = routes4[Int(h.route)].table == Table.local ? 0 : 32766 }
+                if let h = o.hit {
+                    // the route's own table (local or main) names the rule
+                    let local = found.route == h.route ? found.flags & Leaf4.localTable != 0
+                        : routes4.withUnsafeBufferPointer { $0[Int(h.route)].table } == Table.local
+                    o.rule = local ? 0 : 32766
+                }
                 return o
             }
-            o = tableLookup4(Table.default, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate)
+            o = tableLookup4(Table.default, dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: &found)
             if o.error == .EAGAIN { o.error = .ENETUNREACH } else { o.rule = 32767 }
             return o
         }
         updateL3mdev(&fl)
-        let flow = fl
-        return runRules(rules4, flow, v6: false, lookup: { table in
-            self.tableLookup4(table, dst: dst, tos: flow.tos, oif: flow.oif, ignoreLinkstate: ignoreLinkstate)
-        }, suppress: { rule, hit in
-            if Int(hit.prefixLen) <= rule.suppressPrefixlen { return true }
-            if rule.suppressIfgroup >= 0 {
-                let r = self.routes4[Int(hit.route)]
-                if r.pathCount > 0, let l = self.link(self.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.suppressIfgroup { return true }
+        var actions = RuleActions4(model: Unmanaged.passUnretained(self), dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: found)
+        let o = runRules(rules4, program, fl, v6: false, &actions)
+        found = actions.found
+        return o
+    }
+
+    /// fib4_rule_action and fib4_rule_suppress.
+    struct RuleActions4: RuleActions {
+        /// The model runRules is called on (alive for the whole call: no reference counting).
+        let model: Unmanaged<RoutingModel>
+        let dst: UInt32
+        let tos: UInt8
+        let oif: Int32
+        let ignoreLinkstate: Bool
+        var found: Leaf4
+        @inline(__always) mutating func lookup(_ table: UInt32) -> PolicyOutcome {
+            let (dst, tos, oif, ignoreLinkstate) = (dst, tos, oif, ignoreLinkstate)
+            var f = found
+            let o = model._withUnsafeGuaranteedRef {
+                $0.tableLookup4(table, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &f)
+            }
+            found = f
+            return o
+        }
+        @inline(__always) func suppress(_ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool {
+            if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
+            if rule.pointee.suppressIfgroup >= 0 {
+                return model._withUnsafeGuaranteedRef { model in
+                    let r = model.routes4[Int(hit.route)]
+                    if r.pathCount > 0, let l = model.link(model.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
+                    return false
+                }
             }
             return false
-        })
+        }
     }
 
     // MARK: source address selection

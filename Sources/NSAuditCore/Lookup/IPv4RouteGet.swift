@@ -27,6 +27,8 @@ extension RoutingModel {
         /// More than one path is possible (multipath hash or fib_select_default).
         var multipath = false
         var defaultAlternatives = false
+        /// The leaf the table lookup answered from, when it is the hit's route and path.
+        var resolved = Leaf4.none
         public var routeIndex: Int32 { hit?.route ?? -1 }
     }
 
@@ -80,7 +82,16 @@ extension RoutingModel {
                 break route
             }
             fl.src = UInt128(saddr)
-            let o = lookup.map { $0(&fl) } ?? fibLookup4(&fl)
+            var found = Leaf4.none
+            let o: PolicyOutcome
+            if let lookup {
+                o = lookup(&fl)
+            } else if queryOif == 0 && saddr == 0 && mark == 0 && tos == 0 && fl.proto == 17 && sport == 0 && dport == 0 && uid == 0 {
+                // the shape of `route get DST`: only the rules such a flow can match
+                o = fibLookup4(&fl, ignoreLinkstate: false, program: outputRules4, found: &found)
+            } else {
+                o = fibLookup4(&fl, ignoreLinkstate: false, program: allRules4, found: &found)
+            }
             d.rule = o.rule
             d.l3mdev = fl.l3mdev
             if let e = o.error {
@@ -94,28 +105,38 @@ extension RoutingModel {
             }
             guard let h = o.hit else { d.error = .ENETUNREACH; return d }
             d.hit = h
-            let r = hot4.withUnsafeBufferPointer { $0[Int(h.route)] }
-            d.type = RouteType(rawValue: r.type) ?? .unicast
-            let nh = pathHot.withUnsafeBufferPointer { $0[Int(r.pathStart + h.nhSel)] }
+            // the route's type, path count and chosen path: from the leaf the table lookup
+            // answered from (the same route and its first path), else from the route arrays
+            let nhDev: Int32, nhSrc: UInt32, multiPath: Bool
+            if found.route == h.route && h.nhSel == 0 {
+                d.resolved = found
+                d.type = found.type
+                nhDev = found.dev; nhSrc = found.src; multiPath = found.flags & Leaf4.multi != 0
+            } else {
+                let r = hot4.withUnsafeBufferPointer { $0[Int(h.route)] }
+                d.type = RouteType(rawValue: r.type) ?? .unicast
+                let nh = pathHot.withUnsafeBufferPointer { $0[Int(r.pathStart + h.nhSel)] }
+                nhDev = nh.dev; nhSrc = nh.src; multiPath = r.pathCount > 1
+            }
             if d.type == .local {
                 if saddr == 0 { saddr = routes4[Int(h.route)].prefsrc?.v4 ?? daddr }
-                let vrf = enslavingVRF(nh.dev)
+                let vrf = enslavingVRF(nhDev)
                 d.devOut = vrf != 0 ? vrf : loopbackIndex
                 d.local = true
                 break route
             }
             // fib_select_path
             if fl.oif == 0 {
-                if r.pathCount > 1 {
+                if multiPath {
                     d.multipath = true
                 } else if h.prefixLen == 0, (h.table < 256 ? Int(smallNumDefault4[Int(h.table)]) : (numDefault4[h.table] ?? 0)) > 1, d.type == .unicast {
                     d.defaultAlternatives = true
                 }
             }
-            d.devOut = nh.dev
+            d.devOut = nhDev
             if saddr == 0 && !d.multipath {
                 let l3 = fl.l3mdev
-                saddr = (l3 == 0 || enslavingVRF(nh.dev) == l3) ? nh.src : selectAddr4(l3, dst: 0, scope: Scope.link)
+                saddr = (l3 == 0 || enslavingVRF(nhDev) == l3) ? nhSrc : selectAddr4(l3, dst: 0, scope: Scope.link)
             }
         }
         // __mkroute_output
@@ -356,5 +377,132 @@ extension RoutingModel {
         }
         if first.linkdown && sels.count == 1 { res.flags.append("linkdown") }
         return res
+    }
+}
+
+extension RoutingModel {
+    /// `route get DST` for an IPv4 destination alone, rendered straight from the decision as
+    /// RouteGetFormat renders output4's answer (text, or JSON with `line` as the query), with
+    /// no RouteResult in between. Returns false, leaving `o` alone, for answers that list
+    /// several paths (multipath, or default routes fib_select_default may rotate among):
+    /// those go through output4. Errors are rendered too (`isError` set): in text mode the
+    /// caller sends them to the error stream.
+    func appendDestinationOnly4(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool,
+                                out o: inout [UInt8], err: inout [UInt8], isError: inout Bool) -> Bool {
+        let d = decideOutput4(dst: dst)
+        if let e = d.error {
+            isError = true
+            if json {
+                appendJSONHead(line, &o)
+                o += ",\"error\":\"".utf8; o += e.rawValue.utf8; o.append(34)
+                o += ",\"type\":".utf8
+                if let t = d.rejectType { o.append(34); o += t.name.utf8; o.append(34) } else { o += "null".utf8 }
+                o += ",\"dev\":null,\"gateway\":null,\"table\":null,\"prefsrc\":null,\"rule\":".utf8
+                if let p = d.rule { RouteGetFormat.appendInt(Int(p), &o) } else { o += "null".utf8 }
+                o += ",\"multipath\":[]}".utf8
+            } else {
+                err += "RTNETLINK answers: ".utf8; err += e.message.utf8
+            }
+            return true
+        }
+        if d.multipath || d.defaultAlternatives { return false }
+        isError = false
+        var gateway: IPAddress? = nil
+        var linkdown = false
+        var table: UInt32? = nil
+        if let h = d.hit {
+            table = h.table == 0 ? nil : h.table
+            let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
+            if useFi && !d.local {
+                let lf = d.resolved
+                if lf.route == h.route && lf.flags & (Leaf4.gatewayV4 | Leaf4.noGateway) != 0 {
+                    // a fast leaf's path is not linkdown
+                    if lf.flags & Leaf4.gatewayV4 != 0 { gateway = IPAddress(v4: lf.gw) }
+                } else {
+                    let start = hot4.withUnsafeBufferPointer { $0[Int(h.route)].pathStart }
+                    let nh = Int(start + h.nhSel)
+                    gateway = paths.withUnsafeBufferPointer { $0[nh].gateway }
+                    linkdown = pathHot.withUnsafeBufferPointer { $0[nh].flags } & NexthopFlags.linkdown != 0
+                }
+            }
+        }
+        let devLink = link(d.devOut)
+        let src = d.saddr
+        if json {
+            appendJSONHead(line, &o)
+            o += ",\"error\":null,\"type\":\"".utf8; o += d.type.name.utf8
+            o += "\",\"dev\":".utf8
+            if let l = devLink { RouteGetFormat.appendQuoted(l.name, &o) } else { o += "null".utf8 }
+            o += ",\"gateway\":".utf8
+            if let g = gateway { o.append(34); RouteGetFormat.appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
+            o += ",\"table\":".utf8
+            if let t = table { RouteGetFormat.appendInt(Int(t), &o) } else { o += "null".utf8 }
+            o += ",\"prefsrc\":".utf8
+            if src != 0 { o.append(34); RouteGetFormat.appendV4(src, &o); o.append(34) } else { o += "null".utf8 }
+            o += ",\"rule\":".utf8
+            if let p = d.rule { RouteGetFormat.appendInt(Int(p), &o) } else { o += "null".utf8 }
+            o += ",\"multipath\":[]}".utf8
+            return true
+        }
+        if d.type != .unicast { o += d.type.name.utf8; o.append(32) }
+        RouteGetFormat.appendV4(d.daddr, &o)
+        if let g = gateway { o += " via ".utf8; RouteGetFormat.appendAddr(g, &o) }
+        if let l = devLink { o += " dev ".utf8; o += l.name.utf8 }
+        if let t = table, t != Table.main { o += " table ".utf8; o += Table.name(t).utf8 }
+        if src != 0 { o += " src ".utf8; RouteGetFormat.appendV4(src, &o) }
+        if linkdown { o += " linkdown".utf8 }
+        if d.type == .multicast { o += " rt_offload_failed".utf8 }
+        o += " uid 0 \n    cache ".utf8
+        switch d.type {
+        case .broadcast: o += "<local,brd> ".utf8
+        case .multicast: o += "<local,mc> ".utf8
+        default: if let l = devLink, l.loopback || d.local { o += "<local> ".utf8 }
+        }
+        return true
+    }
+
+    private func appendJSONHead(_ line: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
+        o += "{\"query\":".utf8
+        RouteGetFormat.appendQuoted(bytes: line, &o)
+    }
+}
+
+extension RoutingModel {
+    /// `route get DST` output lookups for many destinations: for each, the decision
+    /// decideOutput4(dst:) gives, in order, into `out` (which must have room for them all).
+    /// The large tables' memory for each group of 16 destinations is read for all of them
+    /// first, so that their cache misses overlap instead of following one another (as bulk
+    /// LPM lookups do); the lookups that follow are the unchanged ones. Returns a checksum of
+    /// what was read (it keeps those reads from being optimized away).
+    @discardableResult
+    public func decideOutput4(destinations: UnsafeBufferPointer<UInt32>, into out: UnsafeMutablePointer<OutputDecision4>) -> Int {
+        var check = 0
+        var i = 0
+        let n = destinations.count
+        while i < n {
+            let end = min(i + 16, n)
+            check &+= touch4(UnsafeBufferPointer(rebasing: destinations[i..<end]))
+            for k in i..<end { (out + k).initialize(to: decideOutput4(dst: destinations[k])) }
+            i = end
+        }
+        return check
+    }
+
+    /// Reads, for each destination, the /24 index entry and the leaf of every large table a
+    /// destination-only output lookup may consult.
+    @inline(never)
+    func touch4(_ dsts: UnsafeBufferPointer<UInt32>) -> Int {
+        var acc: Int32 = 0
+        touchTables4.withUnsafeBufferPointer { tt in
+            leaves4.withUnsafeBufferPointer { lv in
+                for t in tt {
+                    for d in dsts {
+                        let e = t.ref.ref._withUnsafeGuaranteedRef { $0.lookup(d) }
+                        if e >= 0 { acc ^= lv[Int(t.base + e)].route }
+                    }
+                }
+            }
+        }
+        return Int(acc)
     }
 }

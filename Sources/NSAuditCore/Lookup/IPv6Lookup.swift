@@ -2,9 +2,15 @@
 /// scoring, fib6_backtrack), fib6_rule_lookup, ip6_route_output / ip6_route_input_lookup and
 /// the RFC 6724 source address selection of ipv6_dev_get_saddr.
 extension RoutingModel {
-    static let rejectErrors6: [RouteType: KernelError] = [
-        .blackhole: .EINVAL, .prohibit: .EACCES, .throw: .EAGAIN, .unreachable: .EHOSTUNREACH,
-    ]
+    @inline(__always) static func rejectError6(_ t: RouteType) -> KernelError? {
+        switch t {
+        case .blackhole: .EINVAL
+        case .prohibit: .EACCES
+        case .throw: .EAGAIN
+        case .unreachable: .EHOSTUNREACH
+        default: nil
+        }
+    }
 
     @inline(__always) static func decodePref(_ p: UInt8?) -> Int {
         guard let p else { return 2 }
@@ -21,32 +27,46 @@ extension RoutingModel {
         return m
     }
 
+    /// score6 on the compact copies (RouteHot6, PathHot).
+    @inline(__always) func score6(_ pref: Int, _ nh: UnsafePointer<PathHot>, oif: Int32, strict: Bool) -> Int {
+        let f = nh.pointee.flags
+        if f & NexthopFlags.dead != 0 { return -1 }
+        if f & NexthopFlags.linkdown != 0, let l = link(nh.pointee.dev), l.ignoreLinkdown6 { return -1 }
+        var m = (oif == 0 || nh.pointee.dev == oif) ? 2 : 0
+        if m == 0 && strict { return -1 }
+        m |= pref << 2
+        return m
+    }
+
     /// rt6_select over the routes of one fib6 node (already in leaf order).
-    func select6(_ node: [Int32], oif: Int32, strict: Bool) -> Hit? {
+    func select6(_ node: ArraySlice<Int32>, oif: Int32, strict: Bool) -> Hit? {
         guard let first = node.first else { return nil }
-        let metric = routes6[Int(first)].metric
-        var best: Hit? = nil
-        var mpri = -1
-        func consider(_ ri: Int32) {
-            let r = routes6[Int(ri)]
-            for k in 0..<Int(r.pathCount) {
-                let s = score6(r, paths[Int(r.pathStart) + k], oif: oif, strict: strict)
-                if s > mpri {
-                    mpri = s
-                    best = Hit(route: ri, nhSel: Int32(k), prefixLen: r.dst.length, table: r.table)
-                    if r.usesObject { break }
+        return hot6.withUnsafeBufferPointer { rh in pathHot.withUnsafeBufferPointer { ph in
+            let metric = rh[Int(first)].metric
+            var best: Hit? = nil
+            var mpri = -1
+            func consider(_ ri: Int32) {
+                let r = rh.baseAddress! + Int(ri)
+                let start = Int(r.pointee.pathStart), pref = Int(r.pointee.pref)
+                for k in 0..<Int(r.pointee.pathCount) {
+                    let s = score6(pref, ph.baseAddress! + start + k, oif: oif, strict: strict)
+                    if s > mpri {
+                        mpri = s
+                        best = Hit(route: ri, nhSel: Int32(k), prefixLen: r.pointee.dstLength, table: r.pointee.table)
+                        if r.pointee.usesObject { break }
+                    }
                 }
             }
-        }
-        var contAt = -1
-        for (i, ri) in node.enumerated() {
-            if routes6[Int(ri)].metric != metric { contAt = i; break }
-            consider(ri)
-        }
-        if best == nil && contAt >= 0 {
-            for ri in node[contAt...] { consider(ri) }
-        }
-        return best
+            var contAt = -1
+            for (i, ri) in node.enumerated() {
+                if rh[Int(ri)].metric != metric { contAt = i; break }
+                consider(ri)
+            }
+            if best == nil && contAt >= 0 {
+                for ri in node[(node.startIndex + contAt)...] { consider(ri) }
+            }
+            return best
+        } }
     }
 
     /// fib6_table_lookup; .EAGAIN when the table has no usable route (the null entry).
@@ -57,10 +77,25 @@ extension RoutingModel {
             let ent = t.entries[Int(e)]
             let items = t.payload[Int(ent.start)..<Int(ent.start + ent.count)]
             var hasSrcRoutes = false
-            for ri in items where routes6[Int(ri)].src != nil && routes6[Int(ri)].src!.length > 0 { hasSrcRoutes = true; break }
-            var groups: [[Int32]]
+            hot6.withUnsafeBufferPointer { rh in
+                for ri in items where rh[Int(ri)].hasSrc { hasSrcRoutes = true; break }
+            }
+            func answer(_ g: ArraySlice<Int32>) -> PolicyOutcome? {
+                // aliases are in fib6 leaf order (by metric) already: the model sorts them
+                // once when it is built
+                guard var h = select6(g, oif: oif, strict: strict) else { return nil }
+                h.prefixLen = ent.length
+                let r = hot6.withUnsafeBufferPointer { $0[Int(h.route)] }
+                if let err = RoutingModel.rejectError6(r.type) {
+                    return PolicyOutcome(error: err, hit: h, rejectType: r.type)
+                }
+                if r.usesObject && r.blackholeObject {
+                    return PolicyOutcome(error: .EINVAL, hit: h, rejectType: .blackhole)
+                }
+                return PolicyOutcome(error: nil, hit: h)
+            }
             if !hasSrcRoutes {
-                groups = [Array(items)]
+                if let o = answer(items) { return o }
             } else {
                 // fib6_node_lookup: a node with a source subtree is entered through the
                 // subtree only; when no source prefix matches, the node is skipped entirely
@@ -74,19 +109,9 @@ extension RoutingModel {
                     byLen[sp.length, default: []].append(ri)
                 }
                 // The table root (::/0) is the exception: fib6_node_lookup falls back to it.
-                groups = srcMatched || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
-            }
-            for g in groups {
-                // aliases are in fib6 leaf order (by metric) already: the model sorts them
-                // once when it is built
-                if var h = select6(g, oif: oif, strict: strict) {
-                    h.prefixLen = ent.length
-                    let r = routes6[Int(h.route)]
-                    if let err = RoutingModel.rejectErrors6[r.type] {
-                        return PolicyOutcome(error: err, hit: h, rejectType: r.type)
-                    }
-                    if r.usesObject && r.blackholeObject { return PolicyOutcome(error: .EINVAL, hit: h, rejectType: .blackhole) }
-                    return PolicyOutcome(error: nil, hit: h)
+                let groups = srcMatched || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
+                for g in groups {
+                    if let o = answer(g[...]) { return o }
                 }
             }
             e = ent.parent
@@ -106,14 +131,14 @@ extension RoutingModel {
         updateL3mdev(&fl)
         let flow = fl
         let scoringOif = input ? flow.iif : flow.oif
-        return runRules(rules6, flow, v6: true, lookup: { table in
+        return runRules(rules6, allRules6, flow, v6: true, lookup: { table in
             self.tableLookup6(table, dst: flow.dst, src: flow.src, oif: scoringOif, strict: strict)
         }, suppress: { rule, hit in
-            if Int(hit.prefixLen) <= rule.suppressPrefixlen { return true }
-            if rule.suppressIfgroup >= 0 {
+            if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
+            if rule.pointee.suppressIfgroup >= 0 {
                 let r = self.routes6[Int(hit.route)]
                 let d = self.resultDev6(r, self.paths[Int(r.pathStart + hit.nhSel)])
-                if let l = self.link(d), Int64(l.group) == rule.suppressIfgroup { return true }
+                if let l = self.link(d), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
             }
             return false
         })
@@ -219,27 +244,12 @@ extension RoutingModel {
     func selectAddr6(dev: Int32, dst: UInt128) -> UInt128? {
         let dstScope = v6SrcScope(dst)
         let dstLabel = v6Label(dst)
-        let useOif = dev != 0 && (v6IsMulticast(dst) || dstScope <= 2
-            || (sysctls["net.ipv6.conf.\(name(of: dev) ?? "").use_oif_addrs_only"] ?? 0) != 0)
-        var cands: [(Address, Int32)] = []
-        if useOif {
-            if let l = link(dev) { for a in l.addrs6 { cands.append((a, dev)) } }
-        } else {
-            let master = enslavingVRF(dev)
-            if master != 0 {
-                if let l = link(dev) { for a in l.addrs6 { cands.append((a, dev)) } }
-                if let m = link(master) { for a in m.addrs6 { cands.append((a, master)) } }
-            }
-            for l in links where l3mdevMaster(l.index) == master || (master == 0 && l3mdevMaster(l.index) == 0) {
-                if master != 0 && (l.index == dev || l.index == master) { continue }
-                for a in l.addrs6 { cands.append((a, l.index)) }
-            }
-        }
-        var best: (addr: UInt128, keys: [Int])? = nil
-        for (a, ifindex) in cands {
-            if a.flags & AddressFlags.tentative != 0 && a.flags & AddressFlags.optimistic == 0 { continue }
+        let useOif = dev != 0 && (v6IsMulticast(dst) || dstScope <= 2 || useOifAddrsOnly6(dev))
+        var best: (addr: UInt128, keys: SaddrKeys6)? = nil
+        func consider(_ a: Address, _ ifindex: Int32) {
+            if a.flags & AddressFlags.tentative != 0 && a.flags & AddressFlags.optimistic == 0 { return }
             let x = a.local.bits
-            if x == 0 || v6IsMulticast(x) { continue }
+            if x == 0 || v6IsMulticast(x) { return }
             let s = v6SrcScope(x)
             let scopeKey = s >= dstScope ? -s : s - 128
             let preferred = (x == 1 || (x >> 32) == 0xffff) ? 1 : (a.flags & (AddressFlags.deprecated | AddressFlags.optimistic) == 0 ? 1 : 0)
@@ -250,14 +260,48 @@ extension RoutingModel {
             let common = (x ^ dst) == 0 ? 128 : (x ^ dst).leadingZeroBitCount
             let prefixKey = min(common, Int(a.prefixlen))
             let notOptimistic = a.flags & AddressFlags.optimistic == 0 ? 1 : 0
-            let keys = [x == dst ? 1 : 0, scopeKey, preferred, oifKey, labelKey, privacy, orchid, prefixKey, notOptimistic]
+            let keys = SaddrKeys6(k: (x == dst ? 1 : 0, scopeKey, preferred, oifKey, labelKey, privacy, orchid, prefixKey, notOptimistic))
             if let b = best {
-                var better = false
-                for i in 0..<keys.count where keys[i] != b.keys[i] { better = keys[i] > b.keys[i]; break }
-                if better { best = (x, keys) }
+                if keys.isBetter(than: b.keys) { best = (x, keys) }
             } else { best = (x, keys) }
         }
+        // candidates in the order the kernel walks them
+        if useOif {
+            if let l = link(dev) { for a in l.addrs6 { consider(a, dev) } }
+        } else {
+            let master = enslavingVRF(dev)
+            if master != 0 {
+                if let l = link(dev) { for a in l.addrs6 { consider(a, dev) } }
+                if let m = link(master) { for a in m.addrs6 { consider(a, master) } }
+            }
+            for l in links where l3mdevMaster(l.index) == master || (master == 0 && l3mdevMaster(l.index) == 0) {
+                if master != 0 && (l.index == dev || l.index == master) { continue }
+                for a in l.addrs6 { consider(a, l.index) }
+            }
+        }
         return best?.addr
+    }
+}
+
+/// The rules of ipv6_dev_get_saddr as a key per candidate, compared in order: the first
+/// differing rule decides, and a candidate replaces the best only when strictly better.
+struct SaddrKeys6 {
+    var k: (Int, Int, Int, Int, Int, Int, Int, Int, Int)
+    @inline(__always) func isBetter(than b: SaddrKeys6) -> Bool {
+        var a = k, c = b.k
+        return withUnsafeBytes(of: &a) { pa in withUnsafeBytes(of: &c) { pc in
+            let x = pa.bindMemory(to: Int.self), y = pc.bindMemory(to: Int.self)
+            for i in 0..<9 where x[i] != y[i] { return x[i] > y[i] }
+            return false
+        } }
+    }
+}
+
+extension RoutingModel {
+    /// net.ipv6.conf.DEV.use_oif_addrs_only (read once per device when the model is built).
+    @inline(__always) func useOifAddrsOnly6(_ dev: Int32) -> Bool {
+        if let l = link(dev) { return l.useOifAddrsOnly6 }
+        return (sysctls["net.ipv6.conf..use_oif_addrs_only"] ?? 0) != 0
     }
 }
 

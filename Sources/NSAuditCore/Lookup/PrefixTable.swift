@@ -25,6 +25,16 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// Top bits indexed: about 2 intervals per bucket, at most 21 bits (an 8 MB index), none
     /// for small tables (their intervals stay in cache anyway).
     private let indexBits: Int
+    /// Bucket of an address: (address - indexBase) >> indexShift (addresses below indexBase
+    /// are in the first interval, those past the last bucket in the last one).
+    private let indexBase: Key
+    private let indexShift: Int
+    /// IPv4 tables of at least `dirThreshold` prefixes: one Int32 per /24 block, the most
+    /// specific entry covering the whole block (>= -1), or, for a block split by longer
+    /// prefixes, -2 - (the interval containing the block's first address), from which a short
+    /// scan finds the address's interval. One memory access for most lookups.
+    private let dir24: [Int32]
+    public static var dirThreshold: Int { 4096 }
 
     public var isEmpty: Bool { entries.isEmpty }
 
@@ -34,7 +44,46 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         var entries: [Entry] = [], payload: [Int32] = []
         let n = items.count
         var order: [Int]
-        if Key.bitWidth <= 32 && n < (1 << 24) {
+        // Items whose values rise with their position (route indexes in insertion order) and
+        // fit 24 bits: the value itself stands for the position in the packed sort key.
+        var itemsRise = Key.bitWidth <= 32 && n < (1 << 24)
+        if itemsRise {
+            items.withUnsafeBufferPointer { ip in
+                var last: Int32 = -1
+                for i in 0..<n {
+                    let v = ip[i].item
+                    if v <= last || v >= (1 << 24) { itemsRise = false; break }
+                    last = v
+                }
+            }
+        }
+        if itemsRise {
+            // (address, length, item) packed: a plain integer sort, then a sequential pass
+            var packed = [UInt64](repeating: 0, count: n)
+            items.withUnsafeBufferPointer { ip in
+                packed.withUnsafeMutableBufferPointer { pk in
+                    for i in 0..<n {
+                        pk[i] = (UInt64(ip[i].key) << 32) | (UInt64(ip[i].length) << 24) | UInt64(ip[i].item)
+                    }
+                }
+            }
+            radixSort(&packed)
+            entries.reserveCapacity(n)
+            payload.reserveCapacity(n)
+            packed.withUnsafeBufferPointer { pk in
+                var i = 0
+                while i < n {
+                    let head = pk[i] >> 24
+                    let s = Int32(payload.count)
+                    var j = i
+                    while j < n && pk[j] >> 24 == head { payload.append(Int32(pk[j] & 0xff_ffff)); j += 1 }
+                    entries.append(Entry(key: Key(truncatingIfNeeded: head >> 8), length: UInt8(truncatingIfNeeded: head),
+                                         parent: -1, start: s, count: Int32(j - i), first: Int32(pk[i] & 0xff_ffff)))
+                    i = j
+                }
+            }
+            order = []
+        } else if Key.bitWidth <= 32 && n < (1 << 24) {
             // Packed sort keys (address, length, position): a plain integer sort.
             var packed = [UInt64](repeating: 0, count: n)
             items.withUnsafeBufferPointer { ip in
@@ -42,20 +91,21 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
                     packed[i] = (UInt64(ip[i].key) << 32) | (UInt64(ip[i].length) << 24) | UInt64(i)
                 }
             }
-            packed.sort()
+            radixSort(&packed)
             order = packed.map { Int($0 & 0xff_ffff) }
         } else {
-            order = Array(0..<n)
-            order.sort { a, b in
-                let x = items[a], y = items[b]
-                if x.key != y.key { return x.key < y.key }
-                if x.length != y.length { return x.length < y.length }
-                return a < b
+            // (key, length and position packed): no indirection through `items` while sorting
+            var keyed = [(Key, UInt64)]()
+            keyed.reserveCapacity(n)
+            items.withUnsafeBufferPointer { ip in
+                for i in 0..<n { keyed.append((ip[i].key, UInt64(ip[i].length) << 32 | UInt64(i))) }
             }
+            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            order = keyed.map { Int($0.1 & 0xffff_ffff) }
         }
         entries.reserveCapacity(n)
         payload.reserveCapacity(n)
-        var i = 0
+        var i = itemsRise ? n : 0
         while i < n {
             let first = items[order[i]]
             let s = Int32(payload.count)
@@ -66,11 +116,39 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
             entries.append(Entry(key: first.key, length: first.length, parent: -1, start: s, count: Int32(j - i), first: payload[Int(s)]))
             i = j
         }
-        let (st, va, bu, bits) = PrefixTable.buildIntervals(&entries)
+        let (st, va, bu, bits, ibase, ishift) = PrefixTable.buildIntervals(&entries)
         var iv: [Interval] = []
         iv.reserveCapacity(st.count)
         for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
-        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits
+        self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits; indexBase = ibase; indexShift = ishift
+        dir24 = Key.bitWidth == 32 && entries.count >= PrefixTable.dirThreshold ? PrefixTable.buildDir24(st, va) : []
+    }
+
+    private static func buildDir24(_ starts: [Key], _ values: [Int32]) -> [Int32] {
+        let blocks = 1 << 24
+        return [Int32](unsafeUninitializedCapacity: blocks) { buf, n in
+            starts.withUnsafeBufferPointer { st in values.withUnsafeBufferPointer { va in
+                let count = st.count
+                // every block whose first address lies in interval k: that interval's entry
+                // (the intervals partition the address space, so every block is written)
+                for k in 0..<count {
+                    let s = UInt64(st[k]), e = k + 1 < count ? UInt64(st[k + 1]) - 1 : 0xffff_ffff
+                    let lo = Int((s + 255) >> 8), hi = Int(e >> 8)
+                    if lo <= hi { UnsafeMutableBufferPointer(rebasing: buf[lo...hi]).initialize(repeating: va[k]) }
+                }
+                // a block in which an interval starts (after the block's first address) is
+                // split: it refers to the interval holding its first address
+                for k in 1..<max(count, 1) {
+                    let s = UInt64(st[k])
+                    guard s & 0xff != 0 else { continue }
+                    let blockStart = s & ~0xff
+                    var j = k - 1
+                    while UInt64(st[j]) > blockStart { j -= 1 }
+                    buf[Int(s >> 8)] = Int32(-2 - j)
+                }
+            } }
+            n = blocks
+        }
     }
 
     @inline(__always) static func end(_ key: Key, _ length: UInt8) -> Key {
@@ -80,7 +158,7 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         return key | (Key.max >> Key(length))
     }
 
-    private static func buildIntervals(_ entries: inout [Entry]) -> ([Key], [Int32], [Int32], Int) {
+    private static func buildIntervals(_ entries: inout [Entry]) -> ([Key], [Int32], [Int32], Int, Key, Int) {
         var starts: [Key] = [], values: [Int32] = []
         starts.reserveCapacity(entries.count * 2 + 1)
         values.reserveCapacity(entries.count * 2 + 1)
@@ -111,28 +189,54 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         if starts.count < 64 { bits = 0 }
         let nb = 1 << bits
         var bucket = [Int32](repeating: 0, count: nb + 1)
-        let shift = Key.bitWidth - bits
-        var k = 0
-        for b in 0...nb {
-            while k < starts.count, bits > 0 && Int(starts[k] >> Key(shift)) < b { k += 1 }
-            if bits == 0 && b == 1 { k = starts.count }
-            bucket[b] = Int32(k)
+        var base: Key = 0, shift = 0
+        if bits == 0 {
+            bucket[1] = Int32(starts.count)
+        } else {
+            // the index spans the interval starts after the first (which is 0), so that
+            // prefixes sharing their top bits (2001:db8::/32) still spread over the buckets
+            base = starts[1]
+            let span = starts[starts.count - 1] - base
+            let spanBits = span == 0 ? 0 : Key.bitWidth - span.leadingZeroBitCount
+            shift = max(0, spanBits - bits)
+            var k = 1
+            for b in 0...nb {
+                while k < starts.count && Int((starts[k] - base) >> Key(shift)) < b { k += 1 }
+                bucket[b] = Int32(k)
+            }
         }
-        return (starts, values, bucket, bits)
+        return (starts, values, bucket, bits, base, shift)
     }
 
     /// The most specific entry containing `addr`, or -1.
     @inline(__always)
     public func lookup(_ addr: Key) -> Int32 {
-        let b = indexBits == 0 ? 0 : Int(addr >> Key(Key.bitWidth - indexBits))
-        return intervals.withUnsafeBufferPointer { st in
-            var lo = Int(bucket.withUnsafeBufferPointer { $0[b] }), hi = Int(bucket.withUnsafeBufferPointer { $0[b + 1] })
-            // last index with start <= addr, searching [lo, hi); fall back to lo-1
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
+        if !dir24.isEmpty {
+            let v = dir24.withUnsafeBufferPointer { $0[Int(addr >> 8)] }
+            if v >= -1 { return v }
+            return intervals.withUnsafeBufferPointer { st in
+                var k = Int(-2 - v)
+                while k + 1 < st.count && st[k + 1].start <= addr { k += 1 }
+                return st[k].value
             }
-            return st[lo - 1].value
+        }
+        var b = 0
+        if indexBits != 0 {
+            if addr < indexBase { return intervals.withUnsafeBufferPointer { $0[0].value } }
+            let rel = (addr - indexBase) >> Key(indexShift)
+            let nb = 1 << indexBits
+            b = rel >= Key(nb) ? nb - 1 : Int(rel)
+        }
+        return intervals.withUnsafeBufferPointer { st in
+            bucket.withUnsafeBufferPointer { bu in
+                var lo = Int(bu[b]), hi = Int(bu[b + 1])
+                // last index with start <= addr, searching [lo, hi); fall back to lo-1
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if st[mid].start <= addr { lo = mid + 1 } else { hi = mid }
+                }
+                return st[lo - 1].value
+            }
         }
     }
 
@@ -142,6 +246,36 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
     /// them (huge pages); the core itself makes no system calls.
     public func withStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
         intervals.withUnsafeBytes(body); entries.withUnsafeBytes(body)
-        payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body)
+        payload.withUnsafeBytes(body); bucket.withUnsafeBytes(body); dir24.withUnsafeBytes(body)
     }
+}
+
+/// Sorts 64-bit integers: least significant digit first, 16 bits at a time, skipping digits
+/// in which all values agree (a few linear passes instead of a comparison sort).
+func radixSort(_ a: inout [UInt64]) {
+    let n = a.count
+    if n < 256 { a.sort(); return }
+    var tmp = [UInt64](repeating: 0, count: n)
+    var or: UInt64 = 0, and: UInt64 = ~0
+    for v in a { or |= v; and &= v }
+    let varying = or ^ and
+    var count = [Int](repeating: 0, count: 1 << 16)
+    var inA = true
+    for shift in stride(from: 0, to: 64, by: 16) where (varying >> UInt64(shift)) & 0xffff != 0 {
+        a.withUnsafeMutableBufferPointer { ap in tmp.withUnsafeMutableBufferPointer { tp in
+            count.withUnsafeMutableBufferPointer { c in
+                let src = inA ? ap : tp, dst = inA ? tp : ap
+                for i in 0..<c.count { c[i] = 0 }
+                for v in src { c[Int((v >> UInt64(shift)) & 0xffff)] += 1 }
+                var sum = 0
+                for i in 0..<c.count { let x = c[i]; c[i] = sum; sum += x }
+                for v in src {
+                    let d = Int((v >> UInt64(shift)) & 0xffff)
+                    dst[c[d]] = v; c[d] += 1
+                }
+            }
+        } }
+        inA.toggle()
+    }
+    if !inA { a = tmp }
 }

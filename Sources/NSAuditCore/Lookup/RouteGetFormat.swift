@@ -97,20 +97,92 @@ public enum RouteGetFormat {
         }
     }
 
-    /// IPv4 written digit by digit; IPv6 through its RFC 5952 description.
+    /// Written digit by digit, as IPAddress.description writes them.
     @inline(__always) static func appendAddr(_ a: IPAddress, _ o: inout [UInt8]) {
         if a.family == .v4 {
-            let v = a.v4
-            appendInt(Int(v >> 24), &o); o.append(46); appendInt(Int((v >> 16) & 0xff), &o); o.append(46)
-            appendInt(Int((v >> 8) & 0xff), &o); o.append(46); appendInt(Int(v & 0xff), &o)
+            appendV4(a.v4, &o)
         } else {
-            o += a.description.utf8
+            appendV6(a.bits, &o)
+        }
+    }
+
+    /// RFC 5952 text of an IPv6 address, byte for byte what IPAddress.description gives
+    /// (the longest run of two or more zero words, the first on ties, compressed; glibc's
+    /// embedded IPv4 forms for ::a.b.c.d and ::ffff:a.b.c.d).
+    static func appendV6(_ bits: UInt128, _ o: inout [UInt8]) {
+        var w: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &w) { raw in
+            let p = raw.bindMemory(to: UInt16.self)
+            for i in 0..<8 { p[i] = UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - i))) }
+        }
+        withUnsafeBytes(of: &w) { raw in
+            let w = raw.bindMemory(to: UInt16.self)
+            var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
+            for i in 0..<8 {
+                if w[i] == 0 {
+                    if curStart < 0 { curStart = i; curLen = 0 }
+                    curLen += 1
+                    if curLen > bestLen { bestLen = curLen; bestStart = curStart }
+                } else { curStart = -1 }
+            }
+            if bestLen < 2 { bestStart = -1 }
+            let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff))
+            let hex: StaticString = "0123456789abcdef"
+            var i = 0
+            while i < 8 {
+                if i == bestStart {
+                    if i == 0 { o.append(58) }
+                    o.append(58)
+                    i += bestLen
+                    continue
+                }
+                if embedsV4 && i == 6 {
+                    appendV4(UInt32(w[6]) << 16 | UInt32(w[7]), &o)
+                    break
+                }
+                let x = w[i]
+                var started = false
+                for shift in stride(from: 12, through: 0, by: -4) {
+                    let d = Int((x >> UInt16(shift)) & 0xf)
+                    if d != 0 || started || shift == 0 {
+                        started = true
+                        o.append(hex.withUTF8Buffer { $0[d] })
+                    }
+                }
+                if i < 7 { o.append(58) }
+                i += 1
+            }
+        }
+    }
+
+    /// Dotted quad, built in a local buffer and appended at once.
+    @inline(__always) static func appendV4(_ v: UInt32, _ o: inout [UInt8]) {
+        var buf: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &buf) { raw in
+            let p = raw.bindMemory(to: UInt8.self)
+            var n = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let x = UInt8(truncatingIfNeeded: v >> UInt32(shift))
+                if x >= 100 { p[n] = 48 + x / 100; n += 1 }
+                if x >= 10 { p[n] = 48 + (x / 10) % 10; n += 1 }
+                p[n] = 48 + x % 10; n += 1
+                if shift != 0 { p[n] = 46; n += 1 }
+            }
+            o.append(contentsOf: UnsafeBufferPointer(rebasing: p[0..<n]))
         }
     }
 
     static func appendQuoted(_ s: String, _ o: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { appendQuoted(bytes: $0, &o) }
+    }
+
+    static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
         o.append(34)
-        for b in s.utf8 {
+        if !bytes.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) {
+            o.append(contentsOf: bytes); o.append(34); return
+        }
+        for b in bytes {
             switch b {
             case 34: o += "\\\"".utf8
             case 92: o += "\\\\".utf8
@@ -161,10 +233,27 @@ public enum RouteGetBatch {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
         var err: [UInt8] = []
+        // Lines are taken in groups of 32: the table memory of the group's IPv4 destinations
+        // is read for all of them first (their cache misses overlap), then each line is
+        // answered as usual.
+        var group = [UInt32](repeating: 0, count: 32)
         input.withUnsafeBufferPointer { buf in
             var i = 0
             let n = buf.count
+            var groupEnd = 0
             while i < n {
+                if i >= groupEnd {
+                    var k = 0, a = i
+                    while k < 32 && a < n {
+                        var b = a
+                        while b < n && buf[b] != 10 { b += 1 }
+                        if let v = parseV4(UnsafeBufferPointer(rebasing: buf[a..<b])) { group[k] = v; k += 1 }
+                        else { k += 1; group[k - 1] = 0 }
+                        a = b + 1
+                    }
+                    groupEnd = a
+                    _ = group.withUnsafeBufferPointer { model.touch4(UnsafeBufferPointer(rebasing: $0[0..<k])) }
+                }
                 var j = i
                 while j < n && buf[j] != 10 { j += 1 }
                 var s = i, e = j
@@ -174,10 +263,21 @@ public enum RouteGetBatch {
                 if s == e || buf[s] == UInt8(ascii: "#") { continue }
                 c.answered += 1
                 let line = UnsafeBufferPointer(rebasing: buf[s..<e])
+                if let v4 = parseV4(line) {
+                    // the common line: a destination alone, rendered from the decision
+                    var isError = false
+                    if model.appendDestinationOnly4(v4, line: line, json: json, out: &out, err: &err, isError: &isError) {
+                        if json || !isError { out.append(10) } else { c.kernelErrors += 1; err.append(10) }
+                        if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
+                        if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                        continue
+                    }
+                }
                 let text = String(decoding: line, as: UTF8.self)
                 do throws(RouteQueryError) {
                     let q: RouteQuery
                     if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
+                    else if let v6 = parseV6(line) { q = RouteQuery(dst: IPAddress(v6: v6), line: text) }
                     else { q = try RouteQuery.parse(text) }
                     let r = try model.routeGet(q)
                     if json {
@@ -204,6 +304,47 @@ public enum RouteGetBatch {
         if !out.isEmpty { emit(out[...], false) }
         if !err.isEmpty { emit(err[...], true) }
         return c
+    }
+
+    /// A line that is just an IPv6 address of hexadecimal groups (with at most one `::`);
+    /// nil for anything else (including embedded IPv4 forms), which the general parser
+    /// then answers. Accepts only what IPAddress.parseV6 accepts, with the same value.
+    static func parseV6(_ b: UnsafeBufferPointer<UInt8>) -> UInt128? {
+        let n = b.count
+        var head: UInt128 = 0, tail: UInt128 = 0
+        var headCount = 0, tailCount = 0
+        var gap = false
+        var i = 0
+        if n >= 2 && b[0] == 58 && b[1] == 58 {
+            gap = true; i = 2
+            if n == 2 { return 0 }
+        }
+        while i < n {
+            var v: UInt16 = 0, digits = 0
+            while i < n && digits < 5 {
+                let c = b[i]
+                let d: UInt8
+                if c >= 48 && c <= 57 { d = c - 48 }
+                else if c >= 97 && c <= 102 { d = c - 87 }
+                else if c >= 65 && c <= 70 { d = c - 55 }
+                else { break }
+                v = v << 4 | UInt16(d); digits += 1; i += 1
+            }
+            guard digits > 0 && digits <= 4 else { return nil }
+            if gap { tail = tail << 16 | UInt128(v); tailCount += 1 } else { head = head << 16 | UInt128(v); headCount += 1 }
+            if i == n { break }
+            guard b[i] == 58 else { return nil }
+            i += 1
+            if i < n && b[i] == 58 {
+                guard !gap else { return nil }
+                gap = true; i += 1
+                if i == n { break }
+            } else if i == n { return nil }
+        }
+        let total = headCount + tailCount
+        guard gap ? total <= 7 : total == 8 else { return nil }
+        let headShift = 16 * (8 - headCount)
+        return (headShift >= 128 ? 0 : head << UInt128(headShift)) | tail
     }
 
     /// A line that is just a dotted-quad IPv4 address.

@@ -66,7 +66,7 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
 
     // MARK: text
     public init?(_ text: String) {
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             guard let v = IPAddress.parseV6(Substring(text)) else { return nil }
             self.init(v6: v)
         } else {
