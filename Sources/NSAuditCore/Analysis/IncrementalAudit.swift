@@ -30,6 +30,45 @@ struct IncrementalAudit {
     /// `after.routes` holds only them (an edit applied without copying a big table).
     var appended: [Route]? = nil
 
+    /// What the checks need of a list of routes, in one pass: local host routes of the local
+    /// table, default routes, routes per table, interfaces used with a gateway.
+    struct RouteFacts: Sendable {
+        var localHosts: Set<IPAddress> = []
+        var defaults: [Route] = []
+        var perTable: [TableID: Int] = [:]
+        var gatewayLinks: Set<Int32> = []
+
+        init(_ routes: [Route]) {
+            var last: (TableID, Int)? = nil
+            routes.withUnsafeBufferPointer { rs in
+                for i in rs.indices {
+                    let d = rs[i].dst
+                    if d.length == 0 { defaults.append(rs[i]) } else if rs[i].table == Table.local && rs[i].type == .local
+                        && Int(d.length) == d.family.bitWidth { localHosts.insert(d.address) }
+                    let t = TableID(family: rs[i].family, table: rs[i].table)
+                    if let l = last, l.0 == t { last = (t, l.1 + 1) } else {
+                        if let l = last { perTable[l.0, default: 0] += l.1 }
+                        last = (t, 1)
+                    }
+                    if rs[i].gateway != nil, let o = rs[i].oif { gatewayLinks.insert(o) }
+                    if let nhs = rs[i].nexthops { for n in nhs where n.gateway != nil { if let o = n.oif { gatewayLinks.insert(o) } } }
+                }
+            }
+            if let l = last { perTable[l.0, default: 0] += l.1 }
+        }
+
+        mutating func add(_ o: RouteFacts) {
+            localHosts.formUnion(o.localHosts)
+            defaults += o.defaults
+            for (k, v) in o.perTable { perTable[k, default: 0] += v }
+            gatewayLinks.formUnion(o.gatewayLinks)
+        }
+    }
+    struct TableID: Hashable, Sendable { var family: IPAddress.Family; var table: UInt32 }
+
+    /// The facts of `before.routes`, when the caller has them (they serve every proposal).
+    var beforeFacts: RouteFacts? = nil
+
     /// Calls `body` with every route of the edited namespace, read in place.
     func forEachAfterRoute(_ body: (borrowing Route) -> Void) {
         if appended != nil {
@@ -105,15 +144,15 @@ struct IncrementalAudit {
             region[fam] = AddressRanges(union: cut, family: fam)
         }
         let localTable = Table.local
-        // One pass over the routes: the local host routes of the local table, and the
-        // default routes (which tablesReached looks at).
-        var localHosts: Set<IPAddress> = []
-        var defaults: [Route] = []
-        forEachAfterRoute { r in
-            let d = r.dst
-            if d.length == 0 { defaults.append(copy r); return }
-            if r.table == localTable && r.type == .local && Int(d.length) == d.family.bitWidth { localHosts.insert(d.address) }
-        }
+        // One pass over the routes (or over the additions, with the facts of the routes
+        // before, which every proposal shares).
+        let facts: RouteFacts
+        if let appended {
+            var f = beforeFacts ?? RouteFacts(before.routes)
+            f.add(RouteFacts(appended))
+            facts = f
+        } else { facts = RouteFacts(after.routes) }
+        let localHosts = facts.localHosts, defaults = facts.defaults
         for a in audited where !affected.contains(a.local) {
             // Its requests must stop in the local table, at its own local route, before any
             // table the reduced model cuts down; and it must lie outside the region.
@@ -123,10 +162,7 @@ struct IncrementalAudit {
                   !(region[a.family]?.contains(a.local) ?? false) else { return nil }
         }
 
-        struct TableID: Hashable { var family: IPAddress.Family; var table: UInt32 }
-        var routesPerTable: [TableID: Int] = [:]
-        forEachAfterRoute { r in routesPerTable[TableID(family: r.family, table: r.table), default: 0] += 1 }
-        let big = Set(routesPerTable.filter { $0.value > bigTable }.keys)
+        let big = Set(facts.perTable.filter { $0.value > bigTable }.keys)
 
         var results: [ReturnPathAnalysis.Result] = []
         // Unaffected addresses: their old verdicts outside the region, new ones inside.
@@ -165,13 +201,8 @@ struct IncrementalAudit {
             }
             results += ReturnPathAnalysis(reduced, options: .init(only: affected)).run()
         }
-        var gatewayLinks: Set<Int32> = []
-        forEachAfterRoute { r in
-            if r.gateway != nil, let o = r.oif { gatewayLinks.insert(o) }
-            if let nhs = r.nexthops { for n in nhs where n.gateway != nil { if let o = n.oif { gatewayLinks.insert(o) } } }
-        }
         return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false,
-                              gatewayLinks: gatewayLinks)
+                              gatewayLinks: facts.gatewayLinks)
             + Misconfiguration.check(after, netns: netns)
     }
 

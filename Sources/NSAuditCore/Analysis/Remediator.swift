@@ -18,6 +18,8 @@ struct Remediator {
     /// Incremental re-audits: tables with more routes than this are not built again (tests
     /// set 0 to cut every table down); nil audits every edited copy in full.
     var incrementalBigTable: Int? = 4096
+    /// One pass over the namespace's routes, shared by every proposal's incremental audit.
+    var beforeFacts: IncrementalAudit.RouteFacts? = nil
 
     /// The audit of the namespace as it is (the same for every proposal) and the audits of
     /// each edited copy, keyed by the commands applied: findings with the same address and
@@ -134,9 +136,11 @@ struct Remediator {
         guard !todo.isEmpty else { return }
         let box = EditedAudits(todo.count)
         let (snapshot, ns, options, base, big) = (self.snapshot, self.ns, self.options, self.baseResults, self.incrementalBigTable)
+        let facts = beforeFacts ?? (base == nil ? nil : IncrementalAudit.RouteFacts(ns.routes))
         let jobs = todo.map { ($0.commands, $0.movesTo) }
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-            let worker = Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big)
+            let worker = Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big,
+                                    beforeFacts: facts)
             box.set(i, worker.editedAudit(jobs[i].0, movesTo: jobs[i].1))
         }
         for (i, t) in todo.enumerated() {
@@ -222,12 +226,11 @@ struct Remediator {
               editor.snapshot.namespaces.count == snapshot.namespaces.count else { return nil }
         // Nothing was flushed (links unchanged) and no added route can collide with one that
         // exists (their tables have none).
-        var used: Set<UInt32> = []
-        ns.routes.withUnsafeBufferPointer { rs in for i in rs.indices { used.insert(rs[i].table) } }
-        guard !after.routes.contains(where: { used.contains($0.table) }) else { return nil }
+        let facts = beforeFacts ?? IncrementalAudit.RouteFacts(ns.routes)
+        guard !after.routes.contains(where: { r in facts.perTable.keys.contains { $0.table == r.table } }) else { return nil }
         guard let base = baseResults, let big = incrementalBigTable else { return nil }
         let inc = IncrementalAudit(before: ns, baseResults: base, after: after, snapshot: editor.snapshot, bigTable: big,
-                                   appended: after.routes)
+                                   appended: after.routes, beforeFacts: facts)
         guard let findings = inc.findings(netns: after.names.first ?? after.id) else { return nil }
         return (editor.snapshot, findings, nil)
     }
