@@ -117,16 +117,7 @@ public enum RouteGetFormat {
         }
         withUnsafeBytes(of: &w) { raw in
             let w = raw.bindMemory(to: UInt16.self)
-            var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
-            for i in 0..<8 {
-                if w[i] == 0 {
-                    if curStart < 0 { curStart = i; curLen = 0 }
-                    curLen += 1
-                    if curLen > bestLen { bestLen = curLen; bestStart = curStart }
-                } else { curStart = -1 }
-            }
-            if bestLen < 2 { bestStart = -1 }
-            let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff))
+            let (bestStart, bestLen, embedsV4) = IPAddress.v6Layout { w[$0] }
             let hex: StaticString = "0123456789abcdef"
             var i = 0
             while i < 8 {

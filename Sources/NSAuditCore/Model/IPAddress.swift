@@ -134,18 +134,7 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
             return "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
         }
         let w = (0..<8).map { UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - $0))) }
-        // Longest run of zero words (length >= 2), first one wins on ties.
-        var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
-        for (i, x) in w.enumerated() {
-            if x == 0 {
-                if curStart < 0 { curStart = i; curLen = 0 }
-                curLen += 1
-                if curLen > bestLen { bestLen = curLen; bestStart = curStart }
-            } else { curStart = -1 }
-        }
-        if bestLen < 2 { bestStart = -1 }
-        // glibc prints an embedded IPv4 address for ::a.b.c.d and ::ffff:a.b.c.d
-        let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff))
+        let (bestStart, bestLen, embedsV4) = Self.v6Layout { w[$0] }
         var out = ""
         var i = 0
         while i < 8 {
@@ -259,5 +248,26 @@ extension IPPrefix: Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
+    }
+}
+
+extension IPAddress {
+    /// How IPv6 text is laid out (RFC 5952, as glibc prints it), from the eight 16-bit words:
+    /// the longest run of two or more zero words, the first one on ties, is compressed to
+    /// "::" (start -1: none), and ::a.b.c.d and ::ffff:a.b.c.d end in dotted IPv4.
+    /// Shared by `description` and the byte-level writers.
+    @inline(__always)
+    static func v6Layout(_ word: (Int) -> UInt16) -> (start: Int, length: Int, embedsV4: Bool) {
+        var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
+        for i in 0..<8 {
+            if word(i) == 0 {
+                if curStart < 0 { curStart = i; curLen = 0 }
+                curLen += 1
+                if curLen > bestLen { bestLen = curLen; bestStart = curStart }
+            } else { curStart = -1 }
+        }
+        if bestLen < 2 { bestStart = -1 }
+        let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && word(7) != 1) || (bestLen == 5 && word(5) == 0xffff))
+        return (bestStart, bestLen, embedsV4)
     }
 }

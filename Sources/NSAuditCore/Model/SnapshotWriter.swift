@@ -525,17 +525,7 @@ final class JSONWriter {
         withUnsafeMutableBytes(of: &w) { raw in
             let w = raw.bindMemory(to: UInt16.self)
             for i in 0..<8 { w[i] = UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - i))) }
-            // Longest run of zero words (length >= 2), first one wins on ties.
-            var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
-            for i in 0..<8 {
-                if w[i] == 0 {
-                    if curStart < 0 { curStart = i; curLen = 0 }
-                    curLen += 1
-                    if curLen > bestLen { bestLen = curLen; bestStart = curStart }
-                } else { curStart = -1 }
-            }
-            if bestLen < 2 { bestStart = -1 }
-            let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && w[7] != 1) || (bestLen == 5 && w[5] == 0xffff))
+            let (bestStart, bestLen, embedsV4) = IPAddress.v6Layout { w[$0] }
             let hex: StaticString = "0123456789abcdef"
             let h = hex.utf8Start
             var i = 0
