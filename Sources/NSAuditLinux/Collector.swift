@@ -243,7 +243,8 @@ final class Counter: @unchecked Sendable {
 func hostName() -> String {
     var buf = [CChar](repeating: 0, count: 256)
     gethostname(&buf, 255)
-    return String(cString: buf)
+    let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 func kernelRelease() -> String {

@@ -32,7 +32,7 @@ public final class OutputFile {
             _ = fcntl(f, F_SETFD, FD_CLOEXEC)
             fd = f
             self.path = path
-            tempPath = String(cString: template)
+            tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             ownsFD = true
         } else {
             fd = STDOUT_FILENO
