@@ -89,6 +89,14 @@ struct RouteGetFastPathTests {
                     else { RouteGetFormat.appendText(r, to: &wantOut); wantOut.append(10) }
                 }
                 checked += dsts.count
+                // The same batch answered on 3 workers in many small rounds: the same bytes.
+                var parOut: [UInt8] = [], parErr: [UInt8] = []
+                let pc = RouteGetBatch.run(model: model, input: input, json: json, workers: 3, minParallelBytes: 0,
+                                           bytesPerWorker: 97) { bytes, toStderr in
+                    if toStderr { parErr += bytes } else { parOut += bytes }
+                }
+                #expect(parOut == gotOut && parErr == gotErr, "\((f as NSString).lastPathComponent) json=\(json): parallel batch differs")
+                #expect(pc.answered == dsts.count)
                 if gotOut != wantOut || gotErr != wantErr {
                     let g = String(decoding: gotOut + gotErr, as: UTF8.self).split(separator: "\n")
                     let w = String(decoding: wantOut + wantErr, as: UTF8.self).split(separator: "\n")
