@@ -29,7 +29,7 @@ struct RouteGetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Namespace to query: a name or snapshot id (default: root, or the only namespace).", valueName: "NAME"))
     var netns: String?
 
-    @Option(help: ArgumentHelp("Answer one query per line of FILE (`-`: standard input); empty lines and # comments are skipped.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Answer one query per line of FILE (`-`: standard input); empty lines and # comments are skipped. Answers come in input order; a big batch is answered on every core.", valueName: "FILE"))
     var batch: String?
 
     @Flag(help: "Print one JSON object per query.")
@@ -48,6 +48,8 @@ struct RouteGetCommand: ParsableCommand {
     var query: [String] = []
 
     func validate() throws {
+        // The query takes `ip route get` words as they come, so ask for help here.
+        if let w = query.first, w == "--help" || w == "-h" || w == "help" { throw CleanExit.helpRequest(Self.self) }
         if benchmarkLookups != nil { return }
         if batch == nil && query.isEmpty { throw ValidationError("give a query (e.g. `10.0.0.1 from 10.99.0.40`) or --batch FILE") }
         if batch != nil && !query.isEmpty { throw ValidationError("give either a query or --batch, not both") }
