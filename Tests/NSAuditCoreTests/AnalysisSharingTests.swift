@@ -30,6 +30,29 @@ import Testing
         #expect(compared > 0 || snap.namespaces.allSatisfy { $0.addresses.isEmpty })
     }
 
+    /// The same on the 100 recorded route-get corpus namespaces (multipath, nexthop objects,
+    /// every route type, rp_filter modes, policy rules of every kind), where reply verdicts
+    /// are also reused per lookup decision: every range's verdict as one-by-one gives it.
+    @Test func sharingChangesNothingOnTheRouteGetCorpus() throws {
+        var compared = 0
+        for url in Repo.files(in: "fixtures/routeget/generated", ext: "json") where url.lastPathComponent.hasSuffix(".snapshot.json") {
+            let snap = try SnapshotReader.decode(try Data(contentsOf: url), name: url.lastPathComponent)
+            for ns in snap.namespaces where ns.status == .ok {
+                let model = RoutingModel(ns)
+                let shared = ReturnPathAnalysis(ns, model: model).run()
+                let alone = ReturnPathAnalysis(ns, model: model, options: .init(shareResults: false)).run()
+                #expect(shared.count == alone.count)
+                for (x, y) in zip(shared, alone) {
+                    #expect(x.address == y.address && x.ingress == y.ingress && x.symmetric == y.symmetric, "\(url.lastPathComponent) \(x.address.local)")
+                    #expect(x.byVerdict.count == y.byVerdict.count, "\(url.lastPathComponent) \(x.address.local)")
+                    for (a, b) in zip(x.byVerdict, y.byVerdict) { #expect(a.0 == b.0 && a.1 == b.1, "\(url.lastPathComponent) \(x.address.local) \(a.0)") }
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 100)
+    }
+
     /// A big source space is analysed in chunks on every core: joined, the chunks give what
     /// one pass gives (forced here on the labs' small spaces, with chunk edges everywhere).
     @Test(arguments: ReportGoldenTests.labs)

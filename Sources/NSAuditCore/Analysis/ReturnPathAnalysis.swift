@@ -343,42 +343,111 @@ public struct ReturnPathAnalysis: Sendable {
         }
         let hook: FIBLookupHook = { memo.lookup(&$0) }
         memo.sig = sigID
+        // IPv4 replies that reach the same decision (error, rule, table, type, device, path
+        // gateway; the route itself when several paths are possible) get the same verdict but
+        // for the default-route coverage, which is asked per range: the full answer is
+        // rendered once per decision (off when checking sharing against one-by-one).
+        let fast = options.shareResults
+        var templates: [DecisionKey: VerdictTemplate] = [:]
+        var last: (DecisionKey, VerdictTemplate)? = nil
         for i in chunk where !skip[i] {
             q.dst = part.representative(i)
-            let r: RouteResult
+            let t: VerdictTemplate
             if let oif4 {
                 memo.index = i
-                r = model.output4(q, oif: oif4, lookup: hook)
+                if fast {
+                    let d = model.decideOutput4(dst: q.dst.v4, src: a.local.v4, oif: oif4, mark: q.mark, tos: q.tos, proto: q.ipproto,
+                                                sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
+                    let key = DecisionKey(d, model)
+                    if let l = last, l.0 == key { t = l.1 } else if let x = templates[key] { t = x } else {
+                        t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
+                        templates[key] = t
+                    }
+                    last = (key, t)
+                } else {
+                    t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
+                }
             } else {
                 guard let x = try? model.routeGet(q) else { continue }
-                r = x
+                t = VerdictTemplate(x)
             }
+            out.set(i, t.verdict(q.dst, coverage))
+        }
+        return out
+    }
+
+    /// What decides an IPv4 reply's verdict, from the lookup's decision (see replyVerdicts).
+    struct DecisionKey: Hashable {
+        var error: KernelError?
+        var rejectType: RouteType?
+        var rule: UInt32?
+        var type: RouteType
+        var devOut: Int32
+        var local: Bool
+        var table: UInt32?
+        var gateway: IPAddress?
+        var shortPrefix: Bool
+        /// The route, when the answer lists its candidate paths (multipath, default alternatives).
+        var route: Int32
+        init(_ d: RoutingModel.OutputDecision4, _ model: RoutingModel) {
+            error = d.error; rejectType = d.rejectType; rule = d.rule; type = d.type; devOut = d.devOut; local = d.local
+            table = nil; gateway = nil; shortPrefix = false; route = -1
+            if let h = d.hit {
+                table = h.table
+                shortPrefix = h.prefixLen < 4
+                let r = model.routes4[Int(h.route)]
+                gateway = model.paths[Int(r.pathStart + h.nhSel)].gateway
+                if d.multipath || d.defaultAlternatives { route = h.route }
+            }
+        }
+    }
+
+    /// A reply's verdict from its full answer, but for the default-route coverage of the
+    /// client (asked per range when the reply goes through a gateway).
+    struct VerdictTemplate {
+        var base: Verdict?  // nil: the answer could not be had (not applicable)
+        var coverageTable: UInt32?
+        var gateway = false
+        var needsCoverage = false
+
+        init(_ r: RouteResult) {
             if let e = r.error {
-                out.set(i, .unroutable(type: r.type?.name ?? e.rawValue, table: r.table, rule: r.rule))
-                continue
+                base = .unroutable(type: r.type?.name ?? e.rawValue, table: r.table, rule: r.rule)
+                return
             }
             switch r.type {
-            case .local?, .anycast?: out.set(i, .notApplicable)  // a local or subnet-router anycast source
+            case .local?, .anycast?: base = .notApplicable  // a local or subnet-router anycast source
             case .unicast?, nil:
+                coverageTable = r.table; needsCoverage = true
                 if r.multipath.count > 1 {
                     let devs = Array(Set(r.multipath.map(\.dev))).sorted()
                     if devs.count == 1 {
                         let gw = r.multipath.first?.gateway
-                        out.set(i, .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule,
-                                             route: coverage.kind(q.dst, table: r.table, gateway: gw != nil)))
+                        gateway = gw != nil
+                        base = .asymmetric(egress: devs[0], gateway: gw, table: r.table, rule: r.rule, route: .connected)
                     } else {
-                        out.set(i, .ecmpSplit(egress: devs, table: r.table, rule: r.rule,
-                                            route: coverage.kind(q.dst, table: r.table, gateway: r.multipath.contains { $0.gateway != nil })))
+                        gateway = r.multipath.contains { $0.gateway != nil }
+                        base = .ecmpSplit(egress: devs, table: r.table, rule: r.rule, route: .connected)
                     }
                 } else {
-                    out.set(i, .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule,
-                                         route: coverage.kind(q.dst, table: r.table, gateway: r.gateway != nil)))
+                    gateway = r.gateway != nil
+                    base = .asymmetric(egress: r.dev ?? "?", gateway: r.gateway, table: r.table, rule: r.rule, route: .connected)
                 }
             case let t?:
-                out.set(i, .unroutable(type: t.name, table: r.table, rule: r.rule))
+                base = .unroutable(type: t.name, table: r.table, rule: r.rule)
             }
         }
-        return out
+
+        func verdict(_ dst: IPAddress, _ coverage: Coverage) -> Verdict {
+            guard let base else { return .notApplicable }
+            guard needsCoverage else { return base }
+            let kind = coverage.kind(dst, table: coverageTable, gateway: gateway)
+            switch base {
+            case .asymmetric(let e, let g, let t, let r, _): return .asymmetric(egress: e, gateway: g, table: t, rule: r, route: kind)
+            case .ecmpSplit(let e, let t, let r, _): return .ecmpSplit(egress: e, table: t, rule: r, route: kind)
+            default: return base
+            }
+        }
     }
 
     /// The request `A from S iif I` as classify needs it.
