@@ -40,39 +40,19 @@ public struct Audit: Sendable {
         // Namespaces are independent: audited on every core, the biggest first so that one
         // big namespace overlaps the many small ones.
         let order = chosen.indices.sorted { chosen[$0].routes.count > chosen[$1].routes.count }
-        let box = Results(chosen.count)
-        DispatchQueue.concurrentPerform(iterations: order.count) { k in
-            let i = order[k]
-            box.set(i, auditNamespace(chosen[i]))
-        }
+        let done = parallelMap(order.count) { k in auditNamespace(chosen[order[k]]) }
+        var byIndex = [(ReportNamespace, [Finding], RoutingModel?)?](repeating: nil, count: chosen.count)
+        for (k, i) in order.enumerated() { byIndex[i] = done[k] }
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
         var models: [String: RoutingModel] = [:]
-        for i in chosen.indices {
-            let (entry, nsFindings, model) = box.get(i)
+        for (i, x) in byIndex.enumerated() {
+            let (entry, nsFindings, model) = x!
             namespaces.append(entry)
             findings += nsFindings
             if let model { models[chosen[i].id] = model }
         }
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
-    }
-
-    final class Built: @unchecked Sendable {
-        private let lock = NSLockish()
-        private var m: RoutingModel?
-        private var p: ReturnPathAnalysis.Prepared?
-        func setModel(_ x: RoutingModel) { lock.locked { m = x } }
-        func setPrepared(_ x: ReturnPathAnalysis.Prepared) { lock.locked { p = x } }
-        var model: RoutingModel? { lock.locked { m } }
-        var prepared: ReturnPathAnalysis.Prepared? { lock.locked { p } }
-    }
-
-    final class Results: @unchecked Sendable {
-        private let lock = NSLockish()
-        private var items: [(ReportNamespace, [Finding], RoutingModel?)?]
-        init(_ n: Int) { items = Array(repeating: nil, count: n) }
-        func set(_ i: Int, _ x: (ReportNamespace, [Finding], RoutingModel?)) { lock.locked { items[i] = x } }
-        func get(_ i: Int) -> (ReportNamespace, [Finding], RoutingModel?) { lock.locked { items[i]! } }
     }
 
     /// The report entry, findings and FIB model of one namespace.
@@ -89,12 +69,8 @@ public struct Audit: Sendable {
         }
         if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
         // The FIB model and the analysis's own structures, built side by side.
-        let built = Built()
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            if k == 0 { built.setModel(RoutingModel(ns)) } else { built.setPrepared(ReturnPathAnalysis.Prepared(ns)) }
-        }
-        let model = built.model!
-        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: built.prepared)
+        let (model, prepared) = parallel({ RoutingModel(ns) }, { ReturnPathAnalysis.Prepared(ns) })
+        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: prepared)
         entry.addressesAudited = analysis.auditedAddresses.count
         let results = analysis.run()
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),

@@ -134,17 +134,14 @@ struct Remediator {
             if memo.after[k] == nil, seen.insert(k).inserted { todo.append((k, r.commands, m)) }
         }
         guard !todo.isEmpty else { return }
-        let box = EditedAudits(todo.count)
         let (snapshot, ns, options, base, big) = (self.snapshot, self.ns, self.options, self.baseResults, self.incrementalBigTable)
         let facts = beforeFacts ?? (base == nil ? nil : IncrementalAudit.RouteFacts(ns.routes))
         let jobs = todo.map { ($0.commands, $0.movesTo) }
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-            let worker = Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big,
-                                    beforeFacts: facts)
-            box.set(i, worker.editedAudit(jobs[i].0, movesTo: jobs[i].1))
+        let audits = parallelMap(jobs.count) { i in
+            Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big, beforeFacts: facts)
+                .editedAudit(jobs[i].0, movesTo: jobs[i].1)
         }
-        for (i, t) in todo.enumerated() {
-            guard let x = box.get(i) else { continue }
+        for (t, x) in zip(todo, audits) {
             memo.after[t.key] = (x.edited, x.after)
             if let m = x.moved { memo.moved[t.key] = m }
         }
@@ -162,14 +159,6 @@ struct Remediator {
         let after = incrementalAudit(afterNS, in: editor.snapshot) ?? audit(afterNS.id, in: editor.snapshot)
         let moved = movesTo.map { audit($0, in: editor.snapshot) }
         return (editor.snapshot, after, moved)
-    }
-
-    final class EditedAudits: @unchecked Sendable {
-        private let lock = NSLockish()
-        private var items: [(edited: Snapshot?, after: [Finding], moved: [Finding]?)?]
-        init(_ n: Int) { items = Array(repeating: nil, count: n) }
-        func set(_ i: Int, _ x: (edited: Snapshot?, after: [Finding], moved: [Finding]?)) { lock.locked { items[i] = x } }
-        func get(_ i: Int) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? { lock.locked { items[i] } }
     }
 
     /// Applies the commands to a copy of the snapshot and re-audits: kept only when the
@@ -307,10 +296,4 @@ struct Remediator {
         while snapshot.namespace(name) != nil { name = "\(base)-\(n)"; n += 1 }
         return name
     }
-}
-
-/// A mutex (pthread-free: a serial dispatch queue) for the few writes of parallel audits.
-final class NSLockish: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "nsaudit.remediator")
-    func locked<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
 }

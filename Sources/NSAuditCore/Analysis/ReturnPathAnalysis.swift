@@ -189,26 +189,15 @@ public struct ReturnPathAnalysis: Sendable {
                 out += runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[0])
                 continue
             }
-            let box = ChunkResults(n)
             let me = self
-            DispatchQueue.concurrentPerform(iterations: n) { k in
-                box.set(k, me.runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[k]))
-            }
-            var joined = box.get(0)
+            let parts = parallelMap(n) { k in me.runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[k]) }
+            var joined = parts[0]
             for k in 1..<n {
-                for (j, r) in box.get(k).enumerated() { joined[j] = Self.join(joined[j], r) }
+                for (j, r) in parts[k].enumerated() { joined[j] = Self.join(joined[j], r) }
             }
             out += joined
         }
         return out
-    }
-
-    final class ChunkResults: @unchecked Sendable {
-        private let lock = NSLockish()
-        private var items: [[Result]]
-        init(_ n: Int) { items = Array(repeating: [], count: n) }
-        func set(_ i: Int, _ x: [Result]) { lock.locked { items[i] = x } }
-        func get(_ i: Int) -> [Result] { lock.locked { items[i] } }
     }
 
     /// The result of one (address, ingress) over two adjacent chunks of the source space.

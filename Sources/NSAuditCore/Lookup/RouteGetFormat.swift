@@ -243,17 +243,15 @@ public enum RouteGetBatch {
                 if k == workers { while b < input.count && input[b - 1] != 10 { b += 1 } }
                 bounds.append(max(b, bounds.last!))
             }
-            let pieces = PieceResults(workers)
             let cuts = bounds
-            DispatchQueue.concurrentPerform(iterations: workers) { k in
+            let pieces = parallelMap(workers) { k -> ([UInt8], [UInt8], Counts) in
                 var out: [UInt8] = [], err: [UInt8] = []
                 let c = runPiece(model: model, input: input[cuts[k]..<cuts[k + 1]], json: json) { bytes, toStderr in
                     if toStderr { err += bytes } else { out += bytes }
                 }
-                pieces.set(k, (out, err, c))
+                return (out, err, c)
             }
-            for k in 0..<workers {
-                let (out, err, c) = pieces.get(k)
+            for (out, err, c) in pieces {
                 // stdout and stderr each keep input order
                 if !out.isEmpty { emit(out[...], false) }
                 if !err.isEmpty { emit(err[...], true) }
@@ -262,14 +260,6 @@ public enum RouteGetBatch {
             start = bounds[workers]
         }
         return total
-    }
-
-    final class PieceResults: @unchecked Sendable {
-        private let lock = NSLockish()
-        private var items: [([UInt8], [UInt8], Counts)]
-        init(_ n: Int) { items = Array(repeating: ([], [], Counts()), count: n) }
-        func set(_ i: Int, _ x: ([UInt8], [UInt8], Counts)) { lock.locked { items[i] = x } }
-        func get(_ i: Int) -> ([UInt8], [UInt8], Counts) { lock.locked { items[i] } }
     }
 
     /// One pass over (a piece of) the batch.
