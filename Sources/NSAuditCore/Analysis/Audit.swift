@@ -73,15 +73,17 @@ public struct Audit: Sendable {
         let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: prepared)
         entry.addressesAudited = analysis.auditedAddresses.count
         let results = analysis.run()
+        let facts = RouteFacts(ns.routes)
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
-                                       maxSources: options.maxSources)
+                                       maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks)
         nsFindings += Misconfiguration.check(ns, netns: entry.name)
         // What Remediator.audit gives for the namespace as it is: the same analysis,
         // findings and checks (flow intents are not part of it).
         let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
         nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
         if options.remediate {
-            let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results)
+            let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results,
+                                        beforeFacts: facts)
             let due = nsFindings.indices.filter { nsFindings[$0].severity >= .warning
                 && (nsFindings[$0].kind == .asymmetricReply || nsFindings[$0].kind == .rpFilterDrop) }
             // The edited copies to audit, all at once on every core; then each finding's
@@ -118,7 +120,7 @@ public struct Audit: Sendable {
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
                          gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
         var out: [Finding] = []
-        let gatewayLinks = known ?? (results.isEmpty ? [] : Self.gatewayLinks(ns))
+        let gatewayLinks = known ?? (results.isEmpty ? [] : RouteFacts(ns.routes).gatewayLinks)
         for r in results {
             let a = r.address.local
             let services = Self.services(ns, r.address)
@@ -222,18 +224,6 @@ public struct Audit: Sendable {
         return gatewayLinks.contains(ing.index) || routerFacing.contains(ing.name) ? .warning : .info
     }
 
-    /// Interfaces some route (or nexthop of one) uses with a gateway: one pass over the
-    /// routes, reading fields in place.
-    static func gatewayLinks(_ ns: NamespaceSnapshot) -> Set<Int32> {
-        var out: Set<Int32> = []
-        ns.routes.withUnsafeBufferPointer { rs in
-            for i in rs.indices {
-                if rs[i].gateway != nil, let o = rs[i].oif { out.insert(o) }
-                if let nhs = rs[i].nexthops { for n in nhs where n.gateway != nil { if let o = n.oif { out.insert(o) } } }
-            }
-        }
-        return out
-    }
 }
 
 extension Snapshot {

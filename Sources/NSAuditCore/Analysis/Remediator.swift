@@ -19,7 +19,10 @@ struct Remediator {
     /// set 0 to cut every table down); nil audits every edited copy in full.
     var incrementalBigTable: Int? = 4096
     /// One pass over the namespace's routes, shared by every proposal's incremental audit.
-    var beforeFacts: IncrementalAudit.RouteFacts? = nil
+    var beforeFacts: RouteFacts? = nil
+
+    /// The namespace's route facts: the ones given, else one pass now.
+    var routeFacts: RouteFacts { beforeFacts ?? RouteFacts(ns.routes) }
 
     /// The audit of the namespace as it is (the same for every proposal) and the audits of
     /// each edited copy, keyed by the commands applied: findings with the same address and
@@ -28,8 +31,8 @@ struct Remediator {
         var before: Set<String>?
         var after: [String: (edited: Snapshot?, findings: [Finding])] = [:]
         var moved: [String: [Finding]] = [:]
-        /// Tables in use (a scan of every route, done once).
-        var usedTables: Set<UInt32>?
+        /// carriesOtherRoutes per interface index (a scan of every route, once per interface).
+        var carries: [Int32: Bool] = [:]
         init(before: Set<String>? = nil) { self.before = before }
     }
 
@@ -79,7 +82,9 @@ struct Remediator {
         // every route through it, and brings back only its subnets and a default route: only
         // for an interface that carries nothing else (a management or service NIC), not for
         // one that routes other networks (an uplink), whose routes would be cut off.
-        guard !carriesOtherRoutes(ing) else { return out.map { ($0, nil) } }
+        let carries = memo?.carries[ing.index] ?? carriesOtherRoutes(ing)
+        memo?.carries[ing.index] = carries
+        guard !carries else { return out.map { ($0, nil) } }
 
         let vrfName = freeLinkName("vrf-\(ing.name)")
         let vrf = Remediation(kind: "vrf",
@@ -135,7 +140,7 @@ struct Remediator {
         }
         guard !todo.isEmpty else { return }
         let (snapshot, ns, options, base, big) = (self.snapshot, self.ns, self.options, self.baseResults, self.incrementalBigTable)
-        let facts = beforeFacts ?? (base == nil ? nil : IncrementalAudit.RouteFacts(ns.routes))
+        let facts = routeFacts
         let jobs = todo.map { ($0.commands, $0.movesTo) }
         let audits = parallelMap(jobs.count) { i in
             Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big, beforeFacts: facts)
@@ -215,7 +220,7 @@ struct Remediator {
               editor.snapshot.namespaces.count == snapshot.namespaces.count else { return nil }
         // Nothing was flushed (links unchanged) and no added route can collide with one that
         // exists (their tables have none).
-        let facts = beforeFacts ?? IncrementalAudit.RouteFacts(ns.routes)
+        let facts = routeFacts
         guard !after.routes.contains(where: { r in facts.perTable.keys.contains { $0.table == r.table } }) else { return nil }
         guard let base = baseResults, let big = incrementalBigTable else { return nil }
         let inc = IncrementalAudit(before: ns, baseResults: base, after: after, snapshot: editor.snapshot, bigTable: big,
@@ -259,13 +264,7 @@ struct Remediator {
     }
 
     func freeTable() -> UInt32 {
-        let used: Set<UInt32>
-        if let u = memo?.usedTables { used = u } else {
-            var u = Set(ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable))
-            ns.routes.withUnsafeBufferPointer { rs in for i in rs.indices { u.insert(rs[i].table) } }
-            used = u
-            memo?.usedTables = u
-        }
+        let used = Set(ns.rules.map(\.table) + ns.links.compactMap(\.vrfTable) + routeFacts.perTable.keys.map(\.table))
         var t: UInt32 = 100
         while used.contains(t) { t += 1 }
         return t
