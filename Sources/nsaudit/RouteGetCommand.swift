@@ -209,14 +209,8 @@ enum RouteGetBenchmark {
                         Address(index: 2, local: IPAddress("10.0.0.1")!, prefixlen: 24),
                         Address(index: 3, local: IPAddress("10.1.0.1")!, prefixlen: 24),
                         Address(index: 2, local: IPAddress("2001:db8::1")!, prefixlen: 64)]
-        var seed: UInt64 = 42
-        func next() -> UInt64 {
-            seed &+= 0x9e37_79b9_7f4a_7c15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
+        var mix = SplitMix64(seed: 42)
+        func next() -> UInt64 { mix.next() }
         let lens: [Int] = [8, 12, 12, 16, 16, 16, 16, 20, 20, 22, 22, 23, 24, 24, 24, 24, 24, 24, 24, 24, 24, 24, 28, 32]
         var routes: [Route] = []
         routes.reserveCapacity(n + n / 10 + 8)
@@ -262,14 +256,8 @@ enum RouteGetBenchmark {
 
     static func run(model: RoutingModel, count: Int) {
         var rng = SystemRandomNumberGenerator()
-        var seed = UInt64.random(in: 1...UInt64.max, using: &rng)
-        func next() -> UInt64 {
-            seed &+= 0x9e37_79b9_7f4a_7c15
-            var z = seed
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
+        var mix = SplitMix64(seed: UInt64.random(in: 1...UInt64.max, using: &rng))
+        func next() -> UInt64 { mix.next() }
         let clock = ContinuousClock()
         // 1. The output lookup (`route get DST`, iif lo): the policy rules, the table, the
         //    path and the source address, giving the decision (route, device, type, source,
@@ -360,5 +348,19 @@ struct OutputBuffer {
             }
         }
         bytes.removeAll(keepingCapacity: true)
+    }
+}
+
+/// SplitMix64: a fast, seedable generator for the benchmark's synthetic routes and random
+/// destinations (reproducible from the seed).
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
     }
 }

@@ -123,14 +123,19 @@ public struct AddressRanges: Sendable, Equatable {
     public init(union prefixes: [IPPrefix], family: IPAddress.Family) {
         self.family = family
         let spans = prefixes.filter { $0.family == family }.map { ($0.address.bits, $0.last.bits) }.sorted { $0.0 < $1.0 }
-        var cur: (UInt128, UInt128)?
-        for (lo, hi) in spans {
-            if let c = cur, c.1 == .max || lo <= c.1 + 1 { cur = (c.0, max(c.1, hi)) } else {
-                if let c = cur { ranges.append(c) }
-                cur = (lo, hi)
-            }
-        }
-        if let c = cur { ranges.append(c) }
+        for r in spans { merge(r) }
+    }
+
+    /// Whether `r` (starting at or after the last range's start) overlaps or adjoins the last
+    /// range.
+    private func touchesLast(_ r: (UInt128, UInt128)) -> Bool {
+        guard let last = ranges.last else { return false }
+        return last.1 == .max || r.0 <= last.1 + 1
+    }
+
+    /// Adds `r`, which starts at or after the last range's start, joining what it touches.
+    private mutating func merge(_ r: (UInt128, UInt128)) {
+        if touchesLast(r) { ranges[ranges.count - 1].1 = max(ranges[ranges.count - 1].1, r.1) } else { ranges.append(r) }
     }
 
     /// Whether any address of `p` is in the set.
@@ -227,27 +232,15 @@ public struct AddressRanges: Sendable, Equatable {
         guard !ranges.isEmpty else { return other }
         var out = AddressRanges(family: family)
         out.ranges.reserveCapacity(ranges.count + other.ranges.count)
-        func touches(_ r: (UInt128, UInt128)) -> Bool {
-            guard let last = out.ranges.last else { return false }
-            return last.1 == .max || r.0 <= last.1 + 1
-        }
-        func add(_ r: (UInt128, UInt128)) {
-            if touches(r) { out.ranges[out.ranges.count - 1].1 = max(out.ranges[out.ranges.count - 1].1, r.1) } else { out.ranges.append(r) }
-        }
         var i = 0
         for r in other.ranges {
             let j = firstStarting(atOrAfter: r.0, from: i)
-            while i < j && touches(ranges[i]) { add(ranges[i]); i += 1 }
+            while i < j && out.touchesLast(ranges[i]) { out.merge(ranges[i]); i += 1 }
             if i < j { out.ranges.append(contentsOf: ranges[i..<j]); i = j }
-            add(r)
+            out.merge(r)
         }
-        while i < ranges.count && touches(ranges[i]) { add(ranges[i]); i += 1 }
+        while i < ranges.count && out.touchesLast(ranges[i]) { out.merge(ranges[i]); i += 1 }
         if i < ranges.count { out.ranges.append(contentsOf: ranges[i...]) }
         return out
-    }
-
-    /// How many addresses (saturating for IPv6).
-    public var addressCount: Double {
-        ranges.reduce(0) { $0 + Double($1.1 - $1.0) + 1 }
     }
 }

@@ -160,7 +160,7 @@ public struct ReturnPathAnalysis: Sendable {
         let fam = part.family
         let special = Self.specialPrefixes(fam)
         let localSet = Set(ns.addresses.filter { $0.family == fam }.map { $0.local.bits })
-        // isSubnetBroadcast, as a set
+        // subnet broadcast addresses (of prefixes shorter than /31)
         let broadcasts = Set(ns.addresses.filter { $0.family == .v4 && $0.prefixlen < 31 }.map { $0.prefix.last.bits })
         return (0..<part.count).map { i in
             let rep = part.representative(i)
@@ -309,10 +309,6 @@ public struct ReturnPathAnalysis: Sendable {
 
     /// Positions of the routes with a source selector (IPv6 source-specific routes).
     func sourceRoutes() -> [Int] { ns.routes.indices.filter { ns.routes[$0].src != nil } }
-
-    func isSubnetBroadcast(_ s: IPAddress) -> Bool {
-        ns.addresses.contains { $0.family == .v4 && $0.prefixlen < 31 && $0.prefix.last == s }
-    }
 
     /// The reply lookup `S from A` for each range, as a verdict relative to no ingress yet:
     /// symmetric is decided later against each ingress, so this keeps the raw egress.
