@@ -42,6 +42,27 @@ enum Lab {
         #expect(v.validate(json) == [])
     }
 
+    /// --max-sources: each finding lists only the first N blocks of its source set, says how
+    /// many there are and that it was cut; the analysis and the findings are otherwise the
+    /// same, the full set stays in memory, and the cut report still follows the schema.
+    @Test func maxSourcesCutsTheListsAndSaysSo() throws {
+        let snap = try Lab.snapshot("mgmt-broken")
+        let full = Lab.report(snap, source: "x")
+        let cut = Lab.report(snap, source: "x", options: .init(maxSources: 2))
+        #expect(cut.findings.map(\.id) == full.findings.map(\.id))
+        var truncated = 0
+        for (c, f) in zip(cut.findings, full.findings) where f.sourcesTotal != nil {
+            #expect(c.sourcesTotal == f.sources.count && f.sourcesTruncated == false)
+            #expect(c.sources == Array(f.sources.prefix(2)))
+            #expect(c.sourcesTruncated == (f.sources.count > 2))
+            #expect(c.sourceRanges?.prefixes.map(\.description) == f.sources)
+            if c.sourcesTruncated == true { truncated += 1 }
+        }
+        #expect(truncated > 0)
+        let v = try JSONSchemaValidator(schemaFile: Repo.file("schema/report.schema.json"))
+        #expect(v.validate(try JSONSerialization.jsonObject(with: Data(ReportRenderer.json(cut).utf8))) == [])
+    }
+
     @Test func renderedJSONFollowsTheSchemaAndDecodes() throws {
         let r = Lab.report(try Lab.snapshot("mgmt-broken"), source: "x")
         let text = ReportRenderer.json(r)

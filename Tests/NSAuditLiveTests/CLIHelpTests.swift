@@ -13,6 +13,12 @@ import Testing
         #expect(out.contains("OVERVIEW:") && out.contains("USAGE:"), "\(args)")
     }
 
+    @Test func negativeMaxSourcesIsRefused() throws {
+        let (rc, out, err) = try Binary.run(["report", "--snapshot", "fixtures/snapshots/mgmt-broken.json", "--max-sources", "-1"])
+        #expect(rc != 0 && out.isEmpty)
+        #expect(err.contains("--max-sources"), "\(err)")
+    }
+
     @Test func badQueryIsOneLineOnStandardError() throws {
         let (rc, out, err) = try Binary.run(["route-get", "--snapshot", "fixtures/snapshots/mgmt-broken.json",
                                              "--netns", "nsarec-server", "10.0.0.300"])
