@@ -89,6 +89,25 @@ addrs() {
     for ((i = 0; i < n; i++)); do echo "address add $net.$((first + i))/24 dev $dev"; done
     for ((i = 0; i < n6; i++)); do printf 'address add %s::%x/64 dev %s nodad\n' "$net6" $((first6 + i)) "$dev"; done
 }
+# router_batch NS SERVER_DEV LAN LAN6 INNER INNER6 MARK: a router whose eth0 faces the
+# client on LAN (3 octets; LAN6 its /64) and whose eth1 is the veth to the server's
+# SERVER_DEV on INNER (INNER6); a policy table 200 for 10.250.0.0/16 behind the server.
+router_batch() {
+    local ns=$1 sdev=$2 lan=$3 lan6=$4 inner=$5 inner6=$6 mark=$7
+    {
+        echo "link set lo up"
+        echo "link add eth1 type veth peer name $sdev netns $S"
+        echo "link set eth0 up"; echo "link set eth1 up"
+        addrs eth0 "$lan" 1 8 "$lan6" 1 2
+        addrs eth1 "$inner" 1 8 "$inner6" 1 2
+        echo "route add default via $lan.10 dev eth0"
+        echo "route add 10.250.0.0/16 via $inner.40 dev eth1 table 200"
+        echo "rule add iif eth0 to 10.250.0.0/16 lookup 200 priority 2000"
+        echo "rule add fwmark $mark lookup 200 priority 2001"
+        echo "route add ::/0 via $lan6::10 dev eth0"
+    } > "$WORK/router.batch"
+    ip -n "$ns" -batch "$WORK/router.batch"
+}
 for ((g = 0; g < G; g++)); do
     S="${PREFIX}s$g"; D="${PREFIX}d$g"; M="${PREFIX}m$g"; C="${PREFIX}c$g"
     for ns in "$S" "$D" "$M" "$C"; do mkns "$ns"; SMALL+=("$ns"); done
@@ -111,34 +130,9 @@ for ((g = 0; g < G; g++)); do
         echo "route add ::/0 via fd00:168:$g::1 dev eth0"
     } > "$WORK/c.batch"
     ip -n "$C" -batch "$WORK/c.batch"
-    # Data router.
-    {
-        echo "link set lo up"
-        echo "link add eth1 type veth peer name ens18 netns $S"
-        echo "link set eth0 up"; echo "link set eth1 up"
-        addrs eth0 192.168.$g 1 8 "fd00:168:$g" 1 2
-        addrs eth1 10.20.$g 1 8 "fd00:20:$g" 1 2
-        echo "route add default via 192.168.$g.10 dev eth0"
-        echo "route add 10.250.0.0/16 via 10.20.$g.40 dev eth1 table 200"
-        echo "rule add iif eth0 to 10.250.0.0/16 lookup 200 priority 2000"
-        echo "rule add fwmark 0x1 lookup 200 priority 2001"
-        echo "route add ::/0 via fd00:168:$g::10 dev eth0"
-    } > "$WORK/d.batch"
-    ip -n "$D" -batch "$WORK/d.batch"
-    # Management router.
-    {
-        echo "link set lo up"
-        echo "link add eth1 type veth peer name ens19 netns $S"
-        echo "link set eth0 up"; echo "link set eth1 up"
-        addrs eth0 192.168.$m 1 8 "fd00:168:$m" 1 2
-        addrs eth1 10.99.$g 1 8 "fd00:99:$g" 1 2
-        echo "route add default via 192.168.$m.10 dev eth0"
-        echo "route add 10.250.0.0/16 via 10.99.$g.40 dev eth1 table 200"
-        echo "rule add iif eth0 to 10.250.0.0/16 lookup 200 priority 2000"
-        echo "rule add fwmark 0x2 lookup 200 priority 2001"
-        echo "route add ::/0 via fd00:168:$m::10 dev eth0"
-    } > "$WORK/m.batch"
-    ip -n "$M" -batch "$WORK/m.batch"
+    # Data router (toward the server's ens18) and management router (toward ens19).
+    router_batch "$D" ens18 192.168.$g "fd00:168:$g" 10.20.$g "fd00:20:$g" 0x1
+    router_batch "$M" ens19 192.168.$m "fd00:168:$m" 10.99.$g "fd00:99:$g" 0x2
     # Server: data, management and storage NICs.
     {
         echo "link set lo up"
