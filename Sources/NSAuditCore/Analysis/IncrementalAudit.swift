@@ -78,16 +78,17 @@ struct IncrementalAudit {
         guard let addedRules = Self.additions(before.rules, after.rules) else { return nil }
         var ruleSources: Set<IPAddress> = []
         for r in addedRules {
-            guard r.action == RuleAction.toTable, r.dst == nil, r.iif == nil, r.oif == nil, r.fwmark == nil,
-                  r.tos == 0, r.ipproto == nil, r.sport == nil, r.dport == nil, r.uidrange == nil, !r.invert,
-                  r.suppressPrefixlen == nil || r.suppressPrefixlen == -1, r.suppressIfgroup == nil else { return nil }
+            // a plain l3mdev rule, or a lookup whose only selector is one host source
+            var others = r
+            others.src = nil
+            guard r.action == RuleAction.toTable, others.hasNoSelector else { return nil }
             if r.l3mdev { guard r.src == nil else { return nil }; continue }
-            guard let s = r.src, Int(s.length) == s.family.bitWidth, !r.l3mdev else { return nil }
+            guard let s = r.src, Int(s.length) == s.family.bitWidth else { return nil }
             ruleSources.insert(s.address)
         }
         // IPv4 keeps local and main merged while only the default rules exist: a change of
         // that changes lookups everywhere.
-        guard Self.defaultRules4(before.rules) == Self.defaultRules4(after.rules) else { return nil }
+        guard Rule.onlyDefaults4(before.rules) == Rule.onlyDefaults4(after.rules) else { return nil }
 
         // Routes: what went and what came (the editor keeps the order of those that stay).
         let removedRoutes: [Route], addedRoutes: [Route]
@@ -121,7 +122,7 @@ struct IncrementalAudit {
             // Its requests must stop in the local table, at its own local route, before any
             // table the reduced model cuts down; and it must lie outside the region.
             guard let first = after.rules.filter({ $0.family == a.family }).min(by: { $0.priority < $1.priority }),
-                  first.action == RuleAction.toTable, first.table == localTable, Self.isPlain(first),
+                  first.action == RuleAction.toTable, first.table == localTable, first.hasNoSelector && !first.l3mdev,
                   localHosts.contains(a.local),
                   !(region[a.family]?.contains(a.local) ?? false) else { return nil }
         }
@@ -184,7 +185,7 @@ struct IncrementalAudit {
         let catcher: Rule
         let table: UInt32
         if let l = after.link(index: a.index), let m = l.master, let vrf = after.link(index: m), vrf.isVRF, let t = vrf.vrfTable {
-            guard let r = rules.filter({ $0.l3mdev && $0.action == RuleAction.toTable && Self.isPlain($0) })
+            guard let r = rules.filter({ $0.l3mdev && $0.action == RuleAction.toTable && $0.hasNoSelector })
                 .min(by: { $0.priority < $1.priority }) else { return nil }
             catcher = r; table = t
         } else if let r = addedRules.first(where: { $0.family == a.family && $0.src?.address == a.local && !$0.l3mdev }) {
@@ -202,22 +203,6 @@ struct IncrementalAudit {
             return dev.adminUp && dev.carrier != false
         }
         return neverMisses ? reached : nil
-    }
-
-    /// A rule with no selector at all.
-    static func isPlain(_ r: Rule) -> Bool {
-        r.src == nil && r.dst == nil && r.iif == nil && r.oif == nil && r.fwmark == nil && r.tos == 0 && r.ipproto == nil
-            && r.sport == nil && r.dport == nil && r.uidrange == nil && !r.invert
-            && (r.suppressPrefixlen == nil || r.suppressPrefixlen == -1) && r.suppressIfgroup == nil
-    }
-
-    /// Whether only the three default IPv4 rules exist (local and main then share one trie).
-    static func defaultRules4(_ rules: [Rule]) -> Bool {
-        let r4 = rules.filter { $0.family == .v4 }.sorted { $0.priority < $1.priority }
-        let defaults: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
-        return r4.count == 3 && zip(r4, defaults).allSatisfy { r, d in
-            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && isPlain(r) && !r.l3mdev
-        }
     }
 
     /// The elements of `after` that are not in `before` (as multisets; rules are few and the

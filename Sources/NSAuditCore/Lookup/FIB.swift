@@ -106,10 +106,7 @@ public final class RoutingModel: Sendable {
         rules6 = buildRules(.v6)
         // fib_rule_requires_fldissect: rules on `iif lo` never need the input packet dissected.
         requireFlowDissect4 = rules4.contains { $0.iif != lo && ($0.ipproto != 0 || $0.sport != nil || $0.dport != nil) }
-        let defaults4: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
-        merged4 = !forceUnmerged && rules4.count == 3 && zip(rules4, defaults4).allSatisfy { r, d in
-            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
-        }
+        merged4 = !forceUnmerged && Rule.onlyDefaults4(ns.rules)
         let defaults6: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main)]
         customRules6 = !(rules6.count == 2 && zip(rules6, defaults6).allSatisfy { r, d in
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
@@ -545,8 +542,6 @@ public struct FIBRule: Sendable {
         l3mdev = r.l3mdev; invert = r.invert
         suppressPrefixlen = Int(r.suppressPrefixlen ?? -1)
         suppressIfgroup = r.suppressIfgroup.map { $0 == UInt32.max ? -1 : Int64($0) } ?? -1
-        isPlain = r.src == nil && r.dst == nil && r.iif == nil && r.oif == nil && r.fwmark == nil
-            && r.tos == 0 && (r.ipproto ?? 0) == 0 && r.sport == nil && r.dport == nil && r.uidrange == nil
-            && !r.l3mdev && !r.invert && suppressPrefixlen < 0 && suppressIfgroup < 0
+        isPlain = r.hasNoSelector && !r.l3mdev
     }
 }

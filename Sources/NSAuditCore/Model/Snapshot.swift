@@ -229,6 +229,24 @@ public struct Rule: Codable, Sendable, Equatable {
 
     public var invert: Bool { flags & RuleFlags.invert != 0 }
 
+    /// No selector, no `not`, no suppression: the rule matches every packet of its family
+    /// (an l3mdev rule still needs an l3mdev flow).
+    public var hasNoSelector: Bool {
+        src == nil && dst == nil && iif == nil && oif == nil && fwmark == nil && tos == 0 && (ipproto ?? 0) == 0
+            && sport == nil && dport == nil && uidrange == nil && !invert
+            && (suppressPrefixlen ?? -1) < 0 && (suppressIfgroup ?? UInt32.max) == UInt32.max
+    }
+
+    /// Whether `rules` hold exactly the three default IPv4 rules (local 0, main 32766,
+    /// default 32767): the kernel then keeps local and main in one trie (no custom rules).
+    public static func onlyDefaults4(_ rules: [Rule]) -> Bool {
+        let r4 = rules.filter { $0.family == .v4 }.sorted { $0.priority < $1.priority }
+        let defaults: [(UInt32, UInt32)] = [(0, Table.local), (32766, Table.main), (32767, Table.default)]
+        return r4.count == 3 && zip(r4, defaults).allSatisfy { r, d in
+            r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.hasNoSelector && !r.l3mdev
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case family, priority, table, action, gotoTarget = "goto", src, dst, iif, oif, flags
         case fwmark, fwmask, tos, ipproto, sport, dport, uidrange, l3mdev
