@@ -83,9 +83,20 @@ public struct AddressRanges: Sendable, Equatable {
 
     /// How many prefixes `prefixes` holds, counted without building them.
     public var prefixCount: Int {
-        var n = 0
-        forEachBlock { _, _ in n += 1; return true }
-        return n
+        ranges.reduce(0) { $0 + Self.blockCount($1.0, $1.1) }
+    }
+
+    /// The number of CIDR blocks of the minimal cover of lo...hi, without walking them: below
+    /// the highest bit h where lo and hi differ, the blocks from lo up to m (hi with the bits
+    /// below h cleared) are the set bits of m - lo, those from m to hi the set bits of
+    /// hi - m + 1; unless the two halves make one aligned block of 2^(h+1).
+    static func blockCount(_ lo: UInt128, _ hi: UInt128) -> Int {
+        if lo == hi { return 1 }
+        let h = UInt128.bitWidth - 1 - (lo ^ hi).leadingZeroBitCount
+        let below: UInt128 = h == UInt128.bitWidth - 1 ? .max : (1 << UInt128(h + 1)) - 1
+        if lo & below == 0 && hi & below == below { return 1 }
+        let m = (hi >> UInt128(h)) << UInt128(h)
+        return (m - lo).nonzeroBitCount + (hi - m + 1).nonzeroBitCount
     }
 
     /// Calls `body` with each CIDR block (start, prefix length) of the minimal cover, in

@@ -70,10 +70,11 @@ public struct Audit: Sendable {
         if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
         // The FIB model and the analysis's own structures, built side by side.
         let (model, prepared) = parallel({ RoutingModel(ns) }, { ReturnPathAnalysis.Prepared(ns) })
-        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: prepared)
+        let facts = RouteFacts(ns.routes)
+        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: prepared,
+                                          facts: facts)
         entry.addressesAudited = analysis.auditedAddresses.count
         let results = analysis.run()
-        let facts = RouteFacts(ns.routes)
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
                                        maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks)
         nsFindings += Misconfiguration.check(ns, netns: entry.name)

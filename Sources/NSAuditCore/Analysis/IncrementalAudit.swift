@@ -117,7 +117,7 @@ struct IncrementalAudit {
             f.add(RouteFacts(appended))
             facts = f
         } else { facts = RouteFacts(after.routes) }
-        let localHosts = facts.localHosts, defaults = facts.defaults
+        let localHosts = facts.localHosts
         for a in audited where !affected.contains(a.local) {
             // Its requests must stop in the local table, at its own local route, before any
             // table the reduced model cuts down; and it must lie outside the region.
@@ -155,7 +155,7 @@ struct IncrementalAudit {
             var needed: [IPAddress.Family: Set<UInt32>] = [:]
             var everything: Set<IPAddress.Family> = []
             for a in audited where affected.contains(a.local) {
-                if let tables = tablesReached(a, addedRules: addedRules, defaults: defaults) {
+                if let tables = after.tablesReached(by: a, facts: facts) {
                     needed[a.family, default: []].formUnion(tables)
                 } else { everything.insert(a.family) }
             }
@@ -174,35 +174,6 @@ struct IncrementalAudit {
     func sysctlsMatch(except names: Set<String>) -> Bool {
         func keep(_ k: String) -> Bool { !names.contains { k.contains(".\($0).") } }
         return before.sysctls.filter { keep($0.key) } == after.sysctls.filter { keep($0.key) }
-    }
-
-    /// The tables the lookups of address `a` (replies, rp_filter's reverse lookups, requests
-    /// to it) can reach: they all end at a rule that sends them to a table with a usable
-    /// default route (it never misses), so only that table and those of the rules ahead of
-    /// it. Nil when that cannot be shown.
-    func tablesReached(_ a: Address, addedRules: [Rule], defaults: [Route]) -> Set<UInt32>? {
-        let rules = after.rules.filter { $0.family == a.family }
-        let catcher: Rule
-        let table: UInt32
-        if let l = after.link(index: a.index), let m = l.master, let vrf = after.link(index: m), vrf.isVRF, let t = vrf.vrfTable {
-            guard let r = rules.filter({ $0.l3mdev && $0.action == RuleAction.toTable && $0.hasNoSelector })
-                .min(by: { $0.priority < $1.priority }) else { return nil }
-            catcher = r; table = t
-        } else if let r = addedRules.first(where: { $0.family == a.family && $0.src?.address == a.local && !$0.l3mdev }) {
-            catcher = r; table = r.table
-        } else { return nil }
-        var reached: Set<UInt32> = [table]
-        for r in rules where r.priority < catcher.priority {
-            if r.action == RuleAction.goto || r.l3mdev { return nil }
-            if r.action == RuleAction.toTable { reached.insert(r.table) }
-        }
-        let neverMisses = defaults.contains { r in
-            guard r.family == a.family, r.table == table, r.dst.length == 0, r.type == .unicast, r.tos == 0,
-                  r.nhid == nil, (r.nexthops ?? []).isEmpty, r.flags & (NexthopFlags.dead | NexthopFlags.linkdown) == 0,
-                  r.src == nil, let oif = r.oif, let dev = after.link(index: oif) else { return false }
-            return dev.adminUp && dev.carrier != false
-        }
-        return neverMisses ? reached : nil
     }
 
     /// The elements of `after` that are not in `before` (as multisets; rules are few and the

@@ -19,6 +19,11 @@ public struct ReturnPathAnalysis: Sendable {
         /// Cut the source space into this many chunks analysed concurrently; nil: one per
         /// core when the partition has 200,000 ranges or more.
         var chunks: Int? = nil
+        /// Addresses whose lookups never leave a few tables (`tablesReached`) are analysed on
+        /// a copy of the namespace holding only those tables, when that leaves out at least
+        /// three quarters of the routes of their family and the family has more routes than
+        /// this; 0 does it whenever the tables can be shown (tests), nil never.
+        var reduceAbove: Int? = 50_000
         public init(anyIngress: Bool = false, shareResults: Bool = true, only: Set<IPAddress>? = nil) {
             self.anyIngress = anyIngress; self.shareResults = shareResults; self.only = only
         }
@@ -82,12 +87,19 @@ public struct ReturnPathAnalysis: Sendable {
         }
     }
     let prepared: Prepared?
+    /// The namespace's route facts, when the caller has them.
+    let facts: RouteFacts?
 
     public init(_ ns: NamespaceSnapshot, model: RoutingModel? = nil, options: Options = Options(), prepared: Prepared? = nil) {
+        self.init(ns, model: model, options: options, prepared: prepared, facts: nil)
+    }
+
+    init(_ ns: NamespaceSnapshot, model: RoutingModel? = nil, options: Options, prepared: Prepared?, facts: RouteFacts?) {
         self.ns = ns
         self.model = model ?? RoutingModel(ns)
         self.options = options
         self.prepared = prepared
+        self.facts = facts
     }
 
     static func prepare(_ ns: NamespaceSnapshot, _ f: IPAddress.Family) -> (AddressPartition, [Bool], Coverage) {
@@ -132,6 +144,9 @@ public struct ReturnPathAnalysis: Sendable {
         for a in ns.addresses where a.family == f {
             prefixes.append(IPPrefix(a.local, f.bitWidth))
             prefixes.append(a.prefix)
+            // the subnet broadcast address is skipped (`skipList`): a range of its own even
+            // where no broadcast route of the tables analysed cuts it out
+            if f == .v4 && a.prefixlen < 31 { prefixes.append(IPPrefix(a.prefix.last, 32)) }
         }
         return AddressPartition(family: f, prefixes: prefixes)
     }
@@ -174,8 +189,10 @@ public struct ReturnPathAnalysis: Sendable {
         var audited = auditedAddresses
         if let only = options.only { audited = audited.filter { only.contains($0.local) } }
         let srcRoutes = sourceRoutes()
+        let reduced = reducedAnalyses(audited)
+        out += reduced.results
         for fam in [IPAddress.Family.v4, .v6] {
-            let addrs = audited.filter { $0.family == fam }
+            let addrs = audited.filter { $0.family == fam && !reduced.done.contains($0.local) }
             guard !addrs.isEmpty else { continue }
             let (part, skip, coverage) = prepared?.byFamily[fam] ?? Self.prepare(ns, fam)
             let requestSigs = options.shareResults ? requestSignatures(addrs) : []
@@ -198,6 +215,43 @@ public struct ReturnPathAnalysis: Sendable {
             out += joined
         }
         return out
+    }
+
+    /// The results of the addresses whose lookups only reach a few tables of a big namespace
+    /// (see `Options.reduceAbove`), each group analysed on a copy with only its tables, and
+    /// the addresses done so.
+    func reducedAnalyses(_ audited: [Address]) -> (results: [Result], done: Set<IPAddress>) {
+        guard let above = options.reduceAbove else { return ([], []) }
+        let facts = self.facts ?? RouteFacts(ns.routes)
+        // An address held twice (on two interfaces) is left to the full analysis: `only`
+        // selects by address.
+        var seen: [IPAddress: Int] = [:]
+        for a in audited { seen[a.local, default: 0] += 1 }
+        struct Group: Hashable { var family: IPAddress.Family; var tables: Set<UInt32> }
+        var groups: [Group: [Address]] = [:]
+        var order: [Group] = []
+        for a in audited where seen[a.local] == 1 {
+            let total = facts.routeCount(a.family)
+            guard total > above, let tables = ns.tablesReached(by: a, facts: facts, anyIngress: options.anyIngress),
+                  above == 0 || facts.routeCount(a.family, tables: tables) * 4 <= total else { continue }
+            let g = Group(family: a.family, tables: tables)
+            if groups[g] == nil { order.append(g) }
+            groups[g, default: []].append(a)
+        }
+        var results: [Result] = []
+        var done: Set<IPAddress> = []
+        for g in order {
+            let only = Set(groups[g]!.map(\.local))
+            var copy = ns
+            copy.routes = ns.routes.filter { $0.family == g.family && g.tables.contains($0.table) }
+            var o = options
+            o.only = only
+            o.reduceAbove = nil
+            o.chunks = nil
+            results += ReturnPathAnalysis(copy, options: o, prepared: nil, facts: nil).run()
+            done.formUnion(only)
+        }
+        return (results, done)
     }
 
     /// The result of one (address, ingress) over two adjacent chunks of the source space.
