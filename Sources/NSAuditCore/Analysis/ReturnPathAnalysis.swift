@@ -173,15 +173,18 @@ public struct ReturnPathAnalysis: Sendable {
 
     static func skipList(_ ns: NamespaceSnapshot, _ part: AddressPartition) -> [Bool] {
         let fam = part.family
-        let special = Self.specialPrefixes(fam)
-        let localSet = Set(ns.addresses.filter { $0.family == fam }.map { $0.local.bits })
-        // subnet broadcast addresses (of prefixes shorter than /31)
-        let broadcasts = Set(ns.addresses.filter { $0.family == .v4 && $0.prefixlen < 31 }.map { $0.prefix.last.bits })
-        return (0..<part.count).map { i in
-            let rep = part.representative(i)
-            return special.contains { $0.contains(rep) } || localSet.contains(rep.bits)
-                || (fam == .v4 && broadcasts.contains(rep.bits))
+        var skip = [Bool](repeating: false, count: part.count)
+        // Each of these is cut out of the partition as ranges of its own (`partition`).
+        for p in Self.specialPrefixes(fam) {
+            var i = part.index(of: p.address.bits)
+            while i < part.count && part.starts[i] <= p.last.bits { skip[i] = true; i += 1 }
         }
+        for a in ns.addresses where a.family == fam {
+            skip[part.index(of: a.local.bits)] = true
+            // subnet broadcast addresses (of prefixes shorter than /31)
+            if fam == .v4 && a.prefixlen < 31 { skip[part.index(of: a.prefix.last.bits)] = true }
+        }
+        return skip
     }
 
     public func run() -> [Result] {
