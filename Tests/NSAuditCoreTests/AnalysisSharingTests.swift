@@ -139,3 +139,21 @@ import Testing
         #expect(found)
     }
 }
+
+/// Default-route coverage gathered per table as packed IPv4 spans is the one of the plain
+/// union of each table's prefixes, on every lab and corpus namespace.
+@Test func packedCoverageIsThePlainUnion() throws {
+    var snaps = try ReportGoldenTests.labs.map { try Lab.snapshot($0) }
+    for url in Repo.files(in: "fixtures/routeget/generated", ext: "json") where url.lastPathComponent.hasSuffix(".snapshot.json") {
+        snaps.append(try SnapshotReader.decode(try Data(contentsOf: url), name: url.lastPathComponent))
+    }
+    var tables = 0
+    for snap in snaps {
+        for ns in snap.namespaces where ns.status == .ok {
+            let a = ReturnPathAnalysis.Coverage(ns, .v4), b = ReturnPathAnalysis.Coverage(ns, .v4, packed: false)
+            #expect(a.byTable == b.byTable, "\(ns.id)")
+            tables += a.byTable.count
+        }
+    }
+    #expect(tables > 100)
+}

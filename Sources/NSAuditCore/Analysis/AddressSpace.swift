@@ -151,17 +151,26 @@ public struct AddressRanges: Sendable, Equatable {
 
     /// The addresses of these prefixes (any order, overlapping or not).
     public init(union prefixes: [IPPrefix], family: IPAddress.Family) {
-        self.family = family
         if family == .v4 {
-            // (start, end) packed in one integer, sorted by radix (a million routes)
-            var spans = prefixes.compactMap { $0.family == family ? UInt64($0.address.bits) << 32 | UInt64($0.last.bits) : nil }
-            radixSort(&spans)
-            ranges.reserveCapacity(spans.count)
-            for x in spans { merge((UInt128(x >> 32), UInt128(x & 0xffff_ffff))) }
+            var spans = prefixes.compactMap { $0.family == family ? Self.packedV4($0) : nil }
+            self.init(packedV4: &spans)
             return
         }
+        self.init(family: family)
         let spans = prefixes.filter { $0.family == family }.map { ($0.address.bits, $0.last.bits) }.sorted { $0.0 < $1.0 }
         for r in spans { merge(r) }
+    }
+
+    /// An IPv4 prefix as (start, end) packed in one integer.
+    static func packedV4(_ p: IPPrefix) -> UInt64 { UInt64(p.address.bits) << 32 | UInt64(p.last.bits) }
+
+    /// The IPv4 addresses of these spans (`packedV4`, any order), sorted by radix (a million
+    /// routes).
+    init(packedV4 spans: inout [UInt64]) {
+        self.init(family: .v4)
+        radixSort(&spans)
+        ranges.reserveCapacity(spans.count)
+        for x in spans { merge((UInt128(x >> 32), UInt128(x & 0xffff_ffff))) }
     }
 
     /// Whether `r` (starting at or after the last range's start) overlaps or adjoins the last

@@ -51,7 +51,31 @@ public struct ReturnPathAnalysis: Sendable {
     final class Coverage: Sendable {
         /// Per table; `nil` (no table reported) stands for main and local together.
         let byTable: [UInt32?: AddressRanges]
-        init(_ ns: NamespaceSnapshot, _ family: IPAddress.Family) {
+        /// `packed`: IPv4 gathered as packed spans and sorted by radix (off only to check it).
+        init(_ ns: NamespaceSnapshot, _ family: IPAddress.Family, packed: Bool = true) {
+            if family == .v4 && packed {
+                // Packed spans gathered table by table (routes come grouped by table).
+                var spans: [UInt32: [UInt64]] = [:]
+                var table = UInt32.max
+                var current: [UInt64] = []
+                ns.routes.withUnsafeBufferPointer { rs in
+                    for i in rs.indices where rs[i].family == .v4 && rs[i].dst.length > 0 {
+                        if rs[i].table != table {
+                            if table != .max { spans[table] = current }
+                            table = rs[i].table
+                            current = spans.removeValue(forKey: table) ?? []
+                        }
+                        current.append(AddressRanges.packedV4(rs[i].dst))
+                    }
+                }
+                if table != .max { spans[table] = current }
+                var out: [UInt32?: AddressRanges] = [:]
+                var mainAndLocal = (spans[Table.main] ?? []) + (spans[Table.local] ?? [])
+                if !mainAndLocal.isEmpty { out[nil as UInt32?] = AddressRanges(packedV4: &mainAndLocal) }
+                for (t, var x) in spans { out[t] = AddressRanges(packedV4: &x) }
+                byTable = out
+                return
+            }
             var prefixes: [UInt32?: [IPPrefix]] = [:]
             for r in ns.routes where r.family == family && r.dst.length > 0 {
                 prefixes[r.table, default: []].append(r.dst)
@@ -390,8 +414,9 @@ public struct ReturnPathAnalysis: Sendable {
         // for the default-route coverage, which is asked per range: the full answer is
         // rendered once per decision (off when checking sharing against one-by-one).
         let fast = options.shareResults
-        var templates: [DecisionKey: VerdictTemplate] = [:]
-        var last: (DecisionKey, VerdictTemplate)? = nil
+        var templates: [DecisionKey: Int] = [:]
+        var made: [VerdictTemplate] = []
+        var last: (DecisionKey, Int)? = nil
         for i in chunk where !skip[i] {
             q.dst = part.representative(i)
             let t: VerdictTemplate
@@ -401,11 +426,24 @@ public struct ReturnPathAnalysis: Sendable {
                     let d = model.decideOutput4(dst: q.dst.v4, src: a.local.v4, oif: oif4, mark: q.mark, tos: q.tos, proto: q.ipproto,
                                                 sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
                     let key = DecisionKey(d, model)
-                    if let l = last, l.0 == key { t = l.1 } else if let x = templates[key] { t = x } else {
-                        t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
-                        templates[key] = t
+                    let n: Int
+                    if let l = last, l.0 == key { n = l.1 } else if let x = templates[key] { n = x } else {
+                        var x = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
+                        x.defaultRoute = key.defaultRoute
+                        n = made.count
+                        made.append(x)
+                        templates[key] = n
                     }
-                    last = (key, t)
+                    last = (key, n)
+                    // the verdict's id, once per template and route kind
+                    let kind = made[n].kindSlot(q.dst, coverage)
+                    var id = made[n].ids[kind]
+                    if id < 0 {
+                        id = out.intern(made[n].verdict(kind))
+                        made[n].ids[kind] = id
+                    }
+                    out.ids[i] = id
+                    continue
                 } else {
                     t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
                 }
@@ -429,14 +467,18 @@ public struct ReturnPathAnalysis: Sendable {
         var table: UInt32?
         var gateway: IPAddress?
         var shortPrefix: Bool
+        /// The route is a default route (/0): whether a longer prefix of its table covers the
+        /// client (`Coverage`) is then asked per range; else it does.
+        var defaultRoute: Bool
         /// The route, when the answer lists its candidate paths (multipath, default alternatives).
         var route: Int32
         init(_ d: RoutingModel.OutputDecision4, _ model: RoutingModel) {
             error = d.error; rejectType = d.rejectType; rule = d.rule; type = d.type; devOut = d.devOut; local = d.local
-            table = nil; gateway = nil; shortPrefix = false; route = -1
+            table = nil; gateway = nil; shortPrefix = false; defaultRoute = false; route = -1
             if let h = d.hit {
                 table = h.table
                 shortPrefix = h.prefixLen < 4
+                defaultRoute = h.prefixLen == 0
                 let r = model.routes4[Int(h.route)]
                 gateway = model.paths[Int(r.pathStart + h.nhSel)].gateway
                 if d.multipath || d.defaultAlternatives { route = h.route }
@@ -451,6 +493,10 @@ public struct ReturnPathAnalysis: Sendable {
         var coverageTable: UInt32?
         var gateway = false
         var needsCoverage = false
+        /// Whether the route taken may be a default route (unknown: yes).
+        var defaultRoute = true
+        /// The interned verdict per `kindSlot` (-1: not yet).
+        var ids: [Int32] = [-1, -1, -1, -1]
 
         init(_ r: RouteResult) {
             if let e = r.error {
@@ -481,9 +527,24 @@ public struct ReturnPathAnalysis: Sendable {
         }
 
         func verdict(_ dst: IPAddress, _ coverage: Coverage) -> Verdict {
+            guard base != nil, needsCoverage else { return base ?? .notApplicable }
+            return verdict(with: coverage.kind(dst, table: coverageTable, gateway: gateway))
+        }
+
+        /// 0...2 the route kind (connected, specific, default) of the reply to `dst`; 3 when
+        /// the verdict has none. A route longer than /0 covers the client in its table.
+        func kindSlot(_ dst: IPAddress, _ coverage: Coverage) -> Int {
+            guard base != nil, needsCoverage else { return 3 }
+            let kind = gateway && !defaultRoute ? .specific : coverage.kind(dst, table: coverageTable, gateway: gateway)
+            return kind == .connected ? 0 : kind == .specific ? 1 : 2
+        }
+
+        func verdict(_ slot: Int) -> Verdict {
+            slot == 3 ? base ?? .notApplicable : verdict(with: slot == 0 ? .connected : slot == 1 ? .specific : .default)
+        }
+
+        func verdict(with kind: RouteKind) -> Verdict {
             guard let base else { return .notApplicable }
-            guard needsCoverage else { return base }
-            let kind = coverage.kind(dst, table: coverageTable, gateway: gateway)
             switch base {
             case .asymmetric(let e, let g, let t, let r, _): return .asymmetric(egress: e, gateway: g, table: t, rule: r, route: kind)
             case .ecmpSplit(let e, let t, let r, _): return .ecmpSplit(egress: e, table: t, rule: r, route: kind)
@@ -515,10 +576,16 @@ public struct ReturnPathAnalysis: Sendable {
         init(count: Int) { ids = [Int32](repeating: 0, count: count) }
         mutating func set(_ i: Int, _ v: Verdict) {
             if last.0 == v { ids[i] = last.1; return }
-            let id: Int32
-            if let x = index[v] { id = x } else { id = Int32(verdicts.count); verdicts.append(v); index[v] = id }
+            let id = intern(v)
             ids[i] = id
             last = (v, id)
+        }
+        /// The id of `v`, given it is new.
+        mutating func intern(_ v: Verdict) -> Int32 {
+            if let x = index[v] { return x }
+            let id = Int32(verdicts.count)
+            verdicts.append(v); index[v] = id
+            return id
         }
     }
 
