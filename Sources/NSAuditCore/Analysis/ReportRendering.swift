@@ -15,10 +15,64 @@ public enum ReportRenderer {
     }
 
     public static func json(_ r: Report) -> String {
+        String(decoding: jsonBytes(r), as: UTF8.self) + "\n"
+    }
+
+    static func encoder() -> JSONEncoder {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return enc
+    }
+
+    /// The report as `JSONEncoder` writes it. A big report's findings are encoded in pieces
+    /// on every core and spliced into the rest: the same bytes (`parallelFindings` off only
+    /// to check that).
+    static func jsonBytes(_ r: Report, parallelFindings: Bool = true, pieces: Int? = nil) -> [UInt8] {
         // Every field of the report is plain data: encoding cannot fail.
-        return String(decoding: try! enc.encode(r), as: UTF8.self) + "\n"
+        guard parallelFindings, r.findings.count >= 256 || pieces != nil, !r.findings.isEmpty else { return Array(try! encoder().encode(r)) }
+        var rest = r
+        rest.findings = []
+        let head = Array(try! encoder().encode(rest))
+        // the top-level key (two spaces in) with its empty array
+        let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
+        guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
+        let findings = r.findings
+        let n = max(1, min(pieces ?? ProcessInfo.processInfo.activeProcessorCount * 2, findings.count))
+        let parts = parallelMap(n) { k -> [UInt8] in
+            let piece = Array(findings[(findings.count * k / n)..<(findings.count * (k + 1) / n)])
+            let bytes = Array(try! encoder().encode(piece))
+            // "[\n" elements "\n]": the elements, one level deeper (blank lines stay blank)
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + bytes.count / 8)
+            var lineStart = true
+            for b in bytes[2..<(bytes.count - 2)] {
+                if lineStart && b != 0x0a { out.append(0x20); out.append(0x20) }
+                out.append(b)
+                lineStart = b == 0x0a
+            }
+            return out
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(head.count + parts.reduce(0) { $0 + $1.count + 2 } + 16)
+        out += head[..<at]
+        out += Array("\n  \"findings\" : [\n".utf8)
+        for (k, p) in parts.enumerated() {
+            if k > 0 { out += Array(",\n".utf8) }
+            out += p
+        }
+        out += Array("\n  ]".utf8)
+        out += head[(at + slot.count)...]
+        return out
+    }
+
+    static func firstIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard needle.count <= hay.count else { return nil }
+        var i = 0
+        while i <= hay.count - needle.count {
+            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
     }
 
     // MARK: text
