@@ -136,8 +136,9 @@ struct IncrementalAudit {
             results = baseResults.filter { unaffected.contains($0.address.local) }
         } else if !unaffected.isEmpty {
             var reduced = after
+            var inBig = TableMembership(big)
             reduced.routes = afterRoutes { r in
-                !big.contains(TableID(family: r.family, table: r.table)) || r.dst.length == 0 || r.type == .local || (region[r.family]?.overlaps(r.dst) ?? false)
+                !inBig.contains(r) || r.dst.length == 0 || r.type == .local || (region[r.family]?.overlaps(r.dst) ?? false)
             }
             let inside = ReturnPathAnalysis(reduced, options: .init(only: unaffected)).run()
             var insideBy: [String: ReturnPathAnalysis.Result] = [:]
@@ -160,9 +161,9 @@ struct IncrementalAudit {
                 } else { everything.insert(a.family) }
             }
             var reduced = after
+            var inBig = TableMembership(big), inNeeded = TableMembership(Set(needed.flatMap { f, ts in ts.map { TableID(family: f, table: $0) } }))
             reduced.routes = afterRoutes { r in
-                everything.contains(r.family) || !big.contains(TableID(family: r.family, table: r.table))
-                    || needed[r.family]?.contains(r.table) == true || r.type == .local
+                everything.contains(r.family) || !inBig.contains(r) || inNeeded.contains(r) || r.type == .local
             }
             results += ReturnPathAnalysis(reduced, options: .init(only: affected)).run()
         }
@@ -174,6 +175,20 @@ struct IncrementalAudit {
     func sysctlsMatch(except names: Set<String>) -> Bool {
         func keep(_ k: String) -> Bool { !names.contains { k.contains(".\($0).") } }
         return before.sysctls.filter { keep($0.key) } == after.sysctls.filter { keep($0.key) }
+    }
+
+    /// Whether routes are in a set of tables, asked route after route: routes come grouped by
+    /// table, so the set is searched once per group, not once per route.
+    struct TableMembership {
+        let tables: Set<TableID>
+        var last: (family: IPAddress.Family, table: UInt32, member: Bool)? = nil
+        init(_ tables: Set<TableID>) { self.tables = tables }
+        mutating func contains(_ r: borrowing Route) -> Bool {
+            if let l = last, l.table == r.table, l.family == r.family { return l.member }
+            let member = tables.contains(TableID(family: r.family, table: r.table))
+            last = (r.family, r.table, member)
+            return member
+        }
     }
 
     /// The elements of `after` that are not in `before` (as multisets; rules are few and the
