@@ -39,3 +39,19 @@ import Testing
         #expect(IPPrefix("10.0.0.0/8")!.contains(IPPrefix("10.1.0.0/16")!))
     }
 }
+
+/// IPv4 text written byte by byte is the dotted quad of the four octets, with "/length" for
+/// prefixes: on the edges and on random addresses of every length.
+@Test func ipv4TextIsTheDottedQuad() {
+    var s: UInt64 = 7
+    var values: [UInt32] = [0, 1, 9, 10, 99, 100, 255, 256, 0x0a0b0c0d, 0xffff_ffff, 0x64646464]
+    for _ in 0..<20_000 { s = s &* 6364136223846793005 &+ 1442695040888963407; values.append(UInt32(truncatingIfNeeded: s >> 29)) }
+    for (k, v) in values.enumerated() {
+        let quad = "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
+        #expect(IPAddress(v4: v).description == quad)
+        let len = k % 33
+        let p = IPPrefix(IPAddress(v4: v), len)
+        let net = len == 0 ? 0 : v & ~UInt32((UInt64(1) << (32 - len)) - 1)
+        #expect(p.description == "\(net >> 24).\((net >> 16) & 0xff).\((net >> 8) & 0xff).\(net & 0xff)/\(len)")
+    }
+}

@@ -128,11 +128,27 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         return words.reduce(UInt128(0)) { ($0 << 16) | UInt128($1) }
     }
 
-    public var description: String {
-        if family == .v4 {
-            let v = v4
-            return "\(v >> 24).\((v >> 16) & 0xff).\((v >> 8) & 0xff).\(v & 0xff)"
+    /// Dotted quad text (and "/length"), written byte by byte: reports print hundreds of
+    /// thousands of IPv4 blocks.
+    static func v4Text(_ v: UInt32, prefixLength: Int? = nil) -> String {
+        String(unsafeUninitializedCapacity: 19) { buf in
+            var n = 0
+            func put(_ x: UInt32) {
+                if x >= 100 { buf[n] = UInt8(48 + x / 100); n += 1 }
+                if x >= 10 { buf[n] = UInt8(48 + x / 10 % 10); n += 1 }
+                buf[n] = UInt8(48 + x % 10); n += 1
+            }
+            for shift: UInt32 in [24, 16, 8, 0] {
+                put((v >> shift) & 0xff)
+                if shift > 0 { buf[n] = 0x2e; n += 1 }
+            }
+            if let l = prefixLength { buf[n] = 0x2f; n += 1; put(UInt32(l)) }
+            return n
         }
+    }
+
+    public var description: String {
+        if family == .v4 { return Self.v4Text(v4) }
         let w = (0..<8).map { UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - $0))) }
         let (bestStart, bestLen, embedsV4) = Self.v6Layout { w[$0] }
         var out = ""
@@ -229,7 +245,9 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Comparable 
         }
     }
 
-    public var description: String { "\(address)/\(length)" }
+    public var description: String {
+        address.family == .v4 ? IPAddress.v4Text(address.v4, prefixLength: Int(length)) : "\(address)/\(length)"
+    }
 
     public static func < (a: IPPrefix, b: IPPrefix) -> Bool {
         a.address != b.address ? a.address < b.address : a.length < b.length
