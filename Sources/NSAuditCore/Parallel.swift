@@ -2,8 +2,9 @@ import Dispatch
 
 /// `body(0) ... body(count - 1)` on every core, results in index order. The one place the
 /// core runs work concurrently (namespaces, chunks of a source space, fix verifications,
-/// pieces of a route-get batch).
-func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+/// pieces of a route-get batch and of report JSON); the command line uses it for the kernel
+/// self-check.
+public func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
     guard count > 1 else { return (0..<count).map(body) }
     let slots = Slots<T>(count)
     DispatchQueue.concurrentPerform(iterations: count) { i in slots.set(i, body(i)) }

@@ -211,22 +211,27 @@ struct ReportCommand: ParsableCommand {
     /// disagreement adds a model-mismatch finding.
     func kernelCheck(_ findings: [Finding], _ snap: Snapshot, models: [String: RoutingModel] = [:]) -> [Finding] {
         var out = findings
-        var mismatches: [Finding] = []
-        let byNetns = Dictionary(grouping: findings.indices, by: { findings[$0].netns })
-        for (netns, indices) in byNetns {
-            guard let ns = snap.namespace(netns), ns.status == .ok else { continue }
+        // One namespace per job, on every core (each asks the kernel from a thread of its
+        // own inside the namespace); merged in namespace order.
+        let groups = Dictionary(grouping: findings.indices, by: { findings[$0].netns }).sorted { $0.key < $1.key }
+        let checked = parallelMap(groups.count) { g -> (checked: [Int], mismatches: [Finding]) in
+            let (netns, indices) = groups[g]
+            guard let ns = snap.namespace(netns), ns.status == .ok else { return ([], []) }
             let model = models[ns.id] ?? RoutingModel(ns)
             var queries: [(Int, RouteQuery)] = []
             for i in indices { for q in SelfCheck.queries(for: findings[i], in: ns) { queries.append((i, q)) } }
-            guard !queries.isEmpty, let answers = try? KernelRouteLookup.ask(ns, queries.map(\.1)) else { continue }
+            guard !queries.isEmpty, let answers = try? KernelRouteLookup.ask(ns, queries.map(\.1)) else { return ([], []) }
+            var done: [Int] = [], mismatches: [Finding] = []
             for ((i, q), k) in zip(queries, answers) {
-                out[i].kernelChecked = true
+                done.append(i)
                 guard let r = try? model.routeGet(q) else { continue }
                 if let why = SelfCheck.disagreement(model: r, kernel: k, ns: ns) {
                     mismatches.append(SelfCheck.mismatch(findings[i], why))
                 }
             }
+            return (done, mismatches)
         }
-        return mismatches + out
+        for c in checked { for i in c.checked { out[i].kernelChecked = true } }
+        return checked.flatMap(\.mismatches) + out
     }
 }
