@@ -1,4 +1,8 @@
 import Dispatch
+import Foundation
+
+/// The cores work is spread over (asked once: the answer is read from the system).
+let processorCount = ProcessInfo.processInfo.activeProcessorCount
 
 /// `body(0) ... body(count - 1)` on every core, results in index order. The one place the
 /// core runs work concurrently (namespaces, chunks of a source space, fix verifications,

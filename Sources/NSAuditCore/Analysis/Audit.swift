@@ -37,12 +37,16 @@ public struct Audit: Sendable {
     /// inform the audit: e.g. which veth peers are routers).
     public func run(namespaces only: Set<String>? = nil) -> Outcome {
         let chosen = snapshot.namespaces.filter { only?.contains($0.id) ?? true }
-        // Namespaces are independent: audited on every core, the biggest first so that one
-        // big namespace overlaps the many small ones.
-        let order = chosen.indices.sorted { chosen[$0].routes.count > chosen[$1].routes.count }
-        let done = parallelMap(order.count) { k in auditNamespace(chosen[order[k]]) }
+        // Namespaces are independent. A big one (a full routing table) is audited alone, its
+        // own work spread over every core (work nested in a concurrent loop would run on one
+        // thread); then the others side by side on every core.
+        let big = chosen.indices.filter { chosen[$0].routes.count >= Self.bigNamespace }
+            .sorted { chosen[$0].routes.count > chosen[$1].routes.count }
+        let small = chosen.indices.filter { chosen[$0].routes.count < Self.bigNamespace }
         var byIndex = [(ReportNamespace, [Finding], RoutingModel?)?](repeating: nil, count: chosen.count)
-        for (k, i) in order.enumerated() { byIndex[i] = done[k] }
+        for i in big { byIndex[i] = auditNamespace(chosen[i]) }
+        let done = parallelMap(small.count) { k in auditNamespace(chosen[small[k]]) }
+        for (k, i) in small.enumerated() { byIndex[i] = done[k] }
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
         var models: [String: RoutingModel] = [:]
@@ -54,6 +58,9 @@ public struct Audit: Sendable {
         }
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
     }
+
+    /// Namespaces with this many routes are audited one at a time, each on every core.
+    static let bigNamespace = 50_000
 
     /// The report entry, findings and FIB model of one namespace.
     func auditNamespace(_ ns: NamespaceSnapshot) -> (ReportNamespace, [Finding], RoutingModel?) {

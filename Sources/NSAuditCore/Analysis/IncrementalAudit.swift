@@ -173,6 +173,7 @@ struct IncrementalAudit {
     }
 
     func sysctlsMatch(except names: Set<String>) -> Bool {
+        if before.sysctls == after.sysctls { return true }
         func keep(_ k: String) -> Bool { !names.contains { k.contains(".\($0).") } }
         return before.sysctls.filter { keep($0.key) } == after.sysctls.filter { keep($0.key) }
     }

@@ -37,7 +37,7 @@ public enum ReportRenderer {
         let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
         guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
         let findings = r.findings
-        let n = max(1, min(pieces ?? ProcessInfo.processInfo.activeProcessorCount * 2, findings.count))
+        let n = max(1, min(pieces ?? processorCount * 2, findings.count))
         let parts = parallelMap(n) { k -> [UInt8] in
             let piece = Array(findings[(findings.count * k / n)..<(findings.count * (k + 1) / n)])
             let bytes = Array(try! encoder().encode(piece))
