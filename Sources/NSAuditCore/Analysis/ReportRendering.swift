@@ -37,9 +37,21 @@ public enum ReportRenderer {
         let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
         guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
         let findings = r.findings
-        let n = max(1, min(pieces ?? processorCount * 2, findings.count))
-        let parts = parallelMap(n) { k -> [UInt8] in
-            let piece = Array(findings[(findings.count * k / n)..<(findings.count * (k + 1) / n)])
+        let n = max(1, min(pieces ?? processorCount * 4, findings.count))
+        // Pieces of about equal size: a finding costs about its source blocks (a few dozen
+        // lines besides).
+        var bounds = [0]
+        let weights = findings.map { 24 + $0.sources.count }
+        let total = weights.reduce(0, +)
+        var sum = 0
+        for (i, w) in weights.enumerated() where bounds.count < n {
+            sum += w
+            if sum * n >= total * bounds.count && i + 1 < findings.count { bounds.append(i + 1) }
+        }
+        bounds.append(findings.count)
+        let cuts = bounds
+        let parts = parallelMap(cuts.count - 1) { k -> [UInt8] in
+            let piece = Array(findings[cuts[k]..<cuts[k + 1]])
             let bytes = Array(try! encoder().encode(piece))
             // "[\n" elements "\n]": the elements, one level deeper (blank lines stay blank)
             var out: [UInt8] = []
