@@ -18,7 +18,8 @@ struct LookupCorpusReplayTests {
         return names.filter { $0.hasSuffix(".queries.jsonl") }.sorted().map { dir + "/" + $0 }
     }
 
-    static func replay(_ files: [String], title: String) throws -> (AgreementTally, [String]) {
+    static func replay(_ files: [String], title: String,
+                       model makeModel: (NamespaceSnapshot) -> RoutingModel = { RoutingModel($0) }) throws -> (AgreementTally, [String]) {
         var tally = AgreementTally()
         var failures: [String] = []
         for f in files {
@@ -28,7 +29,7 @@ struct LookupCorpusReplayTests {
             guard let ns = snap.namespace(header.namespace) else {
                 failures.append("\(f): namespace \(header.namespace) missing from the snapshot"); continue
             }
-            let model = RoutingModel(ns)
+            let model = makeModel(ns)
             for c in cases {
                 do {
                     let r = try model.routeGet(line: c.query)

@@ -49,12 +49,16 @@ public final class RoutingModel: Sendable {
     let outputRules4: RuleProgram
     /// The tables with a /24 index such a lookup may consult (see decideOutput4(destinations:)).
     let touchTables4: [TouchTable4]
+    /// Destination-only IPv4 output lookups decided per /24 block (see OutputBlockIndex4).
+    let outputBlocks4: OutputBlockIndex4
 
     public convenience init(_ ns: NamespaceSnapshot) {
         self.init(ns, forceUnmerged: false)
     }
 
-    init(_ ns: NamespaceSnapshot, forceUnmerged: Bool) {
+    /// `outputIndexMinimum`: the fewest prefixes of the table for which OutputBlockIndex4 is
+    /// built (tests lower it to check the index on small tables against the general path).
+    init(_ ns: NamespaceSnapshot, forceUnmerged: Bool, outputIndexMinimum: Int = PrefixTable<UInt32>.dirThreshold) {
         namespace = ns.id
         sysctls = ns.sysctls
         // Devices.
@@ -195,8 +199,23 @@ public final class RoutingModel: Sendable {
         }
         pathHot = ph
         self.routes4 = routes4; self.routes6 = routes6
+        func linkOf(_ i: Int32) -> LinkInfo? {
+            guard i > 0, Int(i) < slot.count, slot[Int(i)] >= 0 else { return nil }
+            return links[Int(slot[Int(i)])]
+        }
+        allRules4 = RoutingModel.ruleProgram(rules4, shape: nil, v6: false, link: linkOf, tableExists: { _ in true })
+        allRules6 = RoutingModel.ruleProgram(rules6, shape: nil, v6: true, link: linkOf, tableExists: { _ in true })
+        // The flow fibLookup4 sees for `route get DST` (after l3mdev_update_flow: no oif,
+        // iif lo, so no l3mdev).
+        let shape = Flow(dst: 0, src: 0, iif: lo, oif: 0, mark: 0, tos: 0, proto: 17, sport: 0, dport: 0, uid: 0)
+        let outputRules = RoutingModel.ruleProgram(rules4, shape: shape, v6: false, link: linkOf, tableExists: { items4[$0] != nil })
+        outputRules4 = outputRules
+        // The table the output block index answers from keeps no /24 index of its own: the
+        // block index takes its place (see tableLookup4).
+        let blockTarget = OutputBlockIndex4.target(rules: rules4, program: outputRules, merged: merged4, items: items4,
+                                                   routes: routes4, minimumEntries: outputIndexMinimum)
         var t4: [UInt32: PrefixTable<UInt32>] = [:]
-        for (k, v) in items4 { t4[k] = PrefixTable(v) }
+        for (k, v) in items4 { t4[k] = PrefixTable(v, directIndex: k != blockTarget?.table) }
         var t6: [UInt32: PrefixTable<UInt128>] = [:]
         for (k, v) in items6 {
             // fib6 keeps each node's routes ordered by metric (insertion order among equals)
@@ -283,16 +302,6 @@ public final class RoutingModel: Sendable {
             } }
         }
         leaves4 = leaves; leafBase4 = bases; smallLeafBase4 = smallBases
-        func linkOf(_ i: Int32) -> LinkInfo? {
-            guard i > 0, Int(i) < slot.count, slot[Int(i)] >= 0 else { return nil }
-            return links[Int(slot[Int(i)])]
-        }
-        allRules4 = RoutingModel.ruleProgram(rules4, shape: nil, v6: false, link: linkOf, tableExists: { _ in true })
-        allRules6 = RoutingModel.ruleProgram(rules6, shape: nil, v6: true, link: linkOf, tableExists: { _ in true })
-        // The flow fibLookup4 sees for `route get DST` (after l3mdev_update_flow: no oif,
-        // iif lo, so no l3mdev).
-        let shape = Flow(dst: 0, src: 0, iif: lo, oif: 0, mark: 0, tos: 0, proto: 17, sport: 0, dport: 0, uid: 0)
-        outputRules4 = RoutingModel.ruleProgram(rules4, shape: shape, v6: false, link: linkOf, tableExists: { t4[$0] != nil })
         var touched: [UInt32] = []
         if merged4 { touched = [Table.main, Table.default] }
         else {
@@ -304,6 +313,12 @@ public final class RoutingModel: Sendable {
             guard let t = t4[id], t.entries.count >= PrefixTable<UInt32>.dirThreshold, let b = bases[id] else { return nil }
             return TouchTable4(ref: UnmanagedTable4(ref: Unmanaged.passUnretained(t)), base: b)
         }
+        if let blockTarget {
+            outputBlocks4 = OutputBlockIndex4.build(target: blockTarget, tables: t4, leaves: leaves, leafBase: bases, hot: h4,
+                                                    numDefault: numDefault)
+        } else {
+            outputBlocks4 = .none
+        }
     }
 
     /// Every large lookup array (see PrefixTable.withStorage).
@@ -311,6 +326,7 @@ public final class RoutingModel: Sendable {
         for t in tables4.values { t.withStorage(body) }
         for t in tables6.values { t.withStorage(body) }
         hot4.withUnsafeBytes(body); pathHot.withUnsafeBytes(body); leaves4.withUnsafeBytes(body); hot6.withUnsafeBytes(body)
+        outputBlocks4.blocks.withUnsafeBytes(body)
     }
 
     @inline(__always) func table4(_ id: UInt32) -> PrefixTable<UInt32>? {
@@ -396,7 +412,7 @@ final class LinkInfo: @unchecked Sendable {
 /// tos, is not a reject route, dead or a blackhole object, and its first path is neither dead
 /// nor linkdown, so fib_table_lookup takes it with its first path whenever the flow's oif is
 /// 0 or that path's device. `dev` and `src` are the first path's device and fib_result_prefsrc.
-struct Leaf4: Sendable {
+struct Leaf4: Sendable, Equatable {
     static let fast: UInt8 = 1, multi: UInt8 = 2, localTable: UInt8 = 4
     /// The first path's gateway: `gw` (IPv4), or none; with neither flag it is elsewhere
     /// (an IPv6 gateway: read the path).

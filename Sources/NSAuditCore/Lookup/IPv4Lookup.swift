@@ -32,6 +32,12 @@ extension RoutingModel {
     @inline(__always)
     func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool,
                       found: inout Leaf4) -> PolicyOutcome {
+        if tid == outputBlocks4.table && !outputBlocks4.isEmpty,
+           let lf = outputBlocks4.leaf(outputBlocks4.entry(dst)), oif == 0 || oif == lf.dev {
+            // the table's /24 index is the output block index: the block's (fast) leaf
+            found = lf
+            return PolicyOutcome(error: nil, hit: Hit(route: lf.route, nhSel: 0, prefixLen: lf.length, table: tid))
+        }
         guard let e = withTable4(tid, { $0.lookup(dst) }) else { return PolicyOutcome(error: .EAGAIN) }
         if e >= 0 {
             let base = tid < 256 ? smallLeafBase4.withUnsafeBufferPointer { $0[Int(tid)] } : leafBase4[tid] ?? 0

@@ -12,7 +12,7 @@ typealias SourceValidationHook = (_ src: UInt32, _ dst: UInt32, _ oif: Int32) ->
 extension RoutingModel {
     /// The kernel's decision for an IPv4 output lookup, before rendering: plain data, no
     /// allocation on the common path (single path, no error).
-    public struct OutputDecision4: Sendable {
+    public struct OutputDecision4: Sendable, Equatable {
         public var error: KernelError? = nil
         var rejectType: RouteType? = nil
         var rule: UInt32? = nil
@@ -44,6 +44,12 @@ extension RoutingModel {
     @inline(__always)
     func decideOutput4(dst: UInt32, src: UInt32, oif queryOif: Int32, mark: UInt32, tos: UInt8,
                        proto: UInt8, sport: UInt16, dport: UInt16, uid: UInt32, lookup: FIBLookupHook?) -> OutputDecision4 {
+        if lookup == nil && queryOif == 0 && src == 0 && mark == 0 && tos == 0 && (proto == 0 || proto == 17)
+            && sport == 0 && dport == 0 && uid == 0 && dst != 0 && !outputBlocks4.isEmpty {
+            // `route get DST`: the block's answer, when the index holds one
+            let entry = outputBlocks4.entry(dst)
+            if entry & OutputBlockIndex4.answersOutput != 0 { return outputBlocks4.decision(entry, dst: dst) }
+        }
         var d = OutputDecision4()
         var daddr = dst
         var saddr = src
@@ -488,15 +494,22 @@ extension RoutingModel {
         return check
     }
 
-    /// Reads, for each destination, the /24 index entry and the leaf of every large table a
-    /// destination-only output lookup may consult.
+    /// Reads, for each destination, what the output block index reads for it, and where that
+    /// gives no answer (or there is no index), the /24 index entry and the leaf of every large
+    /// table a destination-only output lookup may consult.
     @inline(never)
     func touch4(_ dsts: UnsafeBufferPointer<UInt32>) -> Int {
         var acc: Int32 = 0
         touchTables4.withUnsafeBufferPointer { tt in
             leaves4.withUnsafeBufferPointer { lv in
-                for t in tt {
-                    for d in dsts {
+                let indexed = !outputBlocks4.isEmpty
+                for d in dsts {
+                    if indexed {
+                        let entry = outputBlocks4.entry(d)
+                        acc ^= Int32(truncatingIfNeeded: entry)
+                        if entry & OutputBlockIndex4.answersOutput != 0 { continue }
+                    }
+                    for t in tt {
                         let e = t.ref.ref._withUnsafeGuaranteedRef { $0.lookup(d) }
                         if e >= 0 { acc ^= lv[Int(t.base + e)].route }
                     }

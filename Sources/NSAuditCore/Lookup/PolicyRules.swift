@@ -18,7 +18,7 @@ struct Flow {
 }
 
 /// A table hit: route, chosen nexthop and the table the kernel reports.
-struct Hit {
+struct Hit: Equatable {
     var route: Int32
     var nhSel: Int32
     var prefixLen: UInt8

@@ -40,7 +40,12 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
 
     /// `items`: (prefix key masked, prefix length, item). Items of identical prefixes keep
     /// their relative order.
-    public init(_ items: [(key: Key, length: UInt8, item: Int32)]) {
+    public convenience init(_ items: [(key: Key, length: UInt8, item: Int32)]) {
+        self.init(items, directIndex: true)
+    }
+
+    /// `directIndex`: false for a table whose /24 index is kept elsewhere (OutputBlockIndex4).
+    init(_ items: [(key: Key, length: UInt8, item: Int32)], directIndex: Bool) {
         var entries: [Entry] = [], payload: [Int32] = []
         let n = items.count
         var order: [Int]
@@ -67,7 +72,8 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
                     }
                 }
             }
-            radixSort(&packed)
+            // the items (low 24 bits) rise already
+            radixSort(&packed, sortedLowBits: 24)
             entries.reserveCapacity(n)
             payload.reserveCapacity(n)
             packed.withUnsafeBufferPointer { pk in
@@ -121,7 +127,7 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
         iv.reserveCapacity(st.count)
         for k in 0..<st.count { iv.append(Interval(start: st[k], value: va[k])) }
         self.entries = entries; self.payload = payload; intervals = iv; bucket = bu; indexBits = bits; indexBase = ibase; indexShift = ishift
-        dir24 = Key.bitWidth == 32 && entries.count >= PrefixTable.dirThreshold ? PrefixTable.buildDir24(st, va) : []
+        dir24 = directIndex && Key.bitWidth == 32 && entries.count >= PrefixTable.dirThreshold ? PrefixTable.buildDir24(st, va) : []
     }
 
     private static func buildDir24(_ starts: [Key], _ values: [Int32]) -> [Int32] {
@@ -242,6 +248,16 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
 
     @inline(__always) public func parent(_ e: Int32) -> Int32 { entries[Int(e)].parent }
 
+    /// The address intervals in order, covering every address: `body(first, last, entry)`,
+    /// `entry` being the most specific prefix entry containing them (-1: none).
+    func forEachInterval(_ body: (_ first: Key, _ last: Key, _ entry: Int32) -> Void) {
+        intervals.withUnsafeBufferPointer { iv in
+            for k in 0..<iv.count {
+                body(iv[k].start, k + 1 < iv.count ? iv[k + 1].start - 1 : Key.max, iv[k].value)
+            }
+        }
+    }
+
     /// The storage of the lookup arrays, for a caller that wants to advise the kernel about
     /// them (huge pages); the core itself makes no system calls.
     public func withStorage(_ body: (UnsafeRawBufferPointer) -> Void) {
@@ -251,17 +267,19 @@ public final class PrefixTable<Key: FixedWidthInteger & UnsignedInteger & Sendab
 }
 
 /// Sorts 64-bit integers: least significant digit first, 16 bits at a time, skipping digits
-/// in which all values agree (a few linear passes instead of a comparison sort).
-func radixSort(_ a: inout [UInt64]) {
+/// in which all values agree (a few linear passes instead of a comparison sort). With
+/// `sortedLowBits`, values already in order of their low bits among equal high bits (a
+/// position that rises) are sorted on the high bits alone: the passes keep that order.
+func radixSort(_ a: inout [UInt64], sortedLowBits: Int = 0) {
     let n = a.count
     if n < 256 { a.sort(); return }
     var tmp = [UInt64](repeating: 0, count: n)
     var or: UInt64 = 0, and: UInt64 = ~0
     for v in a { or |= v; and &= v }
-    let varying = or ^ and
+    let varying = (or ^ and) & ~((UInt64(1) << UInt64(sortedLowBits)) &- 1)
     var count = [Int](repeating: 0, count: 1 << 16)
     var inA = true
-    for shift in stride(from: 0, to: 64, by: 16) where (varying >> UInt64(shift)) & 0xffff != 0 {
+    for shift in stride(from: sortedLowBits, to: 64, by: 16) where (varying >> UInt64(shift)) & 0xffff != 0 {
         a.withUnsafeMutableBufferPointer { ap in tmp.withUnsafeMutableBufferPointer { tp in
             count.withUnsafeMutableBufferPointer { c in
                 let src = inA ? ap : tp, dst = inA ? tp : ap
