@@ -409,44 +409,18 @@ public struct ReturnPathAnalysis: Sendable {
         }
         let hook: FIBLookupHook = { memo.lookup(&$0) }
         memo.sig = sigID
-        // IPv4 replies that reach the same decision (error, rule, table, type, device, path
-        // gateway; the route itself when several paths are possible) get the same verdict but
-        // for the default-route coverage, which is asked per range: the full answer is
-        // rendered once per decision (off when checking sharing against one-by-one).
-        let fast = options.shareResults
-        var templates: [DecisionKey: Int] = [:]
-        var made: [VerdictTemplate] = []
-        var last: (DecisionKey, Int)? = nil
+        // IPv4 verdicts shared per lookup decision (off when checking sharing against
+        // one-by-one).
+        if let oif4, options.shareResults {
+            replyVerdicts4(a, oif: oif4, q, part, skip, chunk: chunk, coverage: coverage, memo: memo, hook: hook, into: &out)
+            return out
+        }
         for i in chunk where !skip[i] {
             q.dst = part.representative(i)
             let t: VerdictTemplate
             if let oif4 {
                 memo.index = i
-                if fast {
-                    let d = model.decideOutput4(dst: q.dst.v4, src: a.local.v4, oif: oif4, mark: q.mark, tos: q.tos, proto: q.ipproto,
-                                                sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
-                    let key = DecisionKey(d, model)
-                    let n: Int
-                    if let l = last, l.0 == key { n = l.1 } else if let x = templates[key] { n = x } else {
-                        var x = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
-                        x.defaultRoute = key.defaultRoute
-                        n = made.count
-                        made.append(x)
-                        templates[key] = n
-                    }
-                    last = (key, n)
-                    // the verdict's id, once per template and route kind
-                    let kind = made[n].kindSlot(q.dst, coverage)
-                    var id = made[n].ids[kind]
-                    if id < 0 {
-                        id = out.intern(made[n].verdict(kind))
-                        made[n].ids[kind] = id
-                    }
-                    out.ids[i] = id
-                    continue
-                } else {
-                    t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
-                }
+                t = VerdictTemplate(model.output4(q, oif: oif4, lookup: hook))
             } else {
                 guard let x = try? model.routeGet(q) else { continue }
                 t = VerdictTemplate(x)
@@ -454,6 +428,46 @@ public struct ReturnPathAnalysis: Sendable {
             out.set(i, t.verdict(q.dst, coverage))
         }
         return out
+    }
+
+    /// The IPv4 reply verdicts of one chunk, one lookup decision per range (`decideOutput4`):
+    /// replies that reach the same decision (error, rule, table, type, device, path gateway;
+    /// the route itself when several paths are possible) get the same verdict but for the
+    /// default-route coverage, so the full answer is rendered once per decision and each
+    /// verdict interned once per decision and route kind.
+    func replyVerdicts4(_ a: Address, oif: Int32, _ query: RouteQuery, _ part: AddressPartition, _ skip: [Bool],
+                        chunk: Range<Int>, coverage: Coverage, memo: ReverseLookupMemo, hook: @escaping FIBLookupHook,
+                        into out: inout ReplyMap) {
+        var q = query
+        var templates: [DecisionKey: Int] = [:]
+        var made: [VerdictTemplate] = []
+        var ids: [Int32] = []  // per template, per kind slot
+        var last: (DecisionKey, Int)? = nil
+        let src = a.local.v4
+        model.routes4.withUnsafeBufferPointer { routes in
+            model.paths.withUnsafeBufferPointer { paths in
+                for i in chunk where !skip[i] {
+                    q.dst = part.representative(i)
+                    memo.index = i
+                    let d = model.decideOutput4(dst: q.dst.v4, src: src, oif: oif, mark: q.mark, tos: q.tos, proto: q.ipproto,
+                                                sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
+                    let key = DecisionKey(d, routes: routes, paths: paths)
+                    let n: Int
+                    if let l = last, l.0 == key { n = l.1 } else if let x = templates[key] { n = x } else {
+                        var x = VerdictTemplate(model.output4(q, oif: oif, lookup: hook))
+                        x.defaultRoute = key.defaultRoute
+                        n = made.count
+                        made.append(x)
+                        ids += [-1, -1, -1, -1]
+                        templates[key] = n
+                    }
+                    last = (key, n)
+                    let slot = n * 4 + made[n].kindSlot(q.dst, coverage)
+                    if ids[slot] < 0 { ids[slot] = out.intern(made[n].verdict(slot % 4)) }
+                    out.ids[i] = ids[slot]
+                }
+            }
+        }
     }
 
     /// What decides an IPv4 reply's verdict, from the lookup's decision (see replyVerdicts).
@@ -472,15 +486,14 @@ public struct ReturnPathAnalysis: Sendable {
         var defaultRoute: Bool
         /// The route, when the answer lists its candidate paths (multipath, default alternatives).
         var route: Int32
-        init(_ d: RoutingModel.OutputDecision4, _ model: RoutingModel) {
+        init(_ d: RoutingModel.OutputDecision4, routes: UnsafeBufferPointer<FIBRoute>, paths: UnsafeBufferPointer<FIBNexthop>) {
             error = d.error; rejectType = d.rejectType; rule = d.rule; type = d.type; devOut = d.devOut; local = d.local
             table = nil; gateway = nil; shortPrefix = false; defaultRoute = false; route = -1
             if let h = d.hit {
                 table = h.table
                 shortPrefix = h.prefixLen < 4
                 defaultRoute = h.prefixLen == 0
-                let r = model.routes4[Int(h.route)]
-                gateway = model.paths[Int(r.pathStart + h.nhSel)].gateway
+                gateway = paths[Int(routes[Int(h.route)].pathStart + h.nhSel)].gateway
                 if d.multipath || d.defaultAlternatives { route = h.route }
             }
         }
@@ -495,8 +508,6 @@ public struct ReturnPathAnalysis: Sendable {
         var needsCoverage = false
         /// Whether the route taken may be a default route (unknown: yes).
         var defaultRoute = true
-        /// The interned verdict per `kindSlot` (-1: not yet).
-        var ids: [Int32] = [-1, -1, -1, -1]
 
         init(_ r: RouteResult) {
             if let e = r.error {
@@ -598,7 +609,7 @@ public struct ReturnPathAnalysis: Sendable {
         var q = RouteQuery(dst: a.local, line: "request")
         q.iif = ingress.name
         let rpf = ingressRPFilter(ingress, a.family)
-        let requests = RequestSource(self, a, ingress, q, part, skip, shared: shared, sigID: sigID)
+        var requests = RequestSource(self, a, ingress, q, part, skip, shared: shared, sigID: sigID)
         // Verdicts as group numbers: -1 symmetric, -2 not applicable, else groups[n] (in order
         // of first appearance, like the verdicts themselves).
         let symmetricID: Int32 = -1, notApplicableID: Int32 = -2

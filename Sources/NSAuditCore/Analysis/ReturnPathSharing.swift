@@ -44,13 +44,21 @@ extension ReturnPathAnalysis {
             var l3mdevFromOif: Bool
             var mark: UInt32, tos: UInt8, proto: UInt8, sport: UInt16, dport: UInt16, uid: UInt32
         }
+        /// Outcomes per range slot, in memory of its own (read and written in place, range
+        /// after range: no copy-on-write or exclusivity bookkeeping per lookup).
         final class Table {
-            var outcomes: [PolicyOutcome]
-            var filled: [Bool]
+            let outcomes: UnsafeMutableBufferPointer<PolicyOutcome>
+            let filled: UnsafeMutableBufferPointer<Bool>
             var post: Flow?
             init(_ n: Int) {
-                outcomes = [PolicyOutcome](repeating: PolicyOutcome(error: nil), count: n)
-                filled = [Bool](repeating: false, count: n)
+                outcomes = .allocate(capacity: n)
+                outcomes.initialize(repeating: PolicyOutcome(error: nil))
+                filled = .allocate(capacity: n)
+                filled.initialize(repeating: false)
+            }
+            deinit {
+                outcomes.deinitialize().deallocate()
+                filled.deinitialize().deallocate()
             }
         }
         let model: RoutingModel
@@ -122,13 +130,10 @@ extension ReturnPathAnalysis {
         let iif: Int32
         let dev: LinkInfo?
         let local: UInt32
-        // mutable state in a box (classify asks ranges in order)
-        final class State {
-            var cut = 0          // index in sourceCuts of the class of the last range asked
-            var cls: Class? = nil
-            var validation: [UInt8] = []
-        }
-        let state = State()
+        // classify asks ranges in order
+        var cut = 0          // index in sourceCuts of the class of the last range asked
+        var cls: Class? = nil
+        var validation: [UInt8] = []
         let key: Shared.ValidationKey
 
         init(_ analysis: ReturnPathAnalysis, _ a: Address, _ ingress: Link, _ q: RouteQuery, _ part: AddressPartition,
@@ -152,7 +157,7 @@ extension ReturnPathAnalysis {
                 key = Shared.ValidationKey(sig: sigID, iif: iif)
             }
             if fast {
-                state.validation = shared.validation[key] ?? [UInt8](repeating: 0, count: part.count)
+                validation = shared.validation.removeValue(forKey: key) ?? [UInt8](repeating: 0, count: part.count)
             }
         }
 
@@ -162,15 +167,15 @@ extension ReturnPathAnalysis {
             return Request(try? analysis.model.routeGet(q))
         }
 
-        func request(_ i: Int) -> Request {
+        mutating func request(_ i: Int) -> Request {
             guard fast else { return slow(i) }
             let s = part.starts[i]
             let cuts = shared.sourceCuts
             // the class of range i: the last cut <= s (ranges come in increasing order)
-            var c = state.cut
+            var c = cut
             while c + 1 < cuts.count, cuts[c + 1] <= s { c += 1 }
-            if c != state.cut || state.cls == nil { state.cut = c; state.cls = classify(i) }
-            switch state.cls! {
+            if c != cut || cls == nil { cut = c; cls = classify(i) }
+            switch cls! {
             case .fixed(let r): return r
             case .perRange: return slow(i)
             case .validated(let ok, let failed):
@@ -193,8 +198,8 @@ extension ReturnPathAnalysis {
         }
 
         /// validateSource4(S, A, oif 0) as input4 asks it on local delivery; 1 when ok.
-        func validate(_ i: Int) -> UInt8 {
-            let known = state.validation[i]
+        mutating func validate(_ i: Int) -> UInt8 {
+            let known = validation[i]
             if known != 0 { return known }
             let memo = shared.memo
             memo.index = i
@@ -203,13 +208,13 @@ extension ReturnPathAnalysis {
                                                    dev: dev!, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport,
                                                    lookup: { memo.lookup(&$0) })
             let code: UInt8 = switch v { case .ok: 1; case .invalid: 2; case .rpfFailed: 3 }
-            state.validation[i] = code
+            validation[i] = code
             return code
         }
 
         /// Keeps the validations for the next address with the same signature and ingress.
-        func finish() {
-            if fast { shared.validation[key] = state.validation }
+        mutating func finish() {
+            if fast { shared.validation[key] = validation; validation = [] }
         }
     }
 }
