@@ -127,9 +127,10 @@ public struct Audit: Sendable {
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
                          gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
-        var out: [Finding] = []
         let gatewayLinks = known ?? (results.isEmpty ? [] : RouteFacts(ns.routes).gatewayLinks)
-        for r in results {
+        // The findings of one (address, ingress) result.
+        @Sendable func describeResult(_ r: ReturnPathAnalysis.Result) -> [Finding] {
+            var out: [Finding] = []
             let a = r.address.local
             let services = Self.services(ns, r.address)
             for (verdict, ranges) in r.byVerdict {
@@ -192,8 +193,13 @@ public struct Audit: Sendable {
                 f.assignID()
                 out.append(f)
             }
+            return out
         }
-        return out
+        // Many source blocks to write (a full routing table's worth): results described on
+        // every core.
+        let blocks = describe ? results.reduce(0) { $0 + $1.byVerdict.reduce(0) { $0 + $1.1.ranges.count } } : 0
+        let lists = blocks > 100_000 ? parallelMap(results.count) { describeResult(results[$0]) } : results.map(describeResult)
+        return lists.flatMap { $0 }
     }
 
     static func where_(_ table: UInt32?, _ rule: UInt32?) -> String {

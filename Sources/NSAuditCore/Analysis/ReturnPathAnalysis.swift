@@ -227,7 +227,7 @@ public struct ReturnPathAnalysis: Sendable {
             // A big partition is cut into contiguous chunks analysed on every core (each
             // with its own memos), whose results are then joined in address order.
             let cores = processorCount
-            let n = max(1, min(options.chunks ?? (part.count < 200_000 ? 1 : min(cores, 8)), part.count))
+            let n = max(1, min(options.chunks ?? (part.count < 200_000 ? 1 : min(cores * 2, 8)), part.count))
             let chunks = (0..<n).map { k in (part.count * k / n)..<(part.count * (k + 1) / n) }
             if n == 1 {
                 out += runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[0])
