@@ -51,8 +51,7 @@ public enum ReportRenderer {
         bounds.append(findings.count)
         let cuts = bounds
         let parts = parallelMap(cuts.count - 1) { k -> [UInt8] in
-            let piece = Array(findings[cuts[k]..<cuts[k + 1]])
-            let bytes = Array(try! encoder().encode(piece))
+            let bytes = encodePiece(Array(findings[cuts[k]..<cuts[k + 1]]))
             // "[\n" elements "\n]": the elements, one level deeper (blank lines stay blank)
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count + bytes.count / 8)
@@ -77,9 +76,43 @@ public enum ReportRenderer {
         return out
     }
 
-    static func firstIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+    /// A JSON array of findings as `JSONEncoder` writes it. Their source blocks (most of a
+    /// big report) are written here instead: CIDR text needs no escaping, so each list is
+    /// its lines at the depth the encoder would put them.
+    static func encodePiece(_ findings: [Finding]) -> [UInt8] {
+        func plain(_ s: String) -> Bool {
+            s.utf8.allSatisfy { b in (b >= 0x30 && b <= 0x3a) || (b >= 0x61 && b <= 0x66) || b == 0x2e || b == 0x2f }
+        }
+        guard findings.allSatisfy({ $0.sources.allSatisfy(plain) }) else { return Array(try! encoder().encode(findings)) }
+        var emptied = findings
+        for i in emptied.indices { emptied[i].sources = [] }
+        let bytes = Array(try! encoder().encode(emptied))
+        // each finding's key (four spaces in: a key of an element of the array) and empty list
+        let slot = Array("\n    \"sources\" : [\n\n    ]".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + findings.reduce(0) { $0 + $1.sources.count * 48 })
+        var from = 0
+        for f in findings {
+            guard let at = firstIndex(of: slot, in: bytes, from: from) else { return Array(try! encoder().encode(findings)) }
+            out += bytes[from..<at]
+            if f.sources.isEmpty { out += slot } else {
+                out.append(contentsOf: "\n    \"sources\" : [\n".utf8)
+                for (j, src) in f.sources.enumerated() {
+                    out.append(contentsOf: "      \"".utf8)
+                    out.append(contentsOf: src.utf8)
+                    out.append(contentsOf: j + 1 < f.sources.count ? "\",\n".utf8 : "\"\n".utf8)
+                }
+                out.append(contentsOf: "    ]".utf8)
+            }
+            from = at + slot.count
+        }
+        out += bytes[from...]
+        return out
+    }
+
+    static func firstIndex(of needle: [UInt8], in hay: [UInt8], from start: Int = 0) -> Int? {
         guard needle.count <= hay.count else { return nil }
-        var i = 0
+        var i = start
         while i <= hay.count - needle.count {
             if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
