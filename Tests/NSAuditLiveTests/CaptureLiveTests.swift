@@ -119,7 +119,7 @@ struct CaptureLiveTests {
         // tshark, when installed, reads it and sees the interface names.
         if (try? Live.sh("command -v tshark")) != nil {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("nsacap-\(getpid()).pcapng").path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
             defer { try? FileManager.default.removeItem(atPath: path) }
             let names = try Live.sh("tshark -r \(path) -T fields -e frame.interface_name 2>/dev/null | sort -u")
             #expect(names.contains("ens19") && names.contains("ens18"), "\(names)")

@@ -16,8 +16,8 @@ enum Live {
         let dir = FileManager.default.temporaryDirectory
         let outURL = dir.appendingPathComponent("nsat-\(UUID().uuidString).out")
         let errURL = dir.appendingPathComponent("nsat-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        try Data().write(to: outURL)
+        try Data().write(to: errURL)
         defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
         let p = Process()
         // The test runner's threads block most signals and children inherit that mask, so a
