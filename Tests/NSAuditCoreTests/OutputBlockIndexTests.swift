@@ -106,7 +106,7 @@ struct OutputBlockIndexTests {
                         Address(index: 2, local: IPAddress("10.0.0.1")!, prefixlen: 24),
                         Address(index: 3, local: IPAddress("10.1.0.1")!, prefixlen: 24),
                         Address(index: 3, local: IPAddress("10.1.0.9")!, prefixlen: 24, flags: AddressFlags.secondary)]
-        var rng = SeededRNG(seed)
+        var rng = SplitMix64(seed: seed)
         func local(_ a: String, _ len: UInt8, _ type: RouteType, _ dev: Int32) -> Route {
             var r = Route(family: .v4, table: Table.local, type: type, dst: IPPrefix(IPAddress(a)!, Int(len)), protocol: 2, scope: Scope.host)
             r.oif = dev; r.prefsrc = IPAddress(a.hasPrefix("127") ? "127.0.0.1" : (dev == 2 ? "10.0.0.1" : "10.1.0.1"))
@@ -202,18 +202,5 @@ struct OutputBlockIndexTests {
             else { #expect(answered == 0, "\(name): the index answered \(answered)") }
             #expect(bad.isEmpty, "\(name): \(bad.count) disagreements: \(bad.prefix(10))")
         }
-    }
-}
-
-/// SplitMix64, seeded: reproducible generated tables.
-private struct SeededRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

@@ -1,21 +1,10 @@
 import Foundation
 import NSAuditCore
 
-/// Seeded, reproducible generator of namespace configurations and `ip route get` queries for
-/// the route-get differential test. A configuration is one namespace M whose interfaces are
-/// veth pairs to a peer namespace P; commands that the kernel refuses are simply skipped (the
-/// snapshot taken afterwards is the truth the model is built from).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+// Seeded, reproducible generator (SplitMix64) of namespace configurations and `ip route get`
+// queries for the route-get differential test. A configuration is one namespace M whose
+// interfaces are veth pairs to a peer namespace P; commands that the kernel refuses are simply
+// skipped (the snapshot taken afterwards is the truth the model is built from).
 
 struct GeneratedCase {
     var seed: UInt64

@@ -188,11 +188,8 @@ public struct AddressRanges: Sendable, Equatable {
     /// Whether any address of `p` is in the set.
     public func overlaps(_ p: IPPrefix) -> Bool {
         guard p.family == family, !ranges.isEmpty else { return false }
-        let lo = p.address.bits, hi = p.last.bits
-        // the first range ending at or after lo
-        var i = 0, n = ranges.count
-        while i < n { let m = (i + n) / 2; if ranges[m].1 < lo { i = m + 1 } else { n = m } }
-        return i < ranges.count && ranges[i].0 <= hi
+        let i = firstEnding(atOrAfter: p.address.bits)
+        return i < ranges.count && ranges[i].0 <= p.last.bits
     }
 
     /// The index of the first range ending at or after `x`.
@@ -256,20 +253,18 @@ public struct AddressRanges: Sendable, Equatable {
         return out
     }
 
-    /// This set followed by `other`, whose ranges all start after this set's last one (the
-    /// next chunk of the address space): a copy, joining the two ranges that touch.
-    public func followed(by other: AddressRanges) -> AddressRanges {
-        guard let last = ranges.last, let first = other.ranges.first else { return ranges.isEmpty ? other : self }
-        precondition(first.0 > last.1, "followed(by:) needs ranges after this set's")
-        var out = self
-        out.ranges.reserveCapacity(ranges.count + other.ranges.count)
+    /// Appends `other`, whose ranges all start after this set's last one (the next chunk of
+    /// the address space), joining the two ranges that touch.
+    public mutating func append(_ other: AddressRanges) {
+        guard let last = ranges.last, let first = other.ranges.first else { if ranges.isEmpty { ranges = other.ranges }; return }
+        precondition(first.0 > last.1, "append needs ranges after this set's")
+        ranges.reserveCapacity(ranges.count + other.ranges.count)
         if last.1 + 1 == first.0 {
-            out.ranges[out.ranges.count - 1].1 = first.1
-            out.ranges.append(contentsOf: other.ranges.dropFirst())
+            ranges[ranges.count - 1].1 = first.1
+            ranges.append(contentsOf: other.ranges.dropFirst())
         } else {
-            out.ranges.append(contentsOf: other.ranges)
+            ranges.append(contentsOf: other.ranges)
         }
-        return out
     }
 
     /// The addresses in either set (the runs of this set between `other`'s ranges are

@@ -117,13 +117,12 @@ struct IncrementalAudit {
             f.add(RouteFacts(appended))
             facts = f
         } else { facts = RouteFacts(after.routes) }
-        let localHosts = facts.localHosts
         for a in audited where !affected.contains(a.local) {
             // Its requests must stop in the local table, at its own local route, before any
             // table the reduced model cuts down; and it must lie outside the region.
             guard let first = after.rules.filter({ $0.family == a.family }).min(by: { $0.priority < $1.priority }),
                   first.action == RuleAction.toTable, first.table == localTable, first.hasNoSelector && !first.l3mdev,
-                  localHosts.contains(a.local),
+                  after.hasUsableLocalRoute(a, table: localTable, facts: facts),
                   !(region[a.family]?.contains(a.local) ?? false) else { return nil }
         }
 

@@ -208,7 +208,7 @@ struct Remediator {
     /// big table), then audited incrementally with those routes appended; nil for any other
     /// edit, or when the incremental audit cannot follow it.
     func appendingAudit(_ commands: [String]) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? {
-        guard baseResults != nil, incrementalBigTable != nil, !options.anyIngress,
+        guard let base = baseResults, let big = incrementalBigTable, !options.anyIngress,
               let k = snapshot.namespaces.firstIndex(where: { $0.id == ns.id }) else { return nil }
         var skeleton = snapshot
         skeleton.namespaces[k].routes = []
@@ -222,7 +222,6 @@ struct Remediator {
         // exists (their tables have none).
         let facts = routeFacts
         guard !after.routes.contains(where: { r in facts.perTable.keys.contains { $0.table == r.table } }) else { return nil }
-        guard let base = baseResults, let big = incrementalBigTable else { return nil }
         let inc = IncrementalAudit(before: ns, baseResults: base, after: after, snapshot: editor.snapshot, bigTable: big,
                                    appended: after.routes, beforeFacts: facts)
         guard let findings = inc.findings(netns: after.names.first ?? after.id) else { return nil }

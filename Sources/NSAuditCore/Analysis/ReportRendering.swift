@@ -35,7 +35,7 @@ public enum ReportRenderer {
         let head = Array(try! encoder().encode(rest))
         // the top-level key (two spaces in) with its empty array
         let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
-        guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
+        guard let at = head.firstRange(of: slot)?.lowerBound else { return Array(try! encoder().encode(r)) }
         let findings = r.findings
         let n = max(1, min(pieces ?? processorCount * 4, findings.count))
         // Pieces of about equal size: a finding costs about its source blocks (a few dozen
@@ -93,7 +93,7 @@ public enum ReportRenderer {
         out.reserveCapacity(bytes.count + findings.reduce(0) { $0 + $1.sources.count * 48 })
         var from = 0
         for f in findings {
-            guard let at = firstIndex(of: slot, in: bytes, from: from) else { return Array(try! encoder().encode(findings)) }
+            guard let at = bytes[from...].firstRange(of: slot)?.lowerBound else { return Array(try! encoder().encode(findings)) }
             out += bytes[from..<at]
             if f.sources.isEmpty { out += slot } else {
                 out.append(contentsOf: "\n    \"sources\" : [\n".utf8)
@@ -110,15 +110,6 @@ public enum ReportRenderer {
         return out
     }
 
-    static func firstIndex(of needle: [UInt8], in hay: [UInt8], from start: Int = 0) -> Int? {
-        guard needle.count <= hay.count else { return nil }
-        var i = start
-        while i <= hay.count - needle.count {
-            if hay[i] == needle[0] && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
-    }
 
     // MARK: text
 

@@ -237,7 +237,7 @@ public struct ReturnPathAnalysis: Sendable {
             let parts = parallelMap(n) { k in me.runChunk(addrs, part, skip, sigs, requestSigs, coverage, chunks[k]) }
             var joined = parts[0]
             for k in 1..<n {
-                for (j, r) in parts[k].enumerated() { joined[j] = Self.join(joined[j], r) }
+                for (j, r) in parts[k].enumerated() { Self.join(&joined[j], r) }
             }
             out += joined
         }
@@ -248,7 +248,8 @@ public struct ReturnPathAnalysis: Sendable {
     /// (see `Options.reduceAbove`), each group analysed on a copy with only its tables, and
     /// the addresses done so.
     func reducedAnalyses(_ audited: [Address]) -> (results: [Result], done: Set<IPAddress>) {
-        guard let above = options.reduceAbove else { return ([], []) }
+        // (a family has no more routes than the namespace: small ones need no route facts)
+        guard let above = options.reduceAbove, ns.routes.count > above else { return ([], []) }
         let facts = self.facts ?? RouteFacts(ns.routes)
         // An address held twice (on two interfaces) is left to the full analysis: `only`
         // selects by address.
@@ -281,14 +282,13 @@ public struct ReturnPathAnalysis: Sendable {
         return (results, done)
     }
 
-    /// The result of one (address, ingress) over two adjacent chunks of the source space.
-    static func join(_ a: Result, _ b: Result) -> Result {
-        var out = a
-        out.symmetric = a.symmetric.followed(by: b.symmetric)
+    /// The result of one (address, ingress) over a chunk of the source space, extended by
+    /// its result over the next chunk (in place: no copy of what is already joined).
+    static func join(_ a: inout Result, _ b: Result) {
+        a.symmetric.append(b.symmetric)
         for (v, r) in b.byVerdict {
-            if let i = out.byVerdict.firstIndex(where: { $0.0 == v }) { out.byVerdict[i].1 = out.byVerdict[i].1.followed(by: r) } else { out.byVerdict.append((v, r)) }
+            if let i = a.byVerdict.firstIndex(where: { $0.0 == v }) { a.byVerdict[i].1.append(r) } else { a.byVerdict.append((v, r)) }
         }
-        return out
     }
 
     /// The analysis of every address of one family over the ranges of one chunk.

@@ -1,10 +1,8 @@
 /// What the audit needs of a namespace's routes, found in one pass over them (a million
 /// routes are read once per namespace, not once per finding or proposal): the local host
-/// routes (of the local table, and of every table), the default routes, the tables holding a
-/// throw route, the routes per table, and the interfaces some route or nexthop uses with a
-/// gateway.
+/// routes of every table, the default routes, the tables holding a throw route, the routes
+/// per table, and the interfaces some route or nexthop uses with a gateway.
 struct RouteFacts: Sendable {
-    var localHosts: Set<IPAddress> = []
     /// Host routes of type local, in any table (a VRF keeps its own).
     var locals: [Route] = []
     var defaults: [Route] = []
@@ -20,7 +18,6 @@ struct RouteFacts: Sendable {
                 let t = TableID(family: rs[i].family, table: rs[i].table)
                 if d.length == 0 { defaults.append(rs[i]) } else if rs[i].type == .local && Int(d.length) == d.family.bitWidth {
                     locals.append(rs[i])
-                    if rs[i].table == Table.local { localHosts.insert(d.address) }
                 }
                 if rs[i].type == .throw { throwTables.insert(t) }
                 if let l = last, l.0 == t { last = (t, l.1 + 1) } else {
@@ -35,7 +32,6 @@ struct RouteFacts: Sendable {
     }
 
     mutating func add(_ o: RouteFacts) {
-        localHosts.formUnion(o.localHosts)
         locals += o.locals
         defaults += o.defaults
         throwTables.formUnion(o.throwTables)
