@@ -35,7 +35,7 @@ public enum ReportRenderer {
         let head = Array(try! encoder().encode(rest))
         // the top-level key (two spaces in) with its empty array
         let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
-        guard let at = head.firstRange(of: slot)?.lowerBound else { return Array(try! encoder().encode(r)) }
+        guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
         let findings = r.findings
         let n = max(1, min(pieces ?? processorCount * 4, findings.count))
         // Pieces of about equal size: a finding costs about its source blocks (a few dozen
@@ -76,6 +76,18 @@ public enum ReportRenderer {
         return out
     }
 
+    /// Where `needle` first starts in `hay` at or after `start` (a plain scan: the standard
+    /// library's `firstRange(of:)` made the report's output phase 2-3x slower).
+    static func firstIndex(of needle: [UInt8], in hay: [UInt8], from start: Int = 0) -> Int? {
+        guard let first = needle.first, needle.count <= hay.count else { return nil }
+        var i = start
+        while i <= hay.count - needle.count {
+            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
+        }
+        return nil
+    }
+
     /// A JSON array of findings as `JSONEncoder` writes it. Their source blocks (most of a
     /// big report) are written here instead: CIDR text needs no escaping, so each list is
     /// its lines at the depth the encoder would put them.
@@ -93,7 +105,7 @@ public enum ReportRenderer {
         out.reserveCapacity(bytes.count + findings.reduce(0) { $0 + $1.sources.count * 48 })
         var from = 0
         for f in findings {
-            guard let at = bytes[from...].firstRange(of: slot)?.lowerBound else { return Array(try! encoder().encode(findings)) }
+            guard let at = firstIndex(of: slot, in: bytes, from: from) else { return Array(try! encoder().encode(findings)) }
             out += bytes[from..<at]
             if f.sources.isEmpty { out += slot } else {
                 out.append(contentsOf: "\n    \"sources\" : [\n".utf8)
