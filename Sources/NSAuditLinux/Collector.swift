@@ -106,8 +106,10 @@ public enum Collector {
         // Resolve veth peers: which namespace does each link-netnsid name?
         resolvePeers(results, fds: fds, candidates: chosen)
 
-        var snap = Snapshot(generator: "nsaudit \(NSAuditInfo.version)", host: hostName(), kernel: kernelRelease(),
-                            takenAt: isoNow(), namespaces: results.map { $0.snapshot })
+        let release = kernelRelease()
+        var snap = Snapshot(generator: "nsaudit \(NSAuditInfo.version)", host: hostName(), kernel: release,
+                            takenAt: isoNow(), kernelFacts: probeKernelFacts(release: release),
+                            namespaces: results.map { $0.snapshot })
         snap.metadata = SnapshotMetadata(source: "kernel")
         return snap
     }
@@ -151,7 +153,7 @@ public enum Collector {
                     break
                 }
             }
-            r.snapshot.sysctls = RoutingSysctls.read(devices: deviceSysctls, linkNames: r.snapshot.links.map { $0.name })
+            r.snapshot.settings = RoutingSysctls.read(devices: deviceSysctls, linkNames: r.snapshot.links.map { $0.name })
             if sockets {
                 // A TCP dump walks the host-wide established hash (262,144 buckets here, ~2-4 ms
                 // even for a namespace without sockets); the namespace's own counters in
@@ -247,10 +249,17 @@ func hostName() -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-func kernelRelease() -> String {
+public func kernelRelease() -> String {
     var u = utsname()
     uname(&u)
     return withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+}
+
+/// The kernel facts the model depends on (`KernelFacts`), probed on this host. Build options
+/// are the same in every namespace, so the process's own namespace answers for all.
+public func probeKernelFacts(release: String = kernelRelease()) -> KernelFacts {
+    // CONFIG_IPV6_MROUTE registers /proc/net/ip6_mr_vif in every namespace (ip6mr_net_init).
+    KernelFacts(release: release, ipv6MulticastRouting: access("/proc/self/net/ip6_mr_vif", F_OK) == 0)
 }
 
 func isoNow() -> String {

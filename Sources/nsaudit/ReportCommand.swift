@@ -168,6 +168,7 @@ struct ReportCommand: ParsableCommand {
                             source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
         report.observedFlows = confirmations
+        report.kernel = ReportKernel(snap.kernelFacts)
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 

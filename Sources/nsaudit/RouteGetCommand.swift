@@ -84,6 +84,7 @@ struct RouteGetCommand: ParsableCommand {
             throw fail("the snapshot has several namespaces and no root: choose one with --netns")
         }
         guard ns.status == .ok else { throw fail("namespace \(ns.id) was not recorded (\(ns.status.rawValue): \(ns.error ?? ""))") }
+        if let a = snap.kernelFacts.assumption { note("\(snapshot ?? "snapshot"): \(a)") }
         let t1 = clock.now
         let buildCPU0 = threadCPUSeconds()
         let model = RoutingModel(ns)

@@ -90,7 +90,7 @@ struct LookupTests {
             ns.rules.insert(rule, at: 1)
             ns.routes.append(r(100, .unicast, "0.0.0.0/0", oif: 3, gw: "10.99.0.1"))
         }
-        ns.sysctls = ["net.ipv4.ip_forward": 0, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.ens19.rp_filter": rpFilterEns19]
+        ns.settings = RoutingSettings(sysctls: ["net.ipv4.ip_forward": 0, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.ens19.rp_filter": rpFilterEns19])
         return ns
     }
 

@@ -41,7 +41,7 @@ enum SampleSnapshot {
         var g = Nexthop(id: 10); g.group = [NexthopGroupMember(id: 1, weight: 3)]; g.groupType = "mpath"
         var bh = Nexthop(id: 3, family: 2); bh.blackhole = true; bh.fdb = true; bh.protocol = 4
         ns.nexthops = [n1, g, bh]
-        ns.sysctls = ["net.ipv4.conf.all.rp_filter": 2, "net.ipv4.conf.eth0/100.rp_filter": 1, "net.ipv4.ip_forward": 1]
+        ns.settings = RoutingSettings(sysctls: ["net.ipv4.conf.all.rp_filter": 2, "net.ipv4.conf.eth0/100.rp_filter": 1, "net.ipv4.ip_forward": 1])
         var s = Socket(protocol: "tcp", family: .v4, state: "LISTEN", local: IPAddress("0.0.0.0")!, localPort: 22,
                        remote: IPAddress("0.0.0.0")!, remotePort: 0)
         s.boundIf = 3; s.uid = 0; s.inode = 1234

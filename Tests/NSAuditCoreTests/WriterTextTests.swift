@@ -60,7 +60,7 @@ import Testing
     @Test func stringsAndIntegersAreEscapedAndFormatted() throws {
         var ns = NamespaceSnapshot(id: "q\"uo\\te\u{1}\ttab \u{e9}\u{1F600}", names: ["a\nb"], inode: UInt64.max)
         ns.dumpRetries = -3
-        ns.sysctls = ["net.ipv4.conf.x.rp_filter": -1, "big": Int.max, "small": Int.min + 1]
+        ns.settings = RoutingSettings(sysctls: ["net.ipv4.conf.x.rp_filter": -1, "big": Int.max, "small": Int.min + 1])
         var r = Route(family: .v4, table: 0, type: .blackhole, dst: IPPrefix.any(.v4))
         r.metrics = ["mtu": 0]
         ns.routes = [r]

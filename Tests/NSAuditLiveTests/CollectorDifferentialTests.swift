@@ -284,7 +284,7 @@ struct CollectorDifferentialTests {
                      "net.ipv6.conf.all.forwarding", "net.ipv4.conf.veth0.forwarding"]
         let values = try Live.sh("ip netns exec \(ns.id) sysctl -n \(names.joined(separator: " "))")
             .split(separator: "\n").map { Int($0)! }
-        for (n, v) in zip(names, values) { #expect(ns.sysctls[n] == v, "\(ns.id) \(n)") }
+        for (n, v) in zip(names, values) { #expect(ns.settings.byName[n] == v, "\(ns.id) \(n)") }
     }
 
     func portRange(_ j: [String: Any], _ key: String) -> PortRange? {

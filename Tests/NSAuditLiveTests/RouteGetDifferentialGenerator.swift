@@ -13,7 +13,8 @@ struct GeneratedCase {
     var setup: [String]
     /// `ip -batch` lines run inside M.
     var batch: [String]
-    /// sysctl assignments inside M, in order.
+    /// sysctl assignments inside M, in order: (path under /proc/sys, value). Paths, not
+    /// sysctl(8) names: a device name may hold dots (`e0.10`).
     var sysctls: [(String, String)]
     var queries: [(line: String, tags: [String])]
     /// Interfaces of M that are up with carrier: the harness waits until each has its
@@ -38,13 +39,17 @@ struct RouteGetGenerator {
         let n = int(2...4)
         var ifaces: [Iface] = []
         for i in 0..<n {
-            let name = "e\(i)"
+            // Device names with dots, as VLAN and bond sub-interfaces have them on servers
+            // (veths here: any kernel has them).
+            let name = chance(0.3) ? pick(["e\(i).10", "bond\(i).200", "x\(i).5"]) : "e\(i)"
             let up = !chance(0.08)
             let carrier = up && !chance(0.18)
             setup.append("ip link add \(name) netns %M type veth peer name p\(i) netns %P")
             if carrier { setup.append("ip -n %P link set p\(i) up") }
             var v4: [(String, Int)] = [("10.\(i + 1).0.1", pick([24, 24, 16, 30]))]
             if chance(0.3) { v4.append(chance(0.5) ? ("10.\(i + 1).0.2", v4[0].1) : ("10.\(i + 101).1.1", 24)) }
+            // 0.0.0.0/8 is ordinary unicast since Linux 5.3 (a martian range before).
+            if chance(0.1) { v4.append(("0.\(i + 1).0.1", 16)) }
             var v6 = ["2001:db8:\(i + 1)::1"]
             if chance(0.3) { v6.append("fd00:\(i + 1)::1") }
             let group = chance(0.25) ? int(1...3) : 0
@@ -200,15 +205,30 @@ struct RouteGetGenerator {
         batch += rules("-6 ", true)
         if batch.contains(where: { $0.contains("rule add") }) { desc.append("rules") }
 
-        // Sysctls.
-        if chance(0.5) { sysctls.append(("net.ipv4.ip_forward", "1")); desc.append("fwd") }
-        for f in ifaces where chance(0.2) { sysctls.append(("net.ipv4.conf.\(f.name).forwarding", pick(["0", "1"]))) }
+        // Sysctls (paths under /proc/sys: the device directories carry the names as they are).
+        func conf4(_ dev: String, _ key: String) -> String { "net/ipv4/conf/\(dev)/\(key)" }
+        func conf6(_ dev: String, _ key: String) -> String { "net/ipv6/conf/\(dev)/\(key)" }
+        if chance(0.5) { sysctls.append(("net/ipv4/ip_forward", "1")); desc.append("fwd") }
+        for f in ifaces where chance(0.2) { sysctls.append((conf4(f.name, "forwarding"), pick(["0", "1"]))) }
         let rpAll = pick(["0", "0", "1", "2"])
-        sysctls.append(("net.ipv4.conf.all.rp_filter", rpAll))
-        for f in ifaces where chance(0.5) { sysctls.append(("net.ipv4.conf.\(f.name).rp_filter", pick(["0", "1", "1", "2"]))) }
-        for f in ifaces where chance(0.1) { sysctls.append(("net.ipv4.conf.\(f.name).accept_local", "1")) }
-        if chance(0.2) { sysctls.append(("net.ipv4.conf.all.src_valid_mark", "1")) }
-        if chance(0.3) { sysctls.append(("net.ipv6.conf.all.forwarding", "1")) }
+        sysctls.append((conf4("all", "rp_filter"), rpAll))
+        for f in ifaces where chance(0.5) { sysctls.append((conf4(f.name, "rp_filter"), pick(["0", "1", "1", "2"]))) }
+        for f in ifaces where chance(0.1) { sysctls.append((conf4(f.name, "accept_local"), "1")) }
+        if chance(0.2) { sysctls.append((conf4("all", "src_valid_mark"), "1")) }
+        if chance(0.3) { sysctls.append((conf6("all", "forwarding"), "1")) }
+        // Directed broadcasts are forwarded only with bc_forwarding on both all and the device.
+        if chance(0.15) {
+            sysctls.append((conf4("all", "bc_forwarding"), "1"))
+            for f in ifaces where chance(0.6) { sysctls.append((conf4(f.name, "bc_forwarding"), "1")) }
+            desc.append("bc_fwd")
+        }
+        for f in ifaces where chance(0.1) { sysctls.append((conf4(f.name, "route_localnet"), "1")) }
+        if chance(0.1) { sysctls.append((conf4("all", "ignore_routes_with_linkdown"), "1")) }
+        for f in ifaces where chance(0.1) { sysctls.append((conf6(f.name, "ignore_routes_with_linkdown"), "1")) }
+        // ipv6_dev_get_saddr: only the output device's addresses, for every destination.
+        for f in ifaces where chance(0.2) { sysctls.append((conf6(f.name, "use_oif_addrs_only"), "1")) }
+        if sysctls.contains(where: { $0.0.hasSuffix("use_oif_addrs_only") }) { desc.append("oif_addrs_only") }
+        if ifaces.contains(where: { $0.name.contains(".") }) { desc.append("dotted") }
         desc.append("rp_filter.all=\(rpAll)")
 
         // Queries.
@@ -219,18 +239,25 @@ struct RouteGetGenerator {
             let input = chance(0.35)
             var tags = [(v6 ? "v6" : "v4") + (input ? "-input" : "-output")]
             var q = v6 ? dst6(locals6) : dst4(locals4, ifaces)
+            if input && chance(0.12) {
+                // multicast and broadcast destinations arriving on a device
+                q = v6 ? pick(["ff02::1", "ff02::2", "ff05::2", "ff0e::1", "ff01::1", "ff02::1:ff00:1"])
+                    : pick(["255.255.255.255", "224.0.0.1", "224.0.0.2", "239.1.2.3", subnetBroadcast(ifaces)])
+                tags.append(v6 ? "dst:multicast" : "dst:multicast-or-broadcast")
+            }
             if input {
                 let dev = pick(names + ["lo"])
                 q += " iif \(dev)"
                 if chance(0.92) {
                     let src = v6 ? pick(["2001:db8:\(int(1...4))::\(int(2...9))", "2001:db8:aaaa::5", "fd00:1::7", pick(locals6)])
-                        : pick(["10.\(int(1...4)).0.\(int(2...9))", "10.\(int(1...4)).9.9", "198.51.100.7", "192.0.2.33", pick(locals4), "127.0.0.5", "0.0.0.0"])
+                        : pick(["10.\(int(1...4)).0.\(int(2...9))", "10.\(int(1...4)).9.9", "198.51.100.7", "192.0.2.33", pick(locals4), "127.0.0.5", "0.0.0.0",
+                                specialSource4()])
                     q += " from \(src)"
                 }
                 tags.append("iif")
             } else {
                 if chance(0.25) {
-                    q += " from " + (v6 ? pick(locals6 + ["2001:db8:aaaa::5"]) : pick(locals4 + ["198.51.100.9"]))
+                    q += " from " + (v6 ? pick(locals6 + ["2001:db8:aaaa::5"]) : pick(locals4 + ["198.51.100.9", specialSource4()]))
                     tags.append("from")
                 }
                 if chance(0.2) { q += " oif " + pick(names + ["lo"]); tags.append("oif") }
@@ -252,6 +279,19 @@ struct RouteGetGenerator {
 
     var pool4: [String] = []
     var pool6: [String] = []
+
+    /// Sources the kernel treats specially: 0.0.0.0/8 (martian before Linux 5.3), loopback,
+    /// multicast, limited broadcast, class E.
+    mutating func specialSource4() -> String {
+        pick(["0.\(int(0...255)).\(int(0...255)).\(int(1...254))", "0.0.0.1", "0.1.2.3", "127.0.0.1", "224.0.0.5",
+              "239.9.9.9", "255.255.255.255", "240.0.0.1", "255.255.255.254"])
+    }
+
+    /// The broadcast address of a random interface's first IPv4 subnet.
+    mutating func subnetBroadcast(_ ifaces: [Iface]) -> String {
+        let f = pick(ifaces)
+        return IPPrefix(IPAddress(f.v4[0].0)!, f.v4[0].1).last.description
+    }
 
     mutating func hostIn(_ p: String, v6: Bool) -> String {
         let pre = IPPrefix(p)!

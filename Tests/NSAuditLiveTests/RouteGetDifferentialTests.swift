@@ -126,7 +126,7 @@ enum LiveRouteGetCase {
         try (v6Lines.joined(separator: "\n") + "\n").write(to: batch6URL, atomically: true, encoding: .utf8)
         try Live.sh("ip -n \(m) -force -batch \(batchURL.path) >/dev/null 2>&1; ip -6 -n \(m) -force -batch \(batch6URL.path) >/dev/null 2>&1; true")
         if !c.sysctls.isEmpty {
-            let cmds = c.sysctls.map { "echo \($0.1) > /proc/sys/\($0.0.replacingOccurrences(of: ".", with: "/"))" }.joined(separator: "; ")
+            let cmds = c.sysctls.map { "echo \($0.1) > /proc/sys/\($0.0)" }.joined(separator: "; ")
             try Live.sh("ip netns exec \(m) sh -c '\(cmds)' 2>/dev/null; true")
         }
         // Wait for carrier and addrconf to settle: one fe80::/64 route per up link with carrier.

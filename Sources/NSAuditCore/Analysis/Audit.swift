@@ -115,9 +115,8 @@ public struct Audit: Sendable {
         ns.links.map { l in
             let addrs = ns.addresses.filter { $0.index == l.index }.map { "\($0.local)/\($0.prefixlen)" }
             let vrf = l.master.flatMap { ns.link(index: $0) }.flatMap { $0.isVRF ? $0.name : nil }
-            let rpf = max(ns.deviceSysctl(.v4, "all", "rp_filter") ?? 0, ns.deviceSysctl(.v4, l.name, "rp_filter") ?? 0)
             return ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
-                                   rpFilter: ns.deviceSysctl(.v4, l.name, "rp_filter") == nil ? nil : rpf)
+                                   rpFilter: ns.settings.recordedRPFilter(l.name))
         }
     }
 
@@ -147,8 +146,8 @@ public struct Audit: Sendable {
                     f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
                     f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .rpFilterDrop(let error, let rule, let reverse):
-                    let all = ns.deviceSysctl(a.family, "all", "rp_filter") ?? 0
-                    let dev = ns.deviceSysctl(a.family, r.ingress, "rp_filter") ?? 0
+                    let all = ns.settings.ipv4All.rpFilter ?? 0
+                    let dev = ns.settings.ipv4[r.ingress]?.rpFilter ?? 0
                     let eff = max(all, dev)
                     f = Finding(kind: .rpFilterDrop, severity: .warning, netns: netns,
                                 summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(r.ingress)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(r.ingress).")
@@ -249,7 +248,7 @@ extension Snapshot {
         for l in ns.links {
             guard let peerID = l.peerNetns, let peerIndex = l.link, let peer = namespace(peerID),
                   let pl = peer.link(index: peerIndex) else { continue }
-            let forwarding = (peer.sysctl("net.ipv4.ip_forward") ?? 0) == 1 || (peer.deviceSysctl(.v6, "all", "forwarding") ?? 0) == 1
+            let forwarding = (peer.settings.ipForward ?? 0) == 1 || (peer.settings.ipv6All.forwarding ?? 0) == 1
             guard forwarding else { continue }
             let mine = ns.addresses.filter { $0.index == l.index }.map(\.prefix)
             let theirs = peer.addresses.filter { $0.index == pl.index }

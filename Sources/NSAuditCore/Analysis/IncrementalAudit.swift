@@ -172,9 +172,8 @@ struct IncrementalAudit {
     }
 
     func sysctlsMatch(except names: Set<String>) -> Bool {
-        if before.sysctls == after.sysctls { return true }
-        func keep(_ k: String) -> Bool { !names.contains { k.contains(".\($0).") } }
-        return before.sysctls.filter { keep($0.key) } == after.sysctls.filter { keep($0.key) }
+        if before.settings == after.settings { return true }
+        return before.settings.removingDevices(names) == after.settings.removingDevices(names)
     }
 
     /// Whether routes are in a set of tables, asked route after route: routes come grouped by

@@ -8,11 +8,6 @@ public enum Misconfiguration {
         return out
     }
 
-    /// Effective value of an IPv4 conf sysctl that the kernel combines as max(all, dev).
-    static func effective(_ ns: NamespaceSnapshot, _ dev: String, _ key: String) -> Int {
-        max(ns.deviceSysctl(.v4, "all", key) ?? 0, ns.deviceSysctl(.v4, dev, key) ?? 0)
-    }
-
     /// The L3 domain of a device: its VRF's name, or "" for the default one.
     static func domain(_ ns: NamespaceSnapshot, _ index: Int32) -> String {
         guard let m = ns.link(index: index)?.master, let l = ns.link(index: m), l.isVRF else { return "" }
@@ -27,7 +22,7 @@ public enum Misconfiguration {
         }
         var out: [Finding] = []
         for (subnet, devs) in bySubnet.sorted(by: { $0.key < $1.key }) where devs.count > 1 {
-            let loose = devs.sorted().filter { effective(ns, $0, "arp_ignore") == 0 && effective(ns, $0, "arp_announce") == 0 }
+            let loose = devs.sorted().filter { let e = ns.settings.effectiveIPv4($0); return e.arpIgnore == 0 && e.arpAnnounce == 0 }
             guard loose.count > 1 else { continue }
             var f = Finding(kind: .arpFlux, severity: .warning, netns: netns,
                             summary: "Interfaces \(loose.joined(separator: ", ")) share subnet \(subnet) with arp_ignore=0 and arp_announce=0: each answers ARP for the others' addresses (ARP flux), so peers may send traffic for one address to another interface.")
@@ -75,10 +70,10 @@ public enum Misconfiguration {
     }
 
     static func rpFilterMismatch(_ ns: NamespaceSnapshot, _ netns: String) -> [Finding] {
-        let all = ns.deviceSysctl(.v4, "all", "rp_filter") ?? 0
+        let all = ns.settings.ipv4All.rpFilter ?? 0
         var out: [Finding] = []
         for l in ns.links where !l.isLoopback {
-            guard let dev = ns.deviceSysctl(.v4, l.name, "rp_filter"), max(all, dev) != dev else { continue }
+            guard let dev = ns.settings.ipv4[l.name]?.rpFilter, max(all, dev) != dev else { continue }
             guard ns.addresses.contains(where: { $0.index == l.index && $0.family == .v4 }) else { continue }
             var f = Finding(kind: .rpFilterMismatch, severity: .info, netns: netns,
                             summary: "\(l.name) has rp_filter=\(dev), but net.ipv4.conf.all.rp_filter=\(all) wins: the kernel uses max(all, device), so \(l.name) does \(all == 1 ? "strict" : "loose") reverse-path filtering.")

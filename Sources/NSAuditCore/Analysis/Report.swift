@@ -9,6 +9,8 @@ public struct Report: Codable, Sendable, Equatable {
     /// "live" when nsaudit collected the snapshot itself, else the snapshot file's path.
     public var source: String
     public var snapshotTakenAt: String
+    /// The kernel facts the model used: recorded in the snapshot, or assumed.
+    public var kernel: ReportKernel?
     public var durationSeconds: Double?
     public var namespaces: [ReportNamespace]
     public var findings: [Finding]
@@ -30,9 +32,21 @@ public struct Report: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case schema, generator, generatedAt = "generated_at", host, source
-        case snapshotTakenAt = "snapshot_taken_at", durationSeconds = "duration_seconds"
+        case snapshotTakenAt = "snapshot_taken_at", kernel, durationSeconds = "duration_seconds"
         case namespaces, findings, observedFlows = "observed_flows", summary
     }
+}
+
+/// The snapshot's kernel facts as the report shows them.
+public struct ReportKernel: Codable, Sendable, Equatable {
+    public var release: String
+    public var ipv6MulticastRouting: Bool
+    /// True when the snapshot recorded no facts and these are `KernelFacts.assumed`.
+    public var assumed: Bool
+    public init(_ f: KernelFacts) {
+        release = f.release; ipv6MulticastRouting = f.ipv6MulticastRouting; assumed = !f.recorded
+    }
+    enum CodingKeys: String, CodingKey { case release, ipv6MulticastRouting = "ipv6_multicast_routing", assumed }
 }
 
 public struct ReportNamespace: Codable, Sendable, Equatable {

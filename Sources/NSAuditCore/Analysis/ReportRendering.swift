@@ -135,6 +135,9 @@ public enum ReportRenderer {
             }
         }
         var out = "nsaudit report — \(r.host), snapshot \(r.snapshotTakenAt) (\(r.source))\n"
+        if let k = r.kernel, k.assumed {
+            out += "note: the snapshot records no kernel facts; assumed \(k.release.isEmpty ? "a current kernel" : k.release) with IPv6 multicast routing\n"
+        }
         out += "\(r.summary.namespaces) namespaces, \(r.namespaces.reduce(0) { $0 + $1.addressesAudited }) addresses audited: "
         out += "\(r.summary.errors) errors, \(r.summary.warnings) warnings, \(r.summary.infos) info\n"
         if r.summary.modelMismatches > 0 {

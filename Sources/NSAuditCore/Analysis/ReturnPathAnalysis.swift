@@ -695,6 +695,6 @@ public struct ReturnPathAnalysis: Sendable {
     /// Effective IPv4 rp_filter on a device: max(all, device). IPv6 has none (0).
     func ingressRPFilter(_ l: Link, _ f: IPAddress.Family) -> Int {
         guard f == .v4 else { return 0 }
-        return max(ns.deviceSysctl(.v4, "all", "rp_filter") ?? 0, ns.deviceSysctl(.v4, l.name, "rp_filter") ?? 0)
+        return ns.settings.effectiveIPv4(l.name).rpFilter
     }
 }

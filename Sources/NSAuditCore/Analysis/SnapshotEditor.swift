@@ -109,7 +109,7 @@ public struct SnapshotEditor {
         for p in pairs {
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2, let v = Int(kv[1]) else { throw EditError(line: 0, command: command, message: "expected KEY=VALUE, got \(p)") }
-            snapshot.namespaces[k].sysctls[kv[0].replacingOccurrences(of: "/", with: ".")] = v
+            snapshot.namespaces[k].settings.set(kv[0], v)
         }
     }
 

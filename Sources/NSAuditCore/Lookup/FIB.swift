@@ -34,7 +34,10 @@ public final class RoutingModel: Sendable {
     let customLocalRoutes4: Bool
     let ipv6Forwarding: Bool
     let requireFlowDissect4: Bool
-    let sysctls: [String: Int]
+    /// The kernel's release and build options (the model's branches on them).
+    public let kernel: KernelFacts
+    /// kernel.zeronetIsSlash8, read on the lookup path.
+    let zeronetIsSlash8: Bool
     /// Per prefix entry of every IPv4 table (at leafBase4 of the table + entry index): the
     /// first alias's route with its first path resolved, so the common lookup needs one
     /// memory access after the prefix table (see Leaf4).
@@ -60,7 +63,8 @@ public final class RoutingModel: Sendable {
     /// built (tests lower it to check the index on small tables against the general path).
     init(_ ns: NamespaceSnapshot, forceUnmerged: Bool, outputIndexMinimum: Int = PrefixTable<UInt32>.dirThreshold) {
         namespace = ns.id
-        sysctls = ns.sysctls
+        kernel = ns.kernel
+        zeronetIsSlash8 = ns.kernel.zeronetIsSlash8
         // Devices.
         var links: [LinkInfo] = []
         var maxIndex: Int32 = 0
@@ -69,21 +73,7 @@ public final class RoutingModel: Sendable {
         var byName: [String: Int32] = [:]
         var lo: Int32 = 1
         for l in ns.links {
-            let info = LinkInfo(l)
-            func conf(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.\(l.name).\(n)"] ?? def }
-            func all(_ n: String, _ def: Int) -> Int { ns.sysctls["net.ipv4.conf.all.\(n)"] ?? def }
-            let ipfwd = ns.sysctls["net.ipv4.ip_forward"] ?? all("forwarding", 0)
-            info.forwarding = conf("forwarding", ipfwd) != 0
-            info.rpFilter = max(conf("rp_filter", 0), all("rp_filter", 0))
-            info.acceptLocal = conf("accept_local", 0) != 0 || all("accept_local", 0) != 0
-            info.srcValidMark = conf("src_valid_mark", 0) != 0 || all("src_valid_mark", 0) != 0
-            info.sendRedirects = conf("send_redirects", 1) != 0 || all("send_redirects", 1) != 0
-            info.ignoreLinkdown4 = conf("ignore_routes_with_linkdown", 0) != 0 || all("ignore_routes_with_linkdown", 0) != 0
-            info.routeLocalnet = conf("route_localnet", 0) != 0 || all("route_localnet", 0) != 0
-            info.bcForwarding = conf("bc_forwarding", 0) != 0 && all("bc_forwarding", 0) != 0
-            info.ignoreLinkdown6 = (ns.sysctls["net.ipv6.conf.\(l.name).ignore_routes_with_linkdown"] ?? 0) != 0
-                || (ns.sysctls["net.ipv6.conf.all.ignore_routes_with_linkdown"] ?? 0) != 0
-            info.useOifAddrsOnly6 = (ns.sysctls["net.ipv6.conf.\(l.name).use_oif_addrs_only"] ?? 0) != 0
+            let info = LinkInfo(l, ipv4: ns.settings.effectiveIPv4(l.name), ipv6: ns.settings.effectiveIPv6(l.name))
             if l.isLoopback { lo = l.index }
             slot[Int(l.index)] = Int32(links.count)
             byName[l.name] = l.index
@@ -115,7 +105,7 @@ public final class RoutingModel: Sendable {
         customRules6 = !(rules6.count == 2 && zip(rules6, defaults6).allSatisfy { r, d in
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
         })
-        ipv6Forwarding = (ns.sysctls["net.ipv6.conf.all.forwarding"] ?? 0) != 0
+        ipv6Forwarding = ns.settings.forwardsIPv6
 
         // Nexthop objects.
         var nhByID: [UInt32: Nexthop] = [:]
@@ -392,19 +382,23 @@ final class LinkInfo: @unchecked Sendable {
     let group: UInt32
     var addrs4: [Address] = []
     var addrs6: [Address] = []
-    var forwarding = false
-    var rpFilter = 0
-    var acceptLocal = false
-    var srcValidMark = false
-    var sendRedirects = true
-    var ignoreLinkdown4 = false
-    var ignoreLinkdown6 = false
-    var useOifAddrsOnly6 = false
-    var routeLocalnet = false
-    var bcForwarding = false
-    init(_ l: Link) {
+    let forwarding: Bool
+    let rpFilter: Int
+    let acceptLocal: Bool
+    let srcValidMark: Bool
+    let sendRedirects: Bool
+    let ignoreLinkdown4: Bool
+    let ignoreLinkdown6: Bool
+    let useOifAddrsOnly6: Bool
+    let routeLocalnet: Bool
+    let bcForwarding: Bool
+    init(_ l: Link, ipv4 c: RoutingSettings.EffectiveIPv4, ipv6 c6: RoutingSettings.EffectiveIPv6) {
         index = l.index; name = l.name; up = l.adminUp; loopback = l.isLoopback; isVRF = l.isVRF
         vrfTable = l.vrfTable; master = l.master; group = l.group
+        forwarding = c.forwarding; rpFilter = c.rpFilter; acceptLocal = c.acceptLocal; srcValidMark = c.srcValidMark
+        sendRedirects = c.sendRedirects; ignoreLinkdown4 = c.ignoreRoutesWithLinkdown; routeLocalnet = c.routeLocalnet
+        bcForwarding = c.bcForwarding
+        ignoreLinkdown6 = c6.ignoreRoutesWithLinkdown; useOifAddrsOnly6 = c6.useOifAddrsOnly
     }
 }
 

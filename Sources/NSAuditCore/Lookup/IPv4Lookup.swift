@@ -239,5 +239,12 @@ extension RoutingModel {
 @inline(__always) func v4IsMulticast(_ a: UInt32) -> Bool { a >> 28 == 0xe }
 @inline(__always) func v4IsLocalMulticast(_ a: UInt32) -> Bool { a & 0xffff_ff00 == 0xe000_0000 }
 @inline(__always) func v4IsLbcast(_ a: UInt32) -> Bool { a == 0xffff_ffff }
+/// 0.0.0.0/8 (ipv4_is_zeronet before Linux 5.3; see `RoutingModel.isZeronet4`).
 @inline(__always) func v4IsZeronet(_ a: UInt32) -> Bool { a >> 24 == 0 }
+
+extension RoutingModel {
+    /// ipv4_is_zeronet on the snapshot's kernel: 0.0.0.0/8 before Linux 5.3, 0.0.0.0 itself
+    /// since (`KernelFacts.zeronetIsSlash8`).
+    @inline(__always) func isZeronet4(_ a: UInt32) -> Bool { zeronetIsSlash8 ? a >> 24 == 0 : a == 0 }
+}
 @inline(__always) func v4IsLoopback(_ a: UInt32) -> Bool { a >> 24 == 127 }

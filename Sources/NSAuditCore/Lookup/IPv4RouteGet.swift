@@ -58,7 +58,7 @@ extension RoutingModel {
         d.daddr = dst
         route: do {
             if saddr != 0 {
-                if v4IsMulticast(saddr) || v4IsLbcast(saddr) || v4IsZeronet(saddr) { d.error = .EINVAL; return d }
+                if v4IsMulticast(saddr) || v4IsLbcast(saddr) || isZeronet4(saddr) { d.error = .EINVAL; return d }
                 if queryOif == 0 && (v4IsMulticast(daddr) || v4IsLbcast(daddr)) {
                     guard let dv = deviceOf4(saddr) else { d.error = .ENETUNREACH; return d }
                     d.devOut = dv; fl.oif = dv
@@ -281,7 +281,8 @@ extension RoutingModel {
             guard daddr == 0xe000_0001 && dev.up else { return fail(.EINVAL) }
             if v4IsMulticast(saddr) || v4IsLbcast(saddr) { return fail(.EINVAL) }
             if v4IsLoopback(saddr) && !dev.routeLocalnet { return fail(.EINVAL) }
-            if saddr != 0 && validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
+            // ip_mc_validate_source: a zeronet source skips validation (the group is local).
+            if !isZeronet4(saddr) && validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
                 return fail(.EINVAL)
             }
             var r = res
@@ -290,12 +291,13 @@ extension RoutingModel {
         }
         if v4IsMulticast(saddr) || v4IsLbcast(saddr) { return fail(.EINVAL) }
         if v4IsLbcast(daddr) || (saddr == 0 && daddr == 0) {
-            if saddr != 0, validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
+            // brd_input: sources in zeronet are not validated.
+            if !isZeronet4(saddr), validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
                 return fail(.EINVAL)
             }
             return localInput(.broadcast, 0, nil, nil)
         }
-        if v4IsZeronet(saddr) { return fail(.EINVAL) }
+        if isZeronet4(saddr) { return fail(.EINVAL) }
         // Only 0.0.0.0 itself is a martian destination here; the rest of 0.0.0.0/8 is routed
         // (found by the differential test on 6.18).
         if daddr == 0 { return fail(.EINVAL) }
@@ -319,7 +321,7 @@ extension RoutingModel {
             + routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
         if r.type == .broadcast {
             if dev.bcForwarding { return forward4(q, dev, h, o.rule, res, validate: validate) }
-            if saddr != 0, validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
+            if !isZeronet4(saddr), validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
                 return fail(.EINVAL)
             }
             return localInput(.broadcast, 0, nil, nil)

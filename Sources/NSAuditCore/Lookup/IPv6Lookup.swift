@@ -182,10 +182,11 @@ extension RoutingModel {
             return f
         }
         guard let h = o.hit else { return RouteResult.failure(q, .ENETUNREACH) }
-        if input && v6IsMulticast(routes6[Int(h.route)].dst.address.bits) {
-            // rt6_fill_node asks ip6mr_get_route when the route's own prefix is multicast;
-            // without a multicast route cache entry the reply cannot be built and the kernel
-            // answers EMSGSIZE.
+        if input && kernel.ipv6MulticastRouting && v6IsMulticast(routes6[Int(h.route)].dst.address.bits) {
+            // With CONFIG_IPV6_MROUTE, rt6_fill_node asks ip6mr_get_route when the route's own
+            // prefix is multicast; without a multicast route cache entry the reply cannot be
+            // built and the kernel answers EMSGSIZE. Without it the answer is the route itself
+            // (`multicast ff02::1 ... dev DEV table local`).
             var f = RouteResult.failure(q, .EMSGSIZE, rule: o.rule)
             f.from = res.from; f.iif = res.iif
             return f
@@ -299,10 +300,7 @@ struct SaddrKeys6 {
 
 extension RoutingModel {
     /// net.ipv6.conf.DEV.use_oif_addrs_only (read once per device when the model is built).
-    @inline(__always) func useOifAddrsOnly6(_ dev: Int32) -> Bool {
-        if let l = link(dev) { return l.useOifAddrsOnly6 }
-        return (sysctls["net.ipv6.conf..use_oif_addrs_only"] ?? 0) != 0
-    }
+    @inline(__always) func useOifAddrsOnly6(_ dev: Int32) -> Bool { link(dev)?.useOifAddrsOnly6 ?? false }
 }
 
 @inline(__always) func v6IsMulticast(_ a: UInt128) -> Bool { a >> 120 == 0xff }

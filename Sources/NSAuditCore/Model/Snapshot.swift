@@ -10,18 +10,47 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var host: String
     public var kernel: String
     public var takenAt: String
+    /// What the model depends on beyond routing state (`kernel_facts`); a file without them
+    /// gets `KernelFacts.assumed`. Every namespace carries a copy (`NamespaceSnapshot.kernel`).
+    public var kernelFacts: KernelFacts { didSet { shareKernelFacts() } }
     public var metadata: SnapshotMetadata?
-    public var namespaces: [NamespaceSnapshot]
+    public var namespaces: [NamespaceSnapshot] { didSet { shareKernelFacts() } }
 
-    public init(generator: String, host: String, kernel: String, takenAt: String,
+    public init(generator: String, host: String, kernel: String, takenAt: String, kernelFacts: KernelFacts? = nil,
                 metadata: SnapshotMetadata? = nil, namespaces: [NamespaceSnapshot]) {
         self.schema = Snapshot.schemaVersion
         self.generator = generator; self.host = host; self.kernel = kernel
         self.takenAt = takenAt; self.metadata = metadata; self.namespaces = namespaces
+        self.kernelFacts = kernelFacts ?? .assumed(release: kernel)
+        shareKernelFacts()
+    }
+
+    /// Gives every namespace the snapshot's kernel facts (the model reads them there).
+    private mutating func shareKernelFacts() {
+        for i in namespaces.indices where namespaces[i].kernel != kernelFacts { namespaces[i].kernel = kernelFacts }
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, generator, host, kernel, takenAt = "taken_at", metadata, namespaces
+        case schema, generator, host, kernel, takenAt = "taken_at", kernelFacts = "kernel_facts", metadata, namespaces
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(generator: try c.decode(String.self, forKey: .generator), host: try c.decode(String.self, forKey: .host),
+                  kernel: try c.decode(String.self, forKey: .kernel), takenAt: try c.decode(String.self, forKey: .takenAt),
+                  kernelFacts: try c.decodeIfPresent(KernelFacts.self, forKey: .kernelFacts),
+                  metadata: try c.decodeIfPresent(SnapshotMetadata.self, forKey: .metadata),
+                  namespaces: try c.decode([NamespaceSnapshot].self, forKey: .namespaces))
+        schema = try c.decode(String.self, forKey: .schema)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema); try c.encode(generator, forKey: .generator)
+        try c.encode(host, forKey: .host); try c.encode(kernel, forKey: .kernel); try c.encode(takenAt, forKey: .takenAt)
+        if kernelFacts.recorded { try c.encode(kernelFacts, forKey: .kernelFacts) }
+        try c.encodeIfPresent(metadata, forKey: .metadata)
+        try c.encode(namespaces, forKey: .namespaces)
     }
 
     /// The namespace with this id or name.
@@ -61,24 +90,24 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     public var rules: [Rule]
     public var routes: [Route]
     public var nexthops: [Nexthop]
-    /// Routing sysctls by their sysctl(8) names: `net.ipv4.ip_forward`,
-    /// `net.ipv4.conf.all.rp_filter`, `net.ipv4.conf.eth0.rp_filter` (a device name's own
-    /// dots become '/', as sysctl(8) writes them).
-    public var sysctls: [String: Int]
+    /// The routing sysctls, typed (JSON: `sysctls`, by sysctl(8) names).
+    public var settings: RoutingSettings
     public var sockets: [Socket]
+    /// The kernel facts of the snapshot this namespace belongs to (not written per namespace).
+    public var kernel: KernelFacts = .assumed()
 
     public init(id: String, names: [String] = [], inode: UInt64 = 0, foundBy: [Discovery] = [],
                 status: Status = .ok, error: String? = nil) {
         self.id = id; self.names = names; self.inode = inode; self.foundBy = foundBy
         self.status = status; self.error = error; consistent = true; dumpRetries = 0
         nsids = [:]; links = []; addresses = []; rules = []; routes = []; nexthops = []
-        sysctls = [:]; sockets = []
+        settings = RoutingSettings(); sockets = []
     }
 
     enum CodingKeys: String, CodingKey {
         case id, names, inode, foundBy = "found_by", status, error, consistent
         case dumpRetries = "dump_retries", nsids, links, addresses, rules, routes, nexthops
-        case sysctls, sockets
+        case settings = "sysctls", sockets
     }
 
     public func link(index: Int32) -> Link? { links.first { $0.index == index } }
@@ -86,14 +115,6 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     public func linkName(_ index: Int32?) -> String? {
         guard let index else { return nil }
         return link(index: index)?.name
-    }
-    /// A sysctl value, or nil when the snapshot did not record it.
-    public func sysctl(_ name: String) -> Int? { sysctls[name] }
-    /// A per-device sysctl: `deviceSysctl(.v4, "eth0", "rp_filter")` reads
-    /// `net.ipv4.conf.eth0.rp_filter`; `device` may be "all" or "default".
-    public func deviceSysctl(_ family: IPAddress.Family, _ device: String, _ key: String) -> Int? {
-        let dev = String(device.map { $0 == "." ? "/" : $0 })
-        return sysctls["net.\(family == .v4 ? "ipv4" : "ipv6").conf.\(dev).\(key)"]
     }
 }
 

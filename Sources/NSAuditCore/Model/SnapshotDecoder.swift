@@ -92,7 +92,7 @@ struct SnapshotDecoder {
     private mutating func snapshot() throws -> Snapshot {
         try beginObject()
         var schema: String?, generator: String?, host: String?, kernel: String?, takenAt: String?
-        var metadata: SnapshotMetadata?, namespaces: [NamespaceSnapshot]?
+        var facts: KernelFacts?, metadata: SnapshotMetadata?, namespaces: [NamespaceSnapshot]?
         var o = ObjectCursor()
         while let k = try field(Fields.snapshot, &o) {
             try at(k.stringValue) { d in
@@ -102,6 +102,7 @@ struct SnapshotDecoder {
                 case .host: host = try d.string()
                 case .kernel: kernel = try d.string()
                 case .takenAt: takenAt = try d.string()
+                case .kernelFacts: facts = try d.null() ? nil : d.kernelFacts()
                 case .metadata: metadata = try d.null() ? nil : d.metadata()
                 case .namespaces: namespaces = try d.array { try $0.namespace() }
                 }
@@ -109,9 +110,25 @@ struct SnapshotDecoder {
         }
         var s = Snapshot(generator: try required(generator, "generator"), host: try required(host, "host"),
                          kernel: try required(kernel, "kernel"), takenAt: try required(takenAt, "taken_at"),
-                         metadata: metadata, namespaces: try required(namespaces, "namespaces"))
+                         kernelFacts: facts, metadata: metadata, namespaces: try required(namespaces, "namespaces"))
         s.schema = try required(schema, "schema")
         return s
+    }
+
+    private mutating func kernelFacts() throws -> KernelFacts {
+        try beginObject()
+        var release: String?, mroute6: Bool?
+        var o = ObjectCursor()
+        while let k = try field(Fields.kernelFacts, &o) {
+            try at(k.stringValue) { d in
+                switch k {
+                case .release: release = try d.string()
+                case .ipv6MulticastRouting: mroute6 = try d.bool()
+                }
+            }
+        }
+        return KernelFacts(release: try required(release, "release"),
+                           ipv6MulticastRouting: try required(mroute6, "ipv6_multicast_routing"))
     }
 
     private mutating func metadata() throws -> SnapshotMetadata {
@@ -154,7 +171,7 @@ struct SnapshotDecoder {
                 case .rules: rules = try d.array { try $0.rule() }
                 case .routes: routes = try d.array { try $0.route() }
                 case .nexthops: nexthops = try d.array { try $0.nexthop() }
-                case .sysctls: sysctls = try d.dictionary { try $0.integer() }
+                case .settings: sysctls = try d.dictionary { try $0.integer() }
                 case .sockets: sockets = try d.array { try $0.socket() }
                 }
             }
@@ -170,7 +187,7 @@ struct SnapshotDecoder {
         ns.rules = try required(rules, "rules")
         ns.routes = try required(routes, "routes")
         ns.nexthops = try required(nexthops, "nexthops")
-        ns.sysctls = try required(sysctls, "sysctls")
+        ns.settings = RoutingSettings(sysctls: try required(sysctls, "sysctls"))
         ns.sockets = try required(sockets, "sockets")
         return ns
     }
@@ -974,11 +991,12 @@ struct FieldTable<K: Sendable>: Sendable {
 enum Fields {
     static let header = FieldTable<Snapshot.CodingKeys>([.schema]) { $0.stringValue }
     static let snapshot = FieldTable<Snapshot.CodingKeys>(
-        [.schema, .generator, .host, .kernel, .takenAt, .metadata, .namespaces]) { $0.stringValue }
+        [.schema, .generator, .host, .kernel, .takenAt, .kernelFacts, .metadata, .namespaces]) { $0.stringValue }
+    static let kernelFacts = FieldTable<KernelFacts.CodingKeys>([.release, .ipv6MulticastRouting]) { $0.stringValue }
     static let metadata = FieldTable<MetadataKey>([.source, .lab, .note]) { $0.rawValue }
     static let namespace = FieldTable<NamespaceSnapshot.CodingKeys>(
         [.id, .names, .inode, .foundBy, .status, .error, .consistent, .dumpRetries, .nsids, .links,
-         .addresses, .rules, .routes, .nexthops, .sysctls, .sockets]) { $0.stringValue }
+         .addresses, .rules, .routes, .nexthops, .settings, .sockets]) { $0.stringValue }
     static let discovery = FieldTable<DiscoveryKey>([.kind, .path, .pid, .comm]) { $0.rawValue }
     static let link = FieldTable<Link.CodingKeys>(
         [.index, .name, .kind, .slaveKind, .flags, .operstate, .carrier, .mtu, .linkType, .mac,

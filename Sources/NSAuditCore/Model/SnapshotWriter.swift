@@ -35,6 +35,12 @@ public struct SnapshotWriter {
         w.key("host"); w.string(s.host)
         w.key("kernel"); w.string(s.kernel)
         w.key("taken_at"); w.string(s.takenAt)
+        if s.kernelFacts.recorded {
+            w.key("kernel_facts"); w.begin()
+            w.key("release"); w.string(s.kernelFacts.release)
+            w.key("ipv6_multicast_routing"); w.bool(s.kernelFacts.ipv6MulticastRouting)
+            w.end()
+        }
         if let m = s.metadata {
             w.key("metadata"); w.begin()
             w.key("source"); w.string(m.source)
@@ -102,7 +108,7 @@ public struct SnapshotWriter {
         for n in ns.nexthops { w.element(); writeNexthop(n, names) }
         w.endArray()
         w.key("sysctls"); w.begin()
-        for (k, v) in ns.sysctls.sorted(by: { $0.key < $1.key }) { w.key(string: k); w.int(v) }
+        for (k, v) in ns.settings.sysctlEntries() { w.key(string: k); w.int(v) }
         w.end()
         w.key("sockets"); w.beginArray()
         for s in ns.sockets { w.element(); writeSocket(s, names) }

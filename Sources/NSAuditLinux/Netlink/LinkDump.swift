@@ -74,8 +74,8 @@ extension NetlinkSocket {
 /// Per-device routing sysctls from IFLA_AF_SPEC: AF_INET → IFLA_INET_CONF (u32 per
 /// IPV4_DEVCONF_*, starting at 1), AF_INET6 → IFLA_INET6_CONF (s32 per DEVCONF_*, from 0).
 struct DeviceSysctls {
-    /// sysctl(8) names → values, for the devices listed below.
-    var values: [String: Int] = [:]
+    /// The devices' `conf` values (only `ipv4` and `ipv6` by device are filled here).
+    var settings = RoutingSettings()
     /// Devices whose IPv4 / IPv6 values came from the dump (by name, as in /proc/sys).
     var v4Devices: Set<String> = []
     var v6Devices: Set<String> = []
@@ -86,28 +86,31 @@ struct DeviceSysctls {
             switch Int32(family) {
             case AF_INET:
                 forEachAttribute(fa, from: 0) { t, a in
-                    guard Int(t) == K(IFLA_INET_CONF) else { return }
-                    add(name, "ipv4", a, RoutingSysctls.ipv4DevconfIndex, v4: true)
+                    guard Int(t) == K(IFLA_INET_CONF), let c = Self.conf(a, RoutingSysctls.ipv4DevconfIndex) else { return }
+                    settings.ipv4[name] = c
+                    v4Devices.insert(name)
                 }
             case AF_INET6:
                 forEachAttribute(fa, from: 0) { t, a in
-                    guard Int(t) == K(IFLA_INET6_CONF) else { return }
-                    add(name, "ipv6", a, RoutingSysctls.ipv6DevconfIndex, v4: false)
+                    guard Int(t) == K(IFLA_INET6_CONF), let c = Self.conf(a, RoutingSysctls.ipv6DevconfIndex) else { return }
+                    settings.ipv6[name] = c
+                    v6Devices.insert(name)
                 }
             default: break
             }
         }
     }
 
-    private mutating func add(_ dev: String, _ family: String, _ a: UnsafeRawBufferPointer,
-                              _ index: [(String, Int)], v4: Bool) {
-        // Every wanted entry must be present, or the files are read instead.
-        guard let maxIndex = index.map({ $0.1 }).max(), a.count >= 4 * (maxIndex + 1) else { return }
-        // sysctl(8) shows a device name's own dots as '/'.
-        let prefix = "net.\(family).conf.\(String(dev.map { $0 == "." ? "/" : $0 }))."
-        for (key, i) in index {
-            values[prefix + key] = Int(a.i32(4 * i))
-        }
-        if v4 { v4Devices.insert(dev) } else { v6Devices.insert(dev) }
+    /// The wanted entries of a devconf array; nil unless every one is present (the files are
+    /// read instead, e.g. on a kernel older than one of the entries).
+    private static func conf<C: DefaultInitializable>(_ a: UnsafeRawBufferPointer, _ index: [(WritableKeyPath<C, Int?> & Sendable, Int)]) -> C? {
+        guard let maxIndex = index.map({ $0.1 }).max(), a.count >= 4 * (maxIndex + 1) else { return nil }
+        var c = C()
+        for (field, i) in index { c[keyPath: field] = Int(a.i32(4 * i)) }
+        return c
     }
 }
+
+protocol DefaultInitializable { init() }
+extension RoutingSettings.IPv4Conf: DefaultInitializable {}
+extension RoutingSettings.IPv6Conf: DefaultInitializable {}
