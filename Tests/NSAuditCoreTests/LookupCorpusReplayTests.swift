@@ -46,13 +46,43 @@ struct LookupCorpusReplayTests {
         return (tally, failures)
     }
 
-    @Test("recorded kernel answers (generated configurations) are reproduced")
-    func generatedCorpus() throws {
-        let files = Self.corpusFiles("generated")
-        #expect(files.count >= 100, "expected the recorded corpus in \(Self.fixtureRoot)/generated")
-        let (tally, failures) = try Self.replay(files, title: "route-get offline replay: \(files.count) recorded configurations")
+    /// Every recorded configuration is replayed with the kernel facts of the machine that
+    /// recorded it (they are in its snapshot), so the replay holds on any machine.
+    @Test("recorded kernel answers (generated configurations) are reproduced",
+          arguments: ["generated", "generated-v857"])
+    func generatedCorpus(_ dir: String) throws {
+        let files = Self.corpusFiles(dir)
+        #expect(files.count >= 100, "expected the recorded corpus in \(Self.fixtureRoot)/\(dir)")
+        for f in files {
+            let snapPath = String(f.dropLast(".queries.jsonl".count)) + ".snapshot.json"
+            let snap = try SnapshotReader.decode(try Data(contentsOf: URL(fileURLWithPath: snapPath)), name: snapPath)
+            #expect(snap.kernelFacts.recorded && snap.kernelFacts.release == snap.kernel, "\(snapPath) must carry the recording kernel's facts")
+        }
+        let (tally, failures) = try Self.replay(files, title: "route-get offline replay (\(dir)): \(files.count) recorded configurations")
         #expect(tally.total >= 20_000)
         #expect(failures.isEmpty, "\(failures.count) disagreements: \(failures.prefix(20))")
+    }
+
+    /// The kernel facts decide answers: the same recorded configuration replayed with the
+    /// other value of a fact gives other answers where the kernel's behaviour depends on it.
+    @Test func factsDecideMulticastInputAnswers() throws {
+        let files = Self.corpusFiles("generated-v857")
+        var checked = 0
+        for f in files {
+            let (header, cases) = try RouteGetCorpus.decode(try Data(contentsOf: URL(fileURLWithPath: f)))
+            let mc = cases.filter { $0.query.hasPrefix("ff0") && $0.query.contains(" iif ") && $0.kernel.error == "EMSGSIZE" }
+            guard !mc.isEmpty else { continue }
+            let snapPath = String(f.dropLast(".queries.jsonl".count)) + ".snapshot.json"
+            var snap = try SnapshotReader.decode(try Data(contentsOf: URL(fileURLWithPath: snapPath)), name: snapPath)
+            snap.kernelFacts.ipv6MulticastRouting = false
+            let model = RoutingModel(try #require(snap.namespace(header.namespace)))
+            for c in mc {
+                let r = try model.routeGet(line: c.query)
+                #expect(r.error == nil && r.type == .multicast, "without IPv6 multicast routing `\(c.query)` is the multicast route")
+                checked += 1
+            }
+        }
+        #expect(checked > 10)
     }
 
     @Test("VRF fixtures written from the kernel's documented behaviour are reproduced")

@@ -31,6 +31,9 @@ public final class RoutingModel: Sendable {
     /// (fib_has_custom_rules is false), so both are searched together and reported as main.
     public let merged4: Bool
     public let customRules6: Bool
+    /// IPv6 rules with suppress_ifgroup, and their groups (see IfgroupSuppression).
+    let ifgroupRules6: Bool
+    let ifgroupSuppressors6: Set<Int64>
     let customLocalRoutes4: Bool
     let ipv6Forwarding: Bool
     let requireFlowDissect4: Bool
@@ -106,6 +109,8 @@ public final class RoutingModel: Sendable {
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.isPlain
         })
         ipv6Forwarding = ns.settings.forwardsIPv6
+        ifgroupSuppressors6 = Set(rules6.filter { $0.suppressIfgroup >= 0 && $0.action == RuleAction.toTable }.map(\.suppressIfgroup))
+        ifgroupRules6 = customRules6 && !ifgroupSuppressors6.isEmpty
 
         // Nexthop objects.
         var nhByID: [UInt32: Nexthop] = [:]

@@ -186,10 +186,7 @@ extension RoutingModel {
             if d.multipath || d.defaultAlternatives {
                 var candidates: [(route: Int32, sel: Int32)] = []
                 if d.multipath {
-                    for k in 0..<r.pathCount {
-                        let nh = paths[Int(r.pathStart + k)]
-                        if nh.dead { continue }
-                        if nh.linkdown, let l = link(nh.dev), l.ignoreLinkdown4 { continue }
+                    for k in 0..<r.pathCount where hashCandidate4(r, paths[Int(r.pathStart + k)]) {
                         candidates.append((h.route, k))
                     }
                 } else {
@@ -223,6 +220,19 @@ extension RoutingModel {
         if d.type == .multicast { res.cache = ["local", "mc"] }
         if d.daddr != q.dst.v4 { res.dst = IPAddress(v4: d.daddr) }
         return res
+    }
+
+    /// fib_select_multipath: whether the hash may pick this path of a multipath route. It
+    /// needs an upper bound from fib_rebalance: a path on a device that is down was
+    /// rebalanced out for good. A linkdown path on a device with ignore_routes_with_linkdown
+    /// (which the dump shows as dead) is out only if that sysctl was set before the route's
+    /// last rebalance, which no snapshot can date: it stays a candidate (found by the
+    /// differential test: the kernel hashes onto such a path when the sysctl was set after the
+    /// route). Nexthop objects keep their own dead flag.
+    @inline(__always) func hashCandidate4(_ r: FIBRoute, _ nh: FIBNexthop) -> Bool {
+        if r.usesObject { return !nh.dead }
+        if let l = link(nh.dev), !l.up { return false }
+        return !(nh.dead && !nh.linkdown)
     }
 
     /// fib_select_default: default routes of the same priority the kernel may rotate among
@@ -344,12 +354,7 @@ extension RoutingModel {
         var sels: [Int32] = [h.nhSel]
         if r.pathCount > 1 {
             sels = []
-            for k in 0..<r.pathCount {
-                let nh = paths[Int(r.pathStart + k)]
-                if nh.dead { continue }
-                if nh.linkdown, let l = link(nh.dev), l.ignoreLinkdown4 { continue }
-                sels.append(k)
-            }
+            for k in 0..<r.pathCount where hashCandidate4(r, paths[Int(r.pathStart + k)]) { sels.append(k) }
             if sels.isEmpty { sels = [h.nhSel] }
         }
         var res = base
@@ -366,7 +371,9 @@ extension RoutingModel {
             f.from = q.src; f.iif = dev.name
             return f
         }
-        res.type = .unicast
+        // __mkroute_input keeps the route's type: a directed broadcast forwarded with
+        // bc_forwarding (ip_route_input_slow's make_route for RTN_BROADCAST) is `broadcast`.
+        res.type = r.type == .broadcast ? .broadcast : .unicast
         res.rule = rule
         res.table = h.table
         let okSel = sels.indices.first { errors[$0] == nil } ?? 0

@@ -38,6 +38,20 @@ extension RoutingModel {
         return m
     }
 
+    /// fib6_select_path: whether the multipath hash may pick this sibling. It needs an upper
+    /// bound (the path was not dead at the siblings' last rebalance) and rt6_score_route's
+    /// approval, which tests the oif only, not dead or linkdown. A path on a device that is
+    /// down was rebalanced out for good. A linkdown path on a device with
+    /// ignore_routes_with_linkdown is out only if that sysctl was set before its last
+    /// rebalance (a carrier change or a sibling added), which no snapshot can date: it stays
+    /// a candidate (found by the differential test: the kernel hashes onto such a path when
+    /// the sysctl was set after the route).
+    @inline(__always) func hashCandidate6(_ nh: FIBNexthop, oif: Int32, strict: Bool) -> Bool {
+        if let l = link(nh.dev), !l.up { return false }
+        if nh.dead && !nh.linkdown { return false }
+        return !(strict && oif != 0 && nh.dev != oif)
+    }
+
     /// rt6_select over the routes of one fib6 node (already in leaf order).
     func select6(_ node: ArraySlice<Int32>, oif: Int32, strict: Bool) -> Hit? {
         guard let first = node.first else { return nil }
@@ -73,6 +87,9 @@ extension RoutingModel {
     func tableLookup6(_ tid: UInt32, dst: UInt128, src: UInt128, oif: Int32, strict: Bool) -> PolicyOutcome {
         guard let t = table6(tid) else { return PolicyOutcome(error: .EAGAIN) }
         var e = t.lookup(dst)
+        // Whether fib6_node_lookup has returned a node: from then on the walk up is
+        // fib6_backtrack's, which treats nodes with a source subtree differently (below).
+        var landed = false
         while e >= 0 {
             let ent = t.entries[Int(e)]
             let items = t.payload[Int(ent.start)..<Int(ent.start + ent.count)]
@@ -95,11 +112,16 @@ extension RoutingModel {
                 return PolicyOutcome(error: nil, hit: h)
             }
             if !hasSrcRoutes {
+                landed = true
                 if let o = answer(items) { return o }
             } else {
                 // fib6_node_lookup: a node with a source subtree is entered through the
                 // subtree only; when no source prefix matches, the node is skipped entirely
-                // (its routes without source included) and the lookup backtracks.
+                // (its routes without source included) and the lookup goes on upward.
+                // fib6_backtrack, after a node's routes all failed, looks a parent's subtree
+                // up the same way but, when no source prefix matches, climbs from the
+                // subtree's root to the parent itself: its routes without source are tried
+                // (found by the differential test: `oif` lookups that fail on a longer prefix).
                 var byLen: [UInt8: [Int32]] = [:]
                 var srcMatched = false
                 for ri in items {
@@ -109,7 +131,8 @@ extension RoutingModel {
                     byLen[sp.length, default: []].append(ri)
                 }
                 // The table root (::/0) is the exception: fib6_node_lookup falls back to it.
-                let groups = srcMatched || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
+                let groups = srcMatched || landed || ent.length == 0 ? byLen.keys.sorted(by: >).map { byLen[$0]! } : []
+                if srcMatched { landed = true }
                 for g in groups {
                     if let o = answer(g[...]) { return o }
                 }
@@ -119,7 +142,27 @@ extension RoutingModel {
         return PolicyOutcome(error: .EAGAIN)
     }
 
-    func fibLookup6(_ fl: inout Flow, input: Bool, strict: Bool) -> PolicyOutcome {
+    /// How a `suppress_ifgroup` rule judges a multipath result. fib6_rule_suppress tests the
+    /// device of the rt6_info ip6_pol_route made, after fib6_select_path's hash chose the
+    /// path: with candidates in and out of the group the outcome depends on that hash.
+    enum IfgroupSuppression { case everyCandidate, anyCandidate }
+
+    /// The paths of a hit the multipath hash may choose (fib6_select_path; for nexthop
+    /// groups nexthop_path_fib6_result, which ignores the oif): selectors into the route's paths.
+    func hashCandidates6(_ h: Hit, oif: Int32, strict: Bool) -> [Int32] {
+        let r = routes6[Int(h.route)]
+        guard r.pathCount > 1 else { return [h.nhSel] }
+        var out: [Int32] = []
+        for k in 0..<r.pathCount {
+            let p = paths[Int(r.pathStart + k)]
+            if r.usesObject { if p.dead { continue } }
+            else if k != h.nhSel && !hashCandidate6(p, oif: oif, strict: strict) { continue }
+            out.append(k)
+        }
+        return out
+    }
+
+    func fibLookup6(_ fl: inout Flow, input: Bool, strict: Bool, ifgroup: IfgroupSuppression = .everyCandidate) -> PolicyOutcome {
         let oif = input ? fl.iif : fl.oif
         if !customRules6 {
             var o = tableLookup6(Table.local, dst: fl.dst, src: fl.src, oif: oif, strict: strict)
@@ -137,8 +180,10 @@ extension RoutingModel {
             if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
             if rule.pointee.suppressIfgroup >= 0 {
                 let r = self.routes6[Int(hit.route)]
-                let d = self.resultDev6(r, self.paths[Int(r.pathStart + hit.nhSel)])
-                if let l = self.link(d), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
+                let inGroup = self.hashCandidates6(hit, oif: scoringOif, strict: strict).map { k in
+                    self.link(self.resultDev6(r, self.paths[Int(r.pathStart + k)])).map { Int64($0.group) == rule.pointee.suppressIfgroup } ?? false
+                }
+                return ifgroup == .anyCandidate ? inGroup.contains(true) : inGroup.allSatisfy { $0 }
             }
             return false
         })
@@ -175,7 +220,16 @@ extension RoutingModel {
         var res = RouteResult(query: q.line, family: .v6, dst: q.dst)
         res.from = q.src ?? .zero(.v6)
         if input { res.iif = name(of: iif) }
+        let flow = fl
         let o = fibLookup6(&fl, input: input, strict: strict)
+        // With suppress_ifgroup rules a multipath result may be suppressed for some of its
+        // paths only: `alternate` is the outcome when the hash picks one of those.
+        var alternate: PolicyOutcome? = nil
+        if ifgroupRules6 {
+            var fl2 = flow
+            let a = fibLookup6(&fl2, input: input, strict: strict, ifgroup: .anyCandidate)
+            if a.error != o.error || a.hit?.route != o.hit?.route || a.rule != o.rule { alternate = a }
+        }
         if let e = o.error {
             var f = RouteResult.failure(q, e == .EAGAIN ? .ENETUNREACH : e, rule: o.rule, type: o.rejectType)
             f.from = res.from; f.iif = res.iif
@@ -206,13 +260,18 @@ extension RoutingModel {
         // fib6_select_path: the hash may pick any live sibling that scores.
         if r.pathCount > 1 {
             var c: [RoutePath] = []
-            for k in 0..<Int(r.pathCount) {
-                let p = paths[Int(r.pathStart) + k]
-                if r.usesObject {
-                    // nexthop_path_fib6_result: the group's hash ignores the oif.
-                    if p.dead { continue }
-                } else if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
-                c.append(RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight))
+            for k in hashCandidates6(h, oif: scoringOif, strict: strict) {
+                let p = paths[Int(r.pathStart + k)]
+                var path = RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight)
+                if let a = alternate, let l = link(resultDev6(r, p)), ifgroupSuppressors6.contains(Int64(l.group)) {
+                    // the hash's choice of this path suppresses the result: the later rules answer
+                    if let e = a.error { path.error = e == .EAGAIN ? .ENETUNREACH : e }
+                    else if let ah = a.hit {
+                        let ar = routes6[Int(ah.route)], ap = paths[Int(ar.pathStart + ah.nhSel)]
+                        path = RoutePath(dev: name(of: resultDev6(ar, ap)) ?? "if\(ap.dev)", gateway: ap.gateway, weight: p.weight)
+                    }
+                }
+                c.append(path)
             }
             if c.count > 1 {
                 res.multipath = c
