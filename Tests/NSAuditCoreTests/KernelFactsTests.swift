@@ -59,7 +59,7 @@ import Testing
             "net.ipv4.conf.all.rp_filter": 0, "net.ipv6.conf.x/10.use_oif_addrs_only": 1, "net.ipv4.ip_forward": 1,
             "net.ipv4.conf.all.bc_forwarding": 1, "net.ipv4.conf.x/10.bc_forwarding": 1, "net.core.other": 7,
         ])
-        #expect(s.ipv4["x.10"]?.rpFilter == 1 && s.ipv4["x"]?.rpFilter == 0)
+        #expect(s.ipv4.devices["x.10"]?.rpFilter == 1 && s.ipv4.devices["x"]?.rpFilter == 0)
         #expect(s.effectiveIPv4("x.10").rpFilter == 1 && s.effectiveIPv4("x").rpFilter == 0)
         #expect(s.effectiveIPv4("bond0.200").acceptLocal)
         #expect(s.effectiveIPv6("x.10").useOifAddrsOnly && !s.effectiveIPv6("x").useOifAddrsOnly)
@@ -71,7 +71,7 @@ import Testing
         var t = RoutingSettings()
         let known = t.set("net/ipv4/conf/x.10/rp_filter", 2)
         #expect(known)
-        #expect(t.ipv4["x.10"]?.rpFilter == 2)
+        #expect(t.ipv4.devices["x.10"]?.rpFilter == 2)
     }
 
     /// The FIB model reads per-device settings of dotted devices (they used to be looked up

@@ -122,7 +122,7 @@ import Testing
         let s = try fast(text)
         #expect(s.host == "a\"b\\c/d\u{8}e\u{c}f\ng\rh\ti\u{e9}\u{20ac}\u{1F600}")
         #expect(s.namespaces[0].id == "x")
-        #expect(s.namespaces[0].settings.ipv4["eth.0"]?.rpFilter == 2)
+        #expect(s.namespaces[0].settings.ipv4.devices["eth.0"]?.rpFilter == 2)
         #expect(s == (try reference(Data(text.utf8))))
     }
 

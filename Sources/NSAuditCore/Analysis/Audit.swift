@@ -146,8 +146,8 @@ public struct Audit: Sendable {
                     f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
                     f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .rpFilterDrop(let error, let rule, let reverse):
-                    let all = ns.settings.ipv4All.rpFilter ?? 0
-                    let dev = ns.settings.ipv4[r.ingress]?.rpFilter ?? 0
+                    let all = ns.settings.ipv4.all.rpFilter ?? 0
+                    let dev = ns.settings.ipv4.devices[r.ingress]?.rpFilter ?? 0
                     let eff = max(all, dev)
                     f = Finding(kind: .rpFilterDrop, severity: .warning, netns: netns,
                                 summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(r.ingress)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(r.ingress).")
@@ -248,7 +248,7 @@ extension Snapshot {
         for l in ns.links {
             guard let peerID = l.peerNetns, let peerIndex = l.link, let peer = namespace(peerID),
                   let pl = peer.link(index: peerIndex) else { continue }
-            let forwarding = (peer.settings.ipForward ?? 0) == 1 || (peer.settings.ipv6All.forwarding ?? 0) == 1
+            let forwarding = (peer.settings.ipForward ?? 0) == 1 || (peer.settings.ipv6.all.forwarding ?? 0) == 1
             guard forwarding else { continue }
             let mine = ns.addresses.filter { $0.index == l.index }.map(\.prefix)
             let theirs = peer.addresses.filter { $0.index == pl.index }

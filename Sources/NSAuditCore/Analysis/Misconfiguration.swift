@@ -70,10 +70,10 @@ public enum Misconfiguration {
     }
 
     static func rpFilterMismatch(_ ns: NamespaceSnapshot, _ netns: String) -> [Finding] {
-        let all = ns.settings.ipv4All.rpFilter ?? 0
+        let all = ns.settings.ipv4.all.rpFilter ?? 0
         var out: [Finding] = []
         for l in ns.links where !l.isLoopback {
-            guard let dev = ns.settings.ipv4[l.name]?.rpFilter, max(all, dev) != dev else { continue }
+            guard let dev = ns.settings.ipv4.devices[l.name]?.rpFilter, max(all, dev) != dev else { continue }
             guard ns.addresses.contains(where: { $0.index == l.index && $0.family == .v4 }) else { continue }
             var f = Finding(kind: .rpFilterMismatch, severity: .info, netns: netns,
                             summary: "\(l.name) has rp_filter=\(dev), but net.ipv4.conf.all.rp_filter=\(all) wins: the kernel uses max(all, device), so \(l.name) does \(all == 1 ? "strict" : "loose") reverse-path filtering.")

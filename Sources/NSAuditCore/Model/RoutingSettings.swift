@@ -21,21 +21,36 @@ public struct RoutingSettings: Sendable, Equatable {
     /// net.ipv6.fib_multipath_hash_policy
     public var multipathHashPolicy6: Int?
 
-    /// net.ipv4.conf.all / .default / .DEVICE
-    public var ipv4All = IPv4Conf()
-    public var ipv4Default = IPv4Conf()
-    public var ipv4: [String: IPv4Conf] = [:]
-    /// net.ipv6.conf.all / .default / .DEVICE
-    public var ipv6All = IPv6Conf()
-    public var ipv6Default = IPv6Conf()
-    public var ipv6: [String: IPv6Conf] = [:]
+    /// net.ipv4.conf.{all,default,DEVICE}
+    public var ipv4 = ConfSet<IPv4Conf>()
+    /// net.ipv6.conf.{all,default,DEVICE}
+    public var ipv6 = ConfSet<IPv6Conf>()
     /// Recorded sysctls this type has no field for (written back unchanged).
     public var other: [String: Int] = [:]
 
     public init() {}
 
+    /// The `conf` directories of one family: `all`, `default` and one per device.
+    public struct ConfSet<C: ConfDirectory>: Sendable, Equatable {
+        public var all = C()
+        public var `default` = C()
+        public var devices: [String: C] = [:]
+        public init() {}
+        /// The directory named `dev`: "all", "default" or a device (empty when not recorded).
+        public subscript(_ dev: String) -> C {
+            get { dev == "all" ? all : dev == "default" ? `default` : devices[dev] ?? C() }
+            set {
+                switch dev {
+                case "all": all = newValue
+                case "default": `default` = newValue
+                default: devices[dev] = newValue
+                }
+            }
+        }
+    }
+
     /// An IPv4 `conf` directory (a device's, `all` or `default`); nil: not recorded.
-    public struct IPv4Conf: Sendable, Equatable {
+    public struct IPv4Conf: ConfDirectory {
         public var forwarding: Int?
         public var rpFilter: Int?
         public var acceptLocal: Int?
@@ -62,7 +77,7 @@ public struct RoutingSettings: Sendable, Equatable {
     }
 
     /// An IPv6 `conf` directory; nil: not recorded.
-    public struct IPv6Conf: Sendable, Equatable {
+    public struct IPv6Conf: ConfDirectory {
         public var forwarding: Int?
         public var disableIPv6: Int?
         public var ignoreRoutesWithLinkdown: Int?
@@ -112,7 +127,7 @@ public struct RoutingSettings: Sendable, Equatable {
     }
 
     public func effectiveIPv4(_ device: String) -> EffectiveIPv4 {
-        let d = ipv4[device] ?? IPv4Conf(), a = ipv4All
+        let d = ipv4[device], a = ipv4.all
         func or(_ k: KeyPath<IPv4Conf, Int?>, _ def: Int) -> Bool { (d[keyPath: k] ?? def) != 0 || (a[keyPath: k] ?? def) != 0 }
         func max(_ k: KeyPath<IPv4Conf, Int?>) -> Int { Swift.max(d[keyPath: k] ?? 0, a[keyPath: k] ?? 0) }
         return EffectiveIPv4(
@@ -127,8 +142,8 @@ public struct RoutingSettings: Sendable, Equatable {
 
     /// rp_filter on a device as recorded: nil when the snapshot has no value for the device.
     public func recordedRPFilter(_ device: String) -> Int? {
-        guard let v = ipv4[device]?.rpFilter else { return nil }
-        return Swift.max(v, ipv4All.rpFilter ?? 0)
+        guard let v = ipv4.devices[device]?.rpFilter else { return nil }
+        return Swift.max(v, ipv4.all.rpFilter ?? 0)
     }
 
     /// The IPv6 settings that decide a lookup on one device.
@@ -140,21 +155,21 @@ public struct RoutingSettings: Sendable, Equatable {
     }
 
     public func effectiveIPv6(_ device: String) -> EffectiveIPv6 {
-        let d = ipv6[device] ?? IPv6Conf()
+        let d = ipv6[device]
         return EffectiveIPv6(
-            ignoreRoutesWithLinkdown: (d.ignoreRoutesWithLinkdown ?? 0) != 0 || (ipv6All.ignoreRoutesWithLinkdown ?? 0) != 0,
+            ignoreRoutesWithLinkdown: (d.ignoreRoutesWithLinkdown ?? 0) != 0 || (ipv6.all.ignoreRoutesWithLinkdown ?? 0) != 0,
             useOifAddrsOnly: (d.useOifAddrsOnly ?? 0) != 0)
     }
 
     /// IPv4 forwarding for the namespace (net.ipv4.ip_forward, else conf.all.forwarding).
-    public var forwardsIPv4: Bool { (ipForward ?? ipv4All.forwarding ?? 0) != 0 }
+    public var forwardsIPv4: Bool { (ipForward ?? ipv4.all.forwarding ?? 0) != 0 }
     /// IPv6 forwarding for the namespace (net.ipv6.conf.all.forwarding).
-    public var forwardsIPv6: Bool { (ipv6All.forwarding ?? 0) != 0 }
+    public var forwardsIPv6: Bool { (ipv6.all.forwarding ?? 0) != 0 }
 
     /// The settings without the devices named (both families).
     public func removingDevices(_ names: Set<String>) -> RoutingSettings {
         var s = self
-        for n in names { s.ipv4[n] = nil; s.ipv6[n] = nil }
+        for n in names { s.ipv4.devices[n] = nil; s.ipv6.devices[n] = nil }
         return s
     }
 
@@ -174,19 +189,11 @@ public struct RoutingSettings: Sendable, Equatable {
         if let g = Self.globalKeys.first(where: { $0.name == dotted }) { self[keyPath: g.field] = value; return true }
         if let (fam, dev, key) = Self.splitConf(dotted) {
             if fam == "ipv4", let f = IPv4Conf.keys.first(where: { $0.name == key })?.field {
-                switch dev {
-                case "all": ipv4All[keyPath: f] = value
-                case "default": ipv4Default[keyPath: f] = value
-                default: ipv4[dev, default: IPv4Conf()][keyPath: f] = value
-                }
+                ipv4[dev][keyPath: f] = value
                 return true
             }
             if fam == "ipv6", let f = IPv6Conf.keys.first(where: { $0.name == key })?.field {
-                switch dev {
-                case "all": ipv6All[keyPath: f] = value
-                case "default": ipv6Default[keyPath: f] = value
-                default: ipv6[dev, default: IPv6Conf()][keyPath: f] = value
-                }
+                ipv6[dev][keyPath: f] = value
                 return true
             }
         }
@@ -206,10 +213,10 @@ public struct RoutingSettings: Sendable, Equatable {
             let p = "net.ipv6.conf.\(Self.sysctlDevice(dev))."
             for k in IPv6Conf.keys { if let v = c[keyPath: k.field] { out.append((p + k.name, v)) } }
         }
-        conf4("all", ipv4All); conf4("default", ipv4Default)
-        for (d, c) in ipv4 { conf4(d, c) }
-        conf6("all", ipv6All); conf6("default", ipv6Default)
-        for (d, c) in ipv6 { conf6(d, c) }
+        conf4("all", ipv4.all); conf4("default", ipv4.default)
+        for (d, c) in ipv4.devices { conf4(d, c) }
+        conf6("all", ipv6.all); conf6("default", ipv6.default)
+        for (d, c) in ipv6.devices { conf6(d, c) }
         out += other.map { ($0.key, $0.value) }
         return out.sorted { $0.0 < $1.0 }
     }
@@ -251,4 +258,10 @@ extension RoutingSettings: Codable {
         var c = encoder.singleValueContainer()
         try c.encode(byName)
     }
+}
+
+/// A `conf` directory type: its files, by name, with their fields.
+public protocol ConfDirectory: Sendable, Equatable {
+    init()
+    static var keys: [(name: String, field: WritableKeyPath<Self, Int?> & Sendable)] { get }
 }

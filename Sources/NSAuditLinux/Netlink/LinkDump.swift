@@ -87,13 +87,13 @@ struct DeviceSysctls {
             case AF_INET:
                 forEachAttribute(fa, from: 0) { t, a in
                     guard Int(t) == K(IFLA_INET_CONF), let c = Self.conf(a, RoutingSysctls.ipv4DevconfIndex) else { return }
-                    settings.ipv4[name] = c
+                    settings.ipv4.devices[name] = c
                     v4Devices.insert(name)
                 }
             case AF_INET6:
                 forEachAttribute(fa, from: 0) { t, a in
                     guard Int(t) == K(IFLA_INET6_CONF), let c = Self.conf(a, RoutingSysctls.ipv6DevconfIndex) else { return }
-                    settings.ipv6[name] = c
+                    settings.ipv6.devices[name] = c
                     v6Devices.insert(name)
                 }
             default: break
@@ -103,14 +103,10 @@ struct DeviceSysctls {
 
     /// The wanted entries of a devconf array; nil unless every one is present (the files are
     /// read instead, e.g. on a kernel older than one of the entries).
-    private static func conf<C: DefaultInitializable>(_ a: UnsafeRawBufferPointer, _ index: [(WritableKeyPath<C, Int?> & Sendable, Int)]) -> C? {
+    private static func conf<C: ConfDirectory>(_ a: UnsafeRawBufferPointer, _ index: [(WritableKeyPath<C, Int?> & Sendable, Int)]) -> C? {
         guard let maxIndex = index.map({ $0.1 }).max(), a.count >= 4 * (maxIndex + 1) else { return nil }
         var c = C()
         for (field, i) in index { c[keyPath: field] = Int(a.i32(4 * i)) }
         return c
     }
 }
-
-protocol DefaultInitializable { init() }
-extension RoutingSettings.IPv4Conf: DefaultInitializable {}
-extension RoutingSettings.IPv6Conf: DefaultInitializable {}

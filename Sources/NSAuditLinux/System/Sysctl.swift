@@ -59,26 +59,17 @@ enum RoutingSysctls {
                 let devDir = openat(conf, dev, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 guard devDir >= 0 else { continue }
                 defer { close(devDir) }
-                if family == "ipv4" {
-                    var c = RoutingSettings.IPv4Conf()
-                    for k in RoutingSettings.IPv4Conf.keys { c[keyPath: k.field] = readInt(devDir, k.name) }
-                    switch dev {
-                    case "all": out.ipv4All = c
-                    case "default": out.ipv4Default = c
-                    default: out.ipv4[dev] = c
-                    }
-                } else {
-                    var c = RoutingSettings.IPv6Conf()
-                    for k in RoutingSettings.IPv6Conf.keys { c[keyPath: k.field] = readInt(devDir, k.name) }
-                    switch dev {
-                    case "all": out.ipv6All = c
-                    case "default": out.ipv6Default = c
-                    default: out.ipv6[dev] = c
-                    }
-                }
+                if family == "ipv4" { out.ipv4[dev] = readConf(devDir) } else { out.ipv6[dev] = readConf(devDir) }
             }
         }
         return out
+    }
+
+    /// One `conf` directory's files, those that exist.
+    static func readConf<C: ConfDirectory>(_ dir: Int32) -> C {
+        var c = C()
+        for k in C.keys { c[keyPath: k.field] = readInt(dir, k.name) }
+        return c
     }
 
     /// An integer sysctl file (trailing spaces and newline allowed); nil for anything else.
