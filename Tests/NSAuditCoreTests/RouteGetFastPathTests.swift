@@ -85,8 +85,8 @@ struct RouteGetFastPathTests {
                 for d in dsts {
                     let r = try model.routeGet(line: d)
                     if json { RouteGetFormat.appendJSON(r, to: &wantOut); wantOut.append(10) }
-                    else if r.error != nil { RouteGetFormat.appendText(r, to: &wantErr); wantErr.append(10) }
-                    else { RouteGetFormat.appendText(r, to: &wantOut); wantOut.append(10) }
+                    else if r.error != nil { RouteGetFormat.appendText(r, model: model, to: &wantErr); wantErr.append(10) }
+                    else { RouteGetFormat.appendText(r, model: model, to: &wantOut); wantOut.append(10) }
                 }
                 checked += dsts.count
                 // The same batch answered on 3 workers in many small rounds: the same bytes.
@@ -128,11 +128,12 @@ struct RouteGetFastPathTests {
     @Test("the byte-level IPv6 printer writes what IPAddress.description writes")
     func v6Printer() {
         var rng = SystemRandomNumberGenerator()
+        let empty = RoutingModel(NamespaceSnapshot(id: "empty"))
         for v in Self.interestingV6(&rng) {
             let a = IPAddress(v6: v)
             var r = RouteResult(query: "x", family: .v6, dst: a)
             r.type = .unicast
-            let text = RouteGetFormat.text(r)
+            let text = RouteGetFormat.text(r, model: empty)
             #expect(text.split(separator: " ").first.map(String.init) == a.description, "\(a.description)")
         }
     }

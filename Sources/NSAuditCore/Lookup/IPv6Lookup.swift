@@ -174,6 +174,7 @@ extension RoutingModel {
         }
         var res = RouteResult(query: q.line, family: .v6, dst: q.dst)
         res.from = q.src ?? .zero(.v6)
+        res.fibmatch = q.fibmatch
         if input { res.iif = name(of: iif) }
         let o = fibLookup6(&fl, input: input, strict: strict)
         if let e = o.error {
@@ -201,7 +202,9 @@ extension RoutingModel {
         res.dev = name(of: resultDev6(r, nh))
         res.gateway = nh.gateway
         res.features = routeFeatures(r, nh)
-        if nh.linkdown { res.flags.append("linkdown") }
+        let origin = Int(origin6[Int(h.route)])
+        res.match = FIBMatch(route: origin, table: r.table, type: r.type)
+        res.metrics = snapshotRoutes[origin].metrics
         // fib6_select_path: the hash may pick any live sibling that scores.
         if r.pathCount > 1 {
             var c: [RoutePath] = []
@@ -211,7 +214,9 @@ extension RoutingModel {
                     // nexthop_path_fib6_result: the group's hash ignores the oif.
                     if p.dead { continue }
                 } else if k != Int(h.nhSel) && score6(r, p, oif: scoringOif, strict: strict) < 0 { continue }
-                c.append(RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight))
+                var path = RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight)
+                path.nexthop = k
+                c.append(path)
             }
             if c.count > 1 {
                 res.multipath = c
@@ -219,7 +224,10 @@ extension RoutingModel {
                 if Set(c.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }
             }
         }
-        if !input {
+        if input {
+            // rt6_fill_node reports the route's own preferred source for input answers too.
+            res.prefsrc = r.prefsrc
+        } else {
             // ip6_route_get_saddr on the route the answer came from.
             if let p = r.prefsrc { res.prefsrc = p }
             else {

@@ -1,6 +1,7 @@
 /// One `ip route get` query, parsed with iproute2's argument syntax:
-/// `[to] DST [from SRC] [iif DEV] [oif|dev DEV] [mark N] [ipproto P] [sport N] [dport N]
-/// [uid N] [tos|dsfield N] [vrf NAME]`.
+/// `[fibmatch] [to] DST [from SRC] [iif DEV] [oif|dev DEV] [mark N] [ipproto P] [sport N]
+/// [dport N] [uid N] [tos|dsfield N] [vrf NAME] [notify] [connected]`. (`IPRouteGetArguments`
+/// parses the same words as `ip` itself does, abbreviations and error messages included.)
 public struct RouteQuery: Sendable, Equatable {
     public var line: String
     public var dst: IPAddress
@@ -14,6 +15,12 @@ public struct RouteQuery: Sendable, Equatable {
     public var uid: UInt32?
     public var tos: UInt8 = 0
     public var vrf: String?
+    /// `fibmatch`: answer with the FIB entry that matched (RTM_F_FIB_MATCH).
+    public var fibmatch = false
+    /// `notify` (RTM_F_NOTIFY): IPv4 answers say `notify`; IPv6 refuses the request.
+    public var notify = false
+    /// `connected`: `ip` asks again (with the same request) and prints both answers.
+    public var connected = false
 
     public var family: IPAddress.Family { dst.family }
 
@@ -81,7 +88,10 @@ public struct RouteQuery: Sendable, Equatable {
             case "vrf": q.vrf = try value(w)
             case "to":
                 dst = try address(try value(w), w)
-            case "connected", "fibmatch", "as":
+            case "fibmatch": q.fibmatch = true
+            case "notify": q.notify = true
+            case "connected": q.connected = true
+            case "as":
                 throw .unsupported(w)
             default:
                 guard dst == nil else { throw .unexpected(w) }
