@@ -156,8 +156,8 @@ struct RouteGetCommand: ParsableCommand {
             }
             if !json && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
         } else if ipCompat {
-            let ctx = IPDropIn.Context(model: model, names: IPDropIn.loadNames(), uid: UInt32(getuid()), json: json, oneline: false)
-            let outcome = IPDropIn.routeGet(query, family: nil, ctx: ctx)
+            let ctx = IPRouteGetDropIn.Context(model: model, names: IPDropIn.loadNames(), uid: UInt32(getuid()), json: json)
+            let outcome = IPRouteGetDropIn.routeGet(query, family: nil, ctx: ctx) { bytes, toStderr in IPDropIn.write(toStderr ? 2 : 1, bytes) }
             if outcome.status != 0 { throw ExitCode(outcome.status) }
         } else {
             let line = query.joined(separator: " ")

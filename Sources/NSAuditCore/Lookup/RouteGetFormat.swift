@@ -411,7 +411,7 @@ public enum RouteGetBatch {
         if options.ipCompat {
             let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             switch IPRouteGetArguments.parse(words, family: nil, names: options.names, device: model.device(named:),
-                                             usage: "Usage: ip route get [ fibmatch ] ADDRESS [ from ADDRESS iif STRING ] [ oif STRING ] ...\n") {
+                                             usage: IPRouteGetDropIn.usage) {
             case .failure(let f):
                 c.badQueries += 1
                 if json { out += RouteGetFormat.problemJSON(query: text, problem: f.stderr.trimmingCharacters(in: .whitespacesAndNewlines)).utf8; out.append(10) }

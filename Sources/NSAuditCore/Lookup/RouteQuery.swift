@@ -102,6 +102,12 @@ public struct RouteQuery: Sendable, Equatable {
         guard let d = dst else { throw .missingDestination }
         q.dst = d
         if let s = q.src, s.family != d.family { throw .familyMismatch(s.description, d.description) }
+        // requests the kernel refuses (inet6_rtm_valid_getroute_req, rtm_getroute_parse_ip_proto)
+        if d.family == .v6 && q.notify { throw .refused("ipv6: Invalid flags for get route request") }
+        if q.ipproto != 0 && !(q.ipproto == IPProto.tcp || q.ipproto == IPProto.udp
+                               || q.ipproto == (d.family == .v4 ? IPProto.icmp : IPProto.icmpv6)) {
+            throw .refused("Unsupported ip proto")
+        }
         return q
     }
 }
@@ -117,6 +123,8 @@ public enum RouteQueryError: Error, Equatable, CustomStringConvertible, Sendable
     case unknownDevice(String)
     case notVRF(String)
     case unknownNamespace(String)
+    /// The kernel refuses the request itself (its extended-ack message).
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -130,6 +138,7 @@ public enum RouteQueryError: Error, Equatable, CustomStringConvertible, Sendable
         case .unknownDevice(let d): "Cannot find device \"\(d)\""
         case .notVRF(let d): "\"\(d)\" is not a VRF device"
         case .unknownNamespace(let n): "no namespace \"\(n)\" in the snapshot"
+        case .refused(let m): "the kernel refuses this request: \(m)"
         }
     }
 }
