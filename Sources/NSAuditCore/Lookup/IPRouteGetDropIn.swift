@@ -38,8 +38,12 @@ public enum IPRouteGetDropIn {
         public var uid: UInt32
         public var json: Bool
         public var oneline: Bool
-        public init(model: RoutingModel, names: IPRouteNames = .builtin, uid: UInt32 = 0, json: Bool = false, oneline: Bool = false) {
-            self.model = model; self.names = names; self.uid = uid; self.json = json; self.oneline = oneline
+        /// Which of several possible paths to print when the answer depends on the kernel's
+        /// hash (an index into the answer's candidates; nil or out of range: the first).
+        public var path: Int?
+        public init(model: RoutingModel, names: IPRouteNames = .builtin, uid: UInt32 = 0, json: Bool = false, oneline: Bool = false,
+                    path: Int? = nil) {
+            self.model = model; self.names = names; self.uid = uid; self.json = json; self.oneline = oneline; self.path = path
         }
     }
 
@@ -134,7 +138,7 @@ public enum IPRouteGetDropIn {
             return Outcome(status: 2)
         }
         let hash = RouteGetFormat.dependsOnHash(r)
-        let path = hash ? RouteGetFormat.firstPath(r) : nil
+        let path = hash ? (ctx.path.flatMap { r.multipath.indices.contains($0) ? $0 : nil } ?? RouteGetFormat.firstPath(r)) : nil
         var out: [UInt8] = []
         func answer(json: Bool) {
             if json {

@@ -317,8 +317,10 @@ extension RoutingModel {
 @inline(__always) func v6IsLinkLocal(_ a: UInt128) -> Bool { a >> 118 == 0x3fa }
 @inline(__always) func need6Strict(_ a: UInt128) -> Bool { v6IsMulticast(a) || v6IsLinkLocal(a) || a == 1 }
 func v6IsOrchid(_ a: UInt128) -> Bool { a >> 100 == 0x2001001 }
-/// __ipv6_addr_src_scope.
+/// __ipv6_addr_src_scope (the unspecified address has the invalid scope, -1: every source
+/// address is of an appropriate scope for it, the smallest preferred).
 func v6SrcScope(_ a: UInt128) -> Int {
+    if a == 0 { return -1 }
     if v6IsMulticast(a) { return Int((a >> 112) & 0xf) }
     if a == 1 || v6IsLinkLocal(a) { return 2 }
     if a >> 118 == 0x3fb { return 5 }   // fec0::/10 site-local
