@@ -140,7 +140,7 @@ public enum RouteGetFormat {
         if r.fibmatch, let model {
             o += ",\"fibmatch\":".utf8
             if kernelError(r) == nil, let m = model.fibMatchMessage(r, path: firstPath(r)) {
-                appendQuoted(IPRouteText.text(m, names: names, oneline: true), &o)
+                appendQuoted(IPRouteText.text(m, names: names), &o)
             } else { o += "null".utf8 }
         }
         o.append(UInt8(ascii: "}"))
