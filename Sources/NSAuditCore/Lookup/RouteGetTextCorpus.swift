@@ -22,6 +22,9 @@ public enum RouteGetTextCorpus {
         public var stdout: String
         public var stderr: String
         public var status: Int32
+        public init(args: String, batch: String? = nil, stdout: String, stderr: String, status: Int32) {
+            self.args = args; self.batch = batch; self.stdout = stdout; self.stderr = stderr; self.status = status
+        }
     }
 
     public struct Output: Equatable, Sendable, CustomStringConvertible {
