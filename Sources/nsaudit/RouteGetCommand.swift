@@ -154,7 +154,7 @@ struct RouteGetCommand: ParsableCommand {
                 let cpu = threadCPUSeconds() - cpuB
                 note("answered \(counts.answered) queries in \(ms(d)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(Int(Double(counts.answered) / max(seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
             }
-            if !json && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
+            if (!json || ipCompat) && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
         } else if ipCompat {
             let ctx = IPRouteGetDropIn.Context(model: model, names: IPDropIn.loadNames(), uid: UInt32(getuid()), json: json)
             let outcome = IPRouteGetDropIn.routeGet(query, family: nil, ctx: ctx) { bytes, toStderr in IPDropIn.write(toStderr ? 2 : 1, bytes) }

@@ -52,7 +52,11 @@ public enum IPRouteGetDropIn {
     public struct Outcome: Sendable, Equatable {
         public var status: Int32
         public var fatal = false
-        public init(status: Int32, fatal: Bool = false) { self.status = status; self.fatal = fatal }
+        /// The answer printed the first of several paths the kernel's hash chooses among.
+        public var hashDependent = false
+        public init(status: Int32, fatal: Bool = false, hashDependent: Bool = false) {
+            self.status = status; self.fatal = fatal; self.hashDependent = hashDependent
+        }
     }
 
     public typealias Emit = (_ bytes: [UInt8], _ toStderr: Bool) -> Void
@@ -167,7 +171,7 @@ public enum IPRouteGetDropIn {
         }
         if !out.isEmpty { emit(out, false) }
         if hash { emit(Array(RouteGetFormat.hashNote(r, query: q.line).utf8), true) }
-        return Outcome(status: status)
+        return Outcome(status: status, hashDependent: hash)
     }
 
     /// `ip [-force] -batch NAME` over `text`: one command per line (`#` comments, `\`

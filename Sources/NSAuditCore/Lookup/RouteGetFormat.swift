@@ -347,7 +347,7 @@ public enum RouteGetBatch {
     static func runPiece(model: RoutingModel, input: ArraySlice<UInt8>, json: Bool, options: Options,
                          emit: (_ bytes: ArraySlice<UInt8>, _ toStderr: Bool) -> Void) -> Counts {
         // the fast path answers as uid 0 (nsaudit's default, root's `ip`)
-        let fast = !options.ipCompat || options.uid == 0
+        let fast = !options.ipCompat || (options.uid == 0 && !json)
         var c = Counts()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
@@ -382,7 +382,7 @@ public enum RouteGetBatch {
                 if s == e || buf[s] == UInt8(ascii: "#") { continue }
                 c.answered += 1
                 let line = UnsafeBufferPointer(rebasing: buf[s..<e])
-                if fast, let v4 = parseV4(line) {
+                if fast, let v4 = parseV4(line), !(options.ipCompat && leadingZeroPart(line)) {
                     // the common line: a destination alone, rendered from the decision
                     var isError = false
                     if model.appendDestinationOnly4(v4, line: line, json: json, names: options.names, out: &out, err: &err, isError: &isError) {
@@ -403,25 +403,25 @@ public enum RouteGetBatch {
         return c
     }
 
-    /// One line through the general path: parsed (nsaudit's syntax, or `ip`'s in ipCompat),
-    /// answered and printed.
+    /// One line through the general path: parsed and answered in nsaudit's syntax and format,
+    /// or in ipCompat exactly as `ip route get LINE` (IPRouteGetDropIn).
     static func answerLine(_ text: String, line: UnsafeBufferPointer<UInt8>, model: RoutingModel, json: Bool, options: Options,
                            counts c: inout Counts, out: inout [UInt8], err: inout [UInt8]) {
         var q: RouteQuery
         if options.ipCompat {
+            // exactly as `ip route get WORDS` (text or `ip -j` JSON, ip's messages)
             let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            switch IPRouteGetArguments.parse(words, family: nil, names: options.names, device: model.device(named:),
-                                             usage: IPRouteGetDropIn.usage) {
-            case .failure(let f):
-                c.badQueries += 1
-                if json { out += RouteGetFormat.problemJSON(query: text, problem: f.stderr.trimmingCharacters(in: .whitespacesAndNewlines)).utf8; out.append(10) }
-                else { err += f.stderr.utf8 }
-                return
-            case .success(let p):
-                q = p.query
-                if !p.warnings.isEmpty && !json { err += p.warnings.utf8 }
+            let ctx = IPRouteGetDropIn.Context(model: model, names: options.names, uid: options.uid, json: json)
+            let o = IPRouteGetDropIn.routeGet(words, family: nil, ctx: ctx) { b, toStderr in
+                if toStderr { err += b } else { out += b }
             }
-            if q.uid == nil && q.iif == nil { q.uid = options.uid }
+            if o.hashDependent { c.hashDependent += 1 }
+            switch o.status {
+            case 0: break
+            case 2: c.kernelErrors += 1
+            default: c.badQueries += 1
+            }
+            return
         } else {
             do throws(RouteQueryError) {
                 if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
@@ -452,11 +452,9 @@ public enum RouteGetBatch {
             RouteGetFormat.appendText(r, model: model, names: options.names, to: &err); err.append(10)
             return
         }
-        let path = options.ipCompat && hash ? RouteGetFormat.firstPath(r) : nil
         for _ in 0..<(q.connected && q.src == nil ? 2 : 1) {
-            RouteGetFormat.appendText(r, model: model, names: options.names, path: path, to: &out); out.append(10)
+            RouteGetFormat.appendText(r, model: model, names: options.names, to: &out); out.append(10)
         }
-        if path != nil { err += RouteGetFormat.hashNote(r, query: text).utf8 }
     }
 
     /// A line that is just an IPv6 address of hexadecimal groups (with at most one `::`);
@@ -498,6 +496,16 @@ public enum RouteGetBatch {
         guard gap ? total <= 7 : total == 8 else { return nil }
         let headShift = 16 * (8 - headCount)
         return (headShift >= 128 ? 0 : head << UInt128(headShift)) | tail
+    }
+
+    /// Whether a dotted quad has a part with a leading zero, which `ip` reads as octal.
+    static func leadingZeroPart(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = true
+        for (i, x) in b.enumerated() {
+            if start && x == 48 && i + 1 < b.count && b[i + 1] != 46 { return true }
+            start = x == 46
+        }
+        return false
     }
 
     /// A line that is just a dotted-quad IPv4 address.
