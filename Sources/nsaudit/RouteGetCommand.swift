@@ -9,44 +9,53 @@ struct RouteGetCommand: ParsableCommand {
         abstract: "Answer `ip route get` offline from a snapshot (or from a fresh one of the live host).",
         discussion: """
         Query arguments use the syntax of `ip route get`:
-          [fibmatch] DST [from SRC] [iif DEV] [oif DEV] [mark N] [ipproto tcp|udp|icmp|ipv6-icmp]
-              [sport N] [dport N] [uid N] [tos N] [vrf NAME] [connected] [notify]
-        Without --json the answer is printed as `ip route get` prints it, byte for byte (checked
-        against the kernel: fixtures/routeget/text), errors as `RTNETLINK answers: ...` on
-        standard error. `fibmatch` prints the FIB entry that matched, as `ip route show` lists
-        it: its nexthops with their flags (dead, linkdown, onlink), nhid, proto, scope, metric.
-        One thing differs on purpose: where the kernel picks one path of a multipath route (or
-        of equal default routes) by a hash no snapshot holds, nsaudit lists every candidate,
+          [fibmatch] DST [from SRC] [iif DEV] [oif DEV] [mark N] [tos N] [uid N]
+            [ipproto tcp|udp|icmp|ipv6-icmp] [sport N] [dport N] [vrf NAME]
+            [connected] [notify]
+
+        Without --json the answer is printed as `ip route get` prints it, byte for \
+        byte (checked against the kernel: fixtures/routeget/text), errors as \
+        `RTNETLINK answers: ...` on standard error. `fibmatch` prints the FIB entry \
+        that matched, as `ip route show` lists it: its nexthops with their flags \
+        (dead, linkdown, onlink), nhid, proto, scope, metric. One thing differs on \
+        purpose: where the kernel picks one path of a multipath route (or of equal \
+        default routes) by a hash no snapshot holds, nsaudit lists every candidate: \
         `nexthop-candidates [via A dev X weight 1] [via B dev Y weight 1]`.
-        With --json: one object per query: query, error (errno name or null), type, dev,
-        gateway, table, prefsrc, rule, multipath (every path the kernel's hash may choose),
-        and for fibmatch queries "fibmatch" (the matched entry's text, null if none).
 
-        --ip-compat answers exactly as `ip` would, for scripts that parse its output: the query
-        words are read as `ip` reads them (abbreviations such as `f` for from, `10.1` for
-        10.1.0.0) with `ip`'s own messages for bad ones; a multipath answer prints the first
-        possible path and a note on standard error; a query without `uid` is asked as the
-        calling user (as `ip` does); exit status 0, 2 for the kernel's errors (`RTNETLINK
-        answers: Network is unreachable`), 1 or 255 for `ip`'s argument errors. With --json it
-        prints `ip -j` JSON. With --batch each line is read the same way.
+        With --json, one object per query: query, error (errno name or null), type, \
+        dev, gateway, table, prefsrc, rule, multipath (every path the kernel's hash \
+        may choose), and for fibmatch queries "fibmatch" (the matched entry's text, \
+        null if none).
 
-        As a drop-in for `ip` itself: run nsaudit through a symlink named `ip`, or as
-        `nsaudit ip ARGS`, and it takes ip's command line, `ip [-4|-6] [-j] [-o] [-n NETNS]
-        [-force] [-batch FILE] route get ...` (also `ip r g ...`, `ip ro get ...`), answering
-        from the snapshot file in NSAUDIT_SNAPSHOT (else a fresh snapshot of the live host),
-        the namespace given by -n or NSAUDIT_NETNS. contrib/ip-route-get-dropin is a wrapper
-        to put first in PATH as `ip`: it sends `ip route get` to nsaudit and every other
-        command to the real ip, so a test script (fib_tests.sh style) runs against a snapshot:
+        --ip-compat answers exactly as `ip` would, for scripts that parse its \
+        output: the words are read as `ip` reads them (abbreviations such as `f` for \
+        from, `10.1` for 10.1.0.0) with `ip`'s own messages for bad ones; a \
+        multipath answer prints the first possible path and a note on standard \
+        error; a query without `uid` is asked as the calling user, as `ip` does. \
+        Exit status 0; 2 for the kernel's errors (`RTNETLINK answers: Network is \
+        unreachable`); 1 or 255 for `ip`'s argument errors. With --json it prints \
+        `ip -j` JSON; with --batch every line is read and answered that way.
+
+        As a drop-in for `ip` itself: run nsaudit through a symlink named `ip`, or \
+        as `nsaudit ip ARGS`, and it takes ip's own command line, `ip [-4|-6] [-j] \
+        [-o] [-n NETNS] [-force] [-batch FILE] route get ...` (also `ip r g ...`, \
+        `ip ro get ...`), answering from the snapshot file in NSAUDIT_SNAPSHOT \
+        (else a fresh snapshot of the live host), in the namespace given by -n or \
+        NSAUDIT_NETNS. contrib/ip-route-get-dropin is a wrapper to put first in \
+        PATH as `ip`: it sends `ip route get` to nsaudit and every other command to \
+        the real ip, so that a test script (fib_tests.sh style) runs against a \
+        snapshot:
           mkdir -p /tmp/dropin && cp contrib/ip-route-get-dropin /tmp/dropin/ip
-          NSAUDIT_SNAPSHOT=host.json PATH=/tmp/dropin:$PATH ./my-route-checks.sh
+          NSAUDIT_SNAPSHOT=ns.json PATH=/tmp/dropin:$PATH ./route-checks.sh
 
         Examples:
-          nsaudit route-get --snapshot host.json --netns server 192.168.127.10 from 10.99.0.40
-          nsaudit route-get --snapshot host.json --netns server fibmatch 198.51.100.7
-          nsaudit route-get --snapshot host.json --netns server --ip-compat 10.1 f 10.99.0.40
-          nsaudit route-get --snapshot host.json --netns server --json 10.99.0.40 iif ens19 from 192.168.127.10
-          nsaudit route-get --snapshot host.json --netns server --batch queries.txt --json
-          NSAUDIT_SNAPSHOT=host.json nsaudit ip -n server -j route get 10.99.0.40
+          nsaudit route-get --snapshot h.json --netns srv 192.0.2.10 from 10.9.0.4
+          nsaudit route-get --snapshot h.json --netns srv fibmatch 198.51.100.7
+          nsaudit route-get --snapshot h.json --netns srv --ip-compat 10.1 f 10.9.0.4
+          nsaudit route-get --snapshot h.json --netns srv --json 10.9.0.4 iif eth1 \
+        from 192.0.2.10
+          nsaudit route-get --snapshot h.json --netns srv --batch queries.txt --json
+          NSAUDIT_SNAPSHOT=h.json nsaudit ip -n srv -j route get 10.9.0.4
         """
     )
 
