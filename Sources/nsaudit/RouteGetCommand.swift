@@ -52,8 +52,7 @@ struct RouteGetCommand: ParsableCommand {
           nsaudit route-get --snapshot h.json --netns srv 192.0.2.10 from 10.9.0.4
           nsaudit route-get --snapshot h.json --netns srv fibmatch 198.51.100.7
           nsaudit route-get --snapshot h.json --netns srv --ip-compat 10.1 f 10.9.0.4
-          nsaudit route-get --snapshot h.json --netns srv --json 10.9.0.4 iif eth1 \
-        from 192.0.2.10
+          nsaudit route-get --snapshot h.json --netns srv --json 10.9.0.4 iif eth1
           nsaudit route-get --snapshot h.json --netns srv --batch queries.txt --json
           NSAUDIT_SNAPSHOT=h.json nsaudit ip -n srv -j route get 10.9.0.4
         """
