@@ -24,6 +24,15 @@ struct NSAudit: ParsableCommand {
     /// Runs the command; a `CLIFailure` prints one line and exits with its code (2: the
     /// command could not do its job), everything else follows ArgumentParser's conventions.
     static func main() {
+        // Invoked as `ip` (a symlink or wrapper of that name) or as `nsaudit ip ...`: the
+        // `ip route get` drop-in, which takes ip's own command line.
+        let argv = CommandLine.arguments
+        if let prog = argv.first.map({ ($0 as NSString).lastPathComponent }), prog == "ip" {
+            Foundation.exit(IPDropIn.main(Array(argv.dropFirst())))
+        }
+        if argv.count >= 2 && argv[1] == "ip" {
+            Foundation.exit(IPDropIn.main(Array(argv.dropFirst(2))))
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -9,17 +9,52 @@ struct RouteGetCommand: ParsableCommand {
         abstract: "Answer `ip route get` offline from a snapshot (or from a fresh one of the live host).",
         discussion: """
         Query arguments use the syntax of `ip route get`:
-          DST [from SRC] [iif DEV] [oif DEV] [mark N] [ipproto tcp|udp|icmp|ipv6-icmp]
-              [sport N] [dport N] [uid N] [tos N] [vrf NAME]
-        Without --json the answer is printed as `ip route get` prints it; with --json as one
-        object per query: query, error (errno name or null), type, dev, gateway, table,
-        prefsrc, rule, multipath (every path the kernel's hash may choose; the hash itself
-        cannot be known offline).
+          [fibmatch] DST [from SRC] [iif DEV] [oif DEV] [mark N] [tos N] [uid N]
+            [ipproto tcp|udp|icmp|ipv6-icmp] [sport N] [dport N] [vrf NAME]
+            [connected] [notify]
+
+        Without --json the answer is printed as `ip route get` prints it, byte for \
+        byte (checked against the kernel: fixtures/routeget/text), errors as \
+        `RTNETLINK answers: ...` on standard error. `fibmatch` prints the FIB entry \
+        that matched, as `ip route show` lists it: its nexthops with their flags \
+        (dead, linkdown, onlink), nhid, proto, scope, metric. One thing differs on \
+        purpose: where the kernel picks one path of a multipath route (or of equal \
+        default routes) by a hash no snapshot holds, nsaudit lists every candidate: \
+        `nexthop-candidates [via A dev X weight 1] [via B dev Y weight 1]`.
+
+        With --json, one object per query: query, error (errno name or null), type, \
+        dev, gateway, table, prefsrc, rule, multipath (every path the kernel's hash \
+        may choose), and for fibmatch queries "fibmatch" (the matched entry's text, \
+        null if none).
+
+        --ip-compat answers exactly as `ip` would, for scripts that parse its \
+        output: the words are read as `ip` reads them (abbreviations such as `f` for \
+        from, `10.1` for 10.1.0.0) with `ip`'s own messages for bad ones; a \
+        multipath answer prints the first possible path and a note on standard \
+        error; a query without `uid` is asked as the calling user, as `ip` does. \
+        Exit status 0; 2 for the kernel's errors (`RTNETLINK answers: Network is \
+        unreachable`); 1 or 255 for `ip`'s argument errors. With --json it prints \
+        `ip -j` JSON; with --batch every line is read and answered that way.
+
+        As a drop-in for `ip` itself: run nsaudit through a symlink named `ip`, or \
+        as `nsaudit ip ARGS`, and it takes ip's own command line, `ip [-4|-6] [-j] \
+        [-o] [-n NETNS] [-force] [-batch FILE] route get ...` (also `ip r g ...`, \
+        `ip ro get ...`), answering from the snapshot file in NSAUDIT_SNAPSHOT \
+        (else a fresh snapshot of the live host), in the namespace given by -n or \
+        NSAUDIT_NETNS. contrib/ip-route-get-dropin is a wrapper to put first in \
+        PATH as `ip`: it sends `ip route get` to nsaudit and every other command to \
+        the real ip, so that a test script (fib_tests.sh style) runs against a \
+        snapshot:
+          mkdir -p /tmp/dropin && cp contrib/ip-route-get-dropin /tmp/dropin/ip
+          NSAUDIT_SNAPSHOT=ns.json PATH=/tmp/dropin:$PATH ./route-checks.sh
 
         Examples:
-          nsaudit route-get --snapshot host.json --netns server 192.168.127.10 from 10.99.0.40
-          nsaudit route-get --snapshot host.json --netns server --json 10.99.0.40 iif ens19 from 192.168.127.10
-          nsaudit route-get --snapshot host.json --netns server --batch queries.txt --json
+          nsaudit route-get --snapshot h.json --netns srv 192.0.2.10 from 10.9.0.4
+          nsaudit route-get --snapshot h.json --netns srv fibmatch 198.51.100.7
+          nsaudit route-get --snapshot h.json --netns srv --ip-compat 10.1 f 10.9.0.4
+          nsaudit route-get --snapshot h.json --netns srv --json 10.9.0.4 iif eth1
+          nsaudit route-get --snapshot h.json --netns srv --batch queries.txt --json
+          NSAUDIT_SNAPSHOT=h.json nsaudit ip -n srv -j route get 10.9.0.4
         """
     )
 
@@ -32,8 +67,11 @@ struct RouteGetCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Answer one query per line of FILE (`-`: standard input); empty lines and # comments are skipped. Answers come in input order; a big batch is answered on every core.", valueName: "FILE"))
     var batch: String?
 
-    @Flag(help: "Print one JSON object per query.")
+    @Flag(help: "Print one JSON object per query (with --ip-compat: `ip -j` JSON).")
     var json = false
+
+    @Flag(name: .customLong("ip-compat"), help: "Answer exactly as `ip route get` would: its argument syntax and messages, its exit status, the first path of a multipath answer (see below).")
+    var ipCompat = false
 
     @Flag(help: ArgumentHelp("Print load, build and answer times on standard error.", visibility: .hidden))
     var timing = false
@@ -109,7 +147,8 @@ struct RouteGetCommand: ParsableCommand {
             }
             let tb = clock.now
             let cpuB = threadCPUSeconds()
-            let counts = RouteGetBatch.run(model: model, input: [UInt8](data), json: json) { bytes, toStderr in
+            let options = RouteGetBatch.Options(names: IPDropIn.loadNames(), ipCompat: ipCompat, uid: UInt32(getuid()))
+            let counts = RouteGetBatch.run(model: model, input: [UInt8](data), json: json, options: options) { bytes, toStderr in
                 bytes.withUnsafeBufferPointer { p in
                     var off = 0
                     while off < p.count {
@@ -124,7 +163,11 @@ struct RouteGetCommand: ParsableCommand {
                 let cpu = threadCPUSeconds() - cpuB
                 note("answered \(counts.answered) queries in \(ms(d)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(Int(Double(counts.answered) / max(seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
             }
-            if !json && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
+            if (!json || ipCompat) && counts.kernelErrors + counts.badQueries > 0 { throw ExitCode(1) }
+        } else if ipCompat {
+            let ctx = IPRouteGetDropIn.Context(model: model, names: IPDropIn.loadNames(), uid: UInt32(getuid()), json: json)
+            let outcome = IPRouteGetDropIn.routeGet(query, family: nil, ctx: ctx) { bytes, toStderr in IPDropIn.write(toStderr ? 2 : 1, bytes) }
+            if outcome.status != 0 { throw ExitCode(outcome.status) }
         } else {
             let line = query.joined(separator: " ")
             let ok = answer(line: line, model: model, out: &out)
@@ -135,16 +178,20 @@ struct RouteGetCommand: ParsableCommand {
 
     /// Answers one line; false when the query was bad or the kernel would return an error.
     func answer(line: String, model: RoutingModel, out: inout OutputBuffer) -> Bool {
+        let names = IPDropIn.loadNames()
         do {
             let r = try model.routeGet(line: line)
             if json {
-                out.append(RouteGetFormat.json(r)); out.append("\n")
-            } else if r.error != nil {
+                out.append(RouteGetFormat.json(r, model: model, names: names)); out.append("\n")
+            } else if RouteGetFormat.kernelError(r) != nil {
                 out.flush()
-                FileHandle.standardError.write(Data((RouteGetFormat.text(r) + "\n").utf8))
+                FileHandle.standardError.write(Data((RouteGetFormat.text(r, model: model, names: names) + "\n").utf8))
                 return false
             } else {
-                out.append(RouteGetFormat.text(r)); out.append("\n")
+                let text = RouteGetFormat.text(r, model: model, names: names) + "\n"
+                let q = try RouteQuery.parse(line)
+                // `connected` without `from`: ip asks again and prints both answers
+                out.append(q.connected && q.src == nil ? text + text : text)
             }
             return true
         } catch {

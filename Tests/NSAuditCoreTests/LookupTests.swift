@@ -164,6 +164,6 @@ struct LookupTests {
         #expect(j == #"{"query":"192.168.127.10 from 10.99.0.40","error":null,"type":"unicast","dev":"ens18","gateway":"10.20.30.1","table":254,"prefsrc":null,"rule":32766,"multipath":[]}"#)
         let e = RouteGetFormat.json(try m.routeGet(line: "10.99.0.40 iif ens19"))
         #expect(e.contains(#""error":"EINVAL""#))
-        #expect(RouteGetFormat.text(try m.routeGet(line: "8.8.8.8")) == "8.8.8.8 via 10.20.30.1 dev ens18 src 10.20.30.40 uid 0 \n    cache ")
+        #expect(RouteGetFormat.text(try m.routeGet(line: "8.8.8.8"), model: m) == "8.8.8.8 via 10.20.30.1 dev ens18 src 10.20.30.40 uid 0 \n    cache ")
     }
 }

@@ -85,8 +85,8 @@ struct RouteGetFastPathTests {
                 for d in dsts {
                     let r = try model.routeGet(line: d)
                     if json { RouteGetFormat.appendJSON(r, to: &wantOut); wantOut.append(10) }
-                    else if r.error != nil { RouteGetFormat.appendText(r, to: &wantErr); wantErr.append(10) }
-                    else { RouteGetFormat.appendText(r, to: &wantOut); wantOut.append(10) }
+                    else if r.error != nil { RouteGetFormat.appendText(r, model: model, to: &wantErr); wantErr.append(10) }
+                    else { RouteGetFormat.appendText(r, model: model, to: &wantOut); wantOut.append(10) }
                 }
                 checked += dsts.count
                 // The same batch answered on 3 workers in many small rounds: the same bytes.
@@ -109,6 +109,56 @@ struct RouteGetFastPathTests {
         #expect(mismatches.isEmpty, "\(mismatches.count) namespaces differ: \(mismatches.prefix(10))")
     }
 
+    @Test("route-get --batch --ip-compat prints, line by line, what the ip drop-in prints (fast path included)")
+    func ipCompatBatchMatchesDropIn() throws {
+        var files = LookupCorpusReplayTests.corpusFiles("generated").prefix(30).map { $0 }
+        files += (try? FileManager.default.contentsOfDirectory(atPath: RouteGetTextReplayTests.textDir))?
+            .filter { $0.hasSuffix(".text.jsonl") }.map { RouteGetTextReplayTests.textDir + "/" + $0 } ?? []
+        var checked = 0, mismatches: [String] = []
+        for f in files {
+            let model: RoutingModel
+            var lines: [String]
+            if f.hasSuffix(".text.jsonl") {
+                let (h, cases) = try RouteGetTextCorpus.decode(try Data(contentsOf: URL(fileURLWithPath: f)))
+                let snapPath = f.replacingOccurrences(of: ".text.jsonl", with: ".snapshot.json")
+                let snap = try SnapshotReader.decode(try Data(contentsOf: URL(fileURLWithPath: snapPath)), name: snapPath)
+                guard let ns = snap.namespace(h.namespace) else { continue }
+                model = RoutingModel(ns)
+                lines = cases.filter { $0.args.hasPrefix("route get ") }.map { String($0.args.dropFirst("route get ".count)) }
+            } else {
+                let (header, cases) = try RouteGetCorpus.decode(try Data(contentsOf: URL(fileURLWithPath: f)))
+                let snapPath = String(f.dropLast(".queries.jsonl".count)) + ".snapshot.json"
+                let snap = try SnapshotReader.decode(try Data(contentsOf: URL(fileURLWithPath: snapPath)), name: snapPath)
+                guard let ns = snap.namespace(header.namespace) else { continue }
+                model = RoutingModel(ns)
+                lines = cases.map(\.query)
+            }
+            lines += ["0.0.0.0", "255.255.255.255", "224.0.0.1", "239.1.2.3", "127.0.0.1", "10.0.0.300", "8.8.8.8 mark zz"]
+            for json in [false, true] {
+                var gotOut: [UInt8] = [], gotErr: [UInt8] = []
+                _ = RouteGetBatch.run(model: model, input: Array(lines.joined(separator: "\n").utf8), json: json,
+                                      options: .init(ipCompat: true)) { b, toStderr in
+                    if toStderr { gotErr += b } else { gotOut += b }
+                }
+                var wantOut: [UInt8] = [], wantErr: [UInt8] = []
+                let ctx = IPRouteGetDropIn.Context(model: model, json: json)
+                for l in lines {
+                    _ = IPRouteGetDropIn.routeGet(l.split(separator: " ").map(String.init), family: nil, ctx: ctx) { b, toStderr in
+                        if toStderr { wantErr += b } else { wantOut += b }
+                    }
+                }
+                checked += lines.count
+                if gotOut != wantOut || gotErr != wantErr {
+                    let g = String(decoding: gotOut, as: UTF8.self).split(separator: "\n"), w = String(decoding: wantOut, as: UTF8.self).split(separator: "\n")
+                    let d = zip(g, w).first { $0 != $1 }.map { "got \($0.0) want \($0.1)" } ?? "stderr or length differs"
+                    mismatches.append("\((f as NSString).lastPathComponent) json=\(json): \(d)")
+                }
+            }
+        }
+        #expect(checked > 5_000)
+        #expect(mismatches.isEmpty, "\(mismatches.count) differ: \(mismatches.prefix(5))")
+    }
+
     static func interestingV6(_ rng: inout SystemRandomNumberGenerator) -> [UInt128] {
         var out: [UInt128] = [0, 1, 2, 0xffff_0a00_0001, 0x0a00_0001, 0x1_0000_0000_0000, UInt128.max,
                               UInt128(0x2001_0db8) << 96, (UInt128(0x2001_0db8) << 96) | 1, UInt128(0xfe80) << 112 | 1]
@@ -128,11 +178,12 @@ struct RouteGetFastPathTests {
     @Test("the byte-level IPv6 printer writes what IPAddress.description writes")
     func v6Printer() {
         var rng = SystemRandomNumberGenerator()
+        let empty = RoutingModel(NamespaceSnapshot(id: "empty"))
         for v in Self.interestingV6(&rng) {
             let a = IPAddress(v6: v)
             var r = RouteResult(query: "x", family: .v6, dst: a)
             r.type = .unicast
-            let text = RouteGetFormat.text(r)
+            let text = RouteGetFormat.text(r, model: empty)
             #expect(text.split(separator: " ").first.map(String.init) == a.description, "\(a.description)")
         }
     }

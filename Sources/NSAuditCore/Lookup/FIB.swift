@@ -57,6 +57,13 @@ public final class RoutingModel: Sendable {
     let touchTables4: [TouchTable4]
     /// Destination-only IPv4 output lookups decided per /24 block (see OutputBlockIndex4).
     let outputBlocks4: OutputBlockIndex4
+    /// Each route's position in `snapshotRoutes`, by model route index (IPv4, IPv6).
+    let origin4: [Int32], origin6: [Int32]
+    /// The snapshot's routes (shared with the snapshot, not copied): what `ip route get`
+    /// prints of a route beyond what the lookup needs (nexthop flags and ids, metrics).
+    public let snapshotRoutes: [Route]
+    /// Some IPv4 route has metrics (the batch fast path then checks each answer's route).
+    let routesWithMetrics4: Bool
 
     public convenience init(_ ns: NamespaceSnapshot) {
         self.init(ns, forceUnmerged: false)
@@ -126,12 +133,17 @@ public final class RoutingModel: Sendable {
         var numDefault: [UInt32: Int] = [:]
         var customLocal = false
         // In the merged IPv4 trie, local-table aliases sort before main-table aliases.
-        let ordered: [Route]
+        let ordered: [Int]
         if merged4 {
-            ordered = ns.routes.filter { $0.family == .v4 && $0.table == Table.local }
-                + ns.routes.filter { !($0.family == .v4 && $0.table == Table.local) }
-        } else { ordered = ns.routes }
-        for r in ordered {
+            ordered = ns.routes.indices.filter { ns.routes[$0].family == .v4 && ns.routes[$0].table == Table.local }
+                + ns.routes.indices.filter { !(ns.routes[$0].family == .v4 && ns.routes[$0].table == Table.local) }
+        } else { ordered = Array(ns.routes.indices) }
+        var origin4: [Int32] = [], origin6: [Int32] = []
+        var withMetrics4 = false
+        for position in ordered {
+            let r = ns.routes[position]
+            if r.family == .v4 { origin4.append(Int32(position)); withMetrics4 = withMetrics4 || r.metrics != nil }
+            else { origin6.append(Int32(position)) }
             var fr = FIBRoute(r)
             fr.pathStart = Int32(paths.count)
             if let id = r.nhid {
@@ -186,6 +198,7 @@ public final class RoutingModel: Sendable {
             }
         }
         self.paths = paths
+        self.origin4 = origin4; self.origin6 = origin6; snapshotRoutes = ns.routes; routesWithMetrics4 = withMetrics4
         var ph = paths.map { PathHot(dev: $0.dev, flags: $0.flags, src: 0) }
         for r in routes4 where r.pathCount > 0 && !r.isReject {
             for k in Int(r.pathStart)..<Int(r.pathStart + r.pathCount) {

@@ -167,6 +167,8 @@ extension RoutingModel {
         var res = RouteResult(query: q.line, family: .v4, dst: q.dst)
         res.from = q.src
         res.uid = q.uid ?? 0
+        res.mark = q.mark
+        res.fibmatch = q.fibmatch
         res.type = d.type
         res.dev = name(of: d.devOut)
         res.rule = d.rule
@@ -176,12 +178,16 @@ extension RoutingModel {
         if let h = d.hit {
             res.table = h.table == 0 ? nil : h.table
             let r = routes4[Int(h.route)]
+            res.tos = r.tos
+            res.match = FIBMatch(route: Int(origin4[Int(h.route)]), table: h.table, type: d.type)
             res.features += routeFeatures(r, paths[Int(r.pathStart + h.nhSel)])
+            // __mkroute_output drops the fib_info for broadcasts and for multicast through a
+            // prefix shorter than /4: no gateway, no metrics then.
             let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
+            if useFi { res.metrics = snapshotRoutes[Int(origin4[Int(h.route)])].metrics }
             if useFi && !d.local {
                 let nh = paths[Int(r.pathStart + h.nhSel)]
                 res.gateway = nh.gateway
-                if nh.linkdown { res.flags.append("linkdown") }
             }
             if d.multipath || d.defaultAlternatives {
                 var candidates: [(route: Int32, sel: Int32)] = []
@@ -200,8 +206,11 @@ extension RoutingModel {
                 let paths4 = candidates.map { c -> RoutePath in
                     let rr = routes4[Int(c.route)]
                     let nh = paths[Int(rr.pathStart + c.sel)]
-                    return RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: useFi ? nh.gateway : nil, weight: nh.weight,
-                                     prefsrc: IPAddress(v4: prefsrcFor(rr, nh)))
+                    var p = RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: useFi ? nh.gateway : nil, weight: nh.weight,
+                                      prefsrc: IPAddress(v4: prefsrcFor(rr, nh)))
+                    p.nexthop = Int(c.sel)
+                    if c.route != h.route { p.route = Int(origin4[Int(c.route)]) }
+                    return p
                 }
                 if paths4.count > 1 {
                     res.multipath = paths4
@@ -215,10 +224,14 @@ extension RoutingModel {
             }
         }
         if src != 0 && src != givenSrc { res.prefsrc = IPAddress(v4: src) }
-        if let l = link(d.devOut), l.loopback || d.local { res.cache.append("local") }
-        if d.type == .broadcast { res.cache = ["local", "brd"] }
-        if d.type == .multicast { res.cache = ["local", "mc"] }
-        if d.daddr != q.dst.v4 { res.dst = IPAddress(v4: d.daddr) }
+        if let l = link(d.devOut), l.loopback || d.local { res.cacheFlags |= RouteCacheFlags.local }
+        if d.type == .broadcast { res.cacheFlags = RouteCacheFlags.local | RouteCacheFlags.broadcast }
+        if d.type == .multicast {
+            // ip_check_mc_rcu: the group must be joined on the output device. Memberships are
+            // not in the snapshot; every device that is up has joined all-hosts (224.0.0.1).
+            res.cacheFlags = RouteCacheFlags.multicast | (d.daddr == 0xe000_0001 ? RouteCacheFlags.local : 0)
+        }
+        if q.notify { res.cacheFlags |= RouteCacheFlags.notify }
         return res
     }
 
@@ -268,6 +281,10 @@ extension RoutingModel {
             return self.validateSource4(src: src, dst: dst, tos: tos, oif: oif, dev: dev, mark: mark, proto: proto, sport: sport, dport: dport)
         }
         res.iif = dev.name
+        res.uid = q.uid
+        res.mark = q.mark
+        res.fibmatch = q.fibmatch
+        let notify = q.notify ? RouteCacheFlags.notify : 0
         let daddr = q.dst.v4, saddr = q.src?.v4 ?? 0
         func fail(_ e: KernelError, _ o: PolicyOutcome? = nil) -> RouteResult {
             var r = RouteResult.failure(q, e, rule: o?.rule, type: o?.rejectType)
@@ -279,9 +296,10 @@ extension RoutingModel {
             r.type = type
             let vrf = devIndex != 0 ? enslavingVRF(devIndex) : 0
             r.dev = name(of: vrf != 0 ? vrf : loopbackIndex)
-            r.table = h.map { $0.table }
+            r.table = h.flatMap { $0.table == 0 ? nil : $0.table }
             r.rule = rule
-            r.cache = type == .broadcast ? ["local", "brd"] : ["local"]
+            if let h { r.match = FIBMatch(route: Int(origin4[Int(h.route)]), table: h.table, type: type) }
+            r.cacheFlags = (type == .broadcast ? RouteCacheFlags.local | RouteCacheFlags.broadcast : RouteCacheFlags.local) | notify
             return r
         }
         if v4IsMulticast(daddr) {
@@ -296,7 +314,8 @@ extension RoutingModel {
                 return fail(.EINVAL)
             }
             var r = res
-            r.type = .multicast; r.dev = name(of: loopbackIndex); r.cache = ["local", "mc"]
+            r.type = .multicast; r.dev = name(of: loopbackIndex)
+            r.cacheFlags = RouteCacheFlags.local | RouteCacheFlags.multicast | notify
             return r
         }
         if v4IsMulticast(saddr) || v4IsLbcast(saddr) { return fail(.EINVAL) }
@@ -334,7 +353,7 @@ extension RoutingModel {
             if !isZeronet4(saddr), validateSource4(src: saddr, dst: 0, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
                 return fail(.EINVAL)
             }
-            return localInput(.broadcast, 0, nil, nil)
+            return localInput(.broadcast, 0, h, o.rule)
         }
         if r.type == .local {
             if validateSource4(src: saddr, dst: daddr, tos: q.tos, oif: 0, dev: dev, mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport) != .ok {
@@ -358,13 +377,22 @@ extension RoutingModel {
             if sels.isEmpty { sels = [h.nhSel] }
         }
         var res = base
-        var errors: [KernelError?] = []
+        var errors: [KernelError?] = [], redirects: [Bool] = []
         for k in sels {
             let nh = paths[Int(r.pathStart + k)]
-            let v = validate.map { $0(q.src?.v4 ?? 0, q.dst.v4, nh.dev) }
-                ?? validateSource4(src: q.src?.v4 ?? 0, dst: q.dst.v4, tos: q.tos, oif: nh.dev, dev: dev, mark: q.mark,
-                                   proto: q.ipproto, sport: q.sport, dport: q.dport)
+            let v: SourceVerdict
+            var hostScope = false
+            if let validate {
+                v = validate(q.src?.v4 ?? 0, q.dst.v4, nh.dev)
+            } else {
+                (v, hostScope) = validateSource4Scoped(src: q.src?.v4 ?? 0, dst: q.dst.v4, tos: q.tos, oif: nh.dev, dev: dev,
+                                                       mark: q.mark, proto: q.ipproto, sport: q.sport, dport: q.dport)
+            }
             errors.append(v == .ok ? nil : .EINVAL)
+            // IPSKB_DOREDIRECT: back out of the input device, the source on-link (the reverse
+            // route's nexthop has host scope), redirects sent there (shared_media taken as
+            // its default, 1: the snapshot does not record it).
+            redirects.append(v == .ok && hostScope && nh.dev == dev.index && dev.forwarding && dev.sendRedirects)
         }
         if let e = errors.first ?? nil, errors.allSatisfy({ $0 == e }) {
             var f = RouteResult.failure(q, e, rule: rule)
@@ -376,21 +404,27 @@ extension RoutingModel {
         res.type = r.type == .broadcast ? .broadcast : .unicast
         res.rule = rule
         res.table = h.table
+        res.tos = r.tos
+        res.match = FIBMatch(route: Int(origin4[Int(h.route)]), table: h.table, type: .unicast)
+        res.metrics = snapshotRoutes[Int(origin4[Int(h.route)])].metrics
         let okSel = sels.indices.first { errors[$0] == nil } ?? 0
         let first = paths[Int(r.pathStart + sels[okSel])]
         res.dev = name(of: first.dev)
         res.gateway = first.gateway
+        if redirects[okSel] { res.cacheFlags |= RouteCacheFlags.doRedirect }
+        if q.notify { res.cacheFlags |= RouteCacheFlags.notify }
         if sels.count > 1 {
             res.multipath = sels.enumerated().map { i, k in
                 let nh = paths[Int(r.pathStart + k)]
                 var p = RoutePath(dev: name(of: nh.dev) ?? "if\(nh.dev)", gateway: nh.gateway, weight: nh.weight)
                 p.error = errors[i]
+                p.redirect = redirects[i]
+                p.nexthop = Int(k)
                 return p
             }
             if Set(res.multipath.map(\.dev)).count > 1 { res.dev = nil }
             if Set(res.multipath.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }
         }
-        if first.linkdown && sels.count == 1 { res.flags.append("linkdown") }
         return res
     }
 }
@@ -402,7 +436,7 @@ extension RoutingModel {
     /// several paths (multipath, or default routes fib_select_default may rotate among):
     /// those go through output4. Errors are rendered too (`isError` set): in text mode the
     /// caller sends them to the error stream.
-    func appendDestinationOnly4(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool,
+    func appendDestinationOnly4(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool, names: IPRouteNames = .builtin,
                                 out o: inout [UInt8], err: inout [UInt8], isError: inout Bool) -> Bool {
         let d = decideOutput4(dst: dst)
         if let e = d.error {
@@ -421,26 +455,26 @@ extension RoutingModel {
             return true
         }
         if d.multipath || d.defaultAlternatives { return false }
-        isError = false
         var gateway: IPAddress? = nil
-        var linkdown = false
         var table: UInt32? = nil
         if let h = d.hit {
             table = h.table == 0 ? nil : h.table
+            let lf = d.resolved
+            let fastLeaf = lf.route == h.route && lf.flags & Leaf4.fast != 0
+            // a route with a TOS or with metrics prints them: the general path renders those
+            if !fastLeaf && hot4.withUnsafeBufferPointer({ $0[Int(h.route)].tos }) != 0 { return false }
+            if routesWithMetrics4 && snapshotRoutes[Int(origin4[Int(h.route)])].metrics != nil { return false }
             let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
             if useFi && !d.local {
-                let lf = d.resolved
                 if lf.route == h.route && lf.flags & (Leaf4.gatewayV4 | Leaf4.noGateway) != 0 {
-                    // a fast leaf's path is not linkdown
                     if lf.flags & Leaf4.gatewayV4 != 0 { gateway = IPAddress(v4: lf.gw) }
                 } else {
                     let start = hot4.withUnsafeBufferPointer { $0[Int(h.route)].pathStart }
-                    let nh = Int(start + h.nhSel)
-                    gateway = paths.withUnsafeBufferPointer { $0[nh].gateway }
-                    linkdown = pathHot.withUnsafeBufferPointer { $0[nh].flags } & NexthopFlags.linkdown != 0
+                    gateway = paths.withUnsafeBufferPointer { $0[Int(start + h.nhSel)].gateway }
                 }
             }
         }
+        isError = false
         let devLink = link(d.devOut)
         let src = d.saddr
         if json {
@@ -459,18 +493,23 @@ extension RoutingModel {
             o += ",\"multipath\":[]}".utf8
             return true
         }
+        // rt_fill_info as print_route prints it (see IPRouteText): the query's destination,
+        // via, dev, table, src, flags, uid, then the cache line.
         if d.type != .unicast { o += d.type.name.utf8; o.append(32) }
-        RouteGetFormat.appendV4(d.daddr, &o)
-        if let g = gateway { o += " via ".utf8; RouteGetFormat.appendAddr(g, &o) }
+        RouteGetFormat.appendV4(dst, &o)
+        if let g = gateway {
+            o += " via ".utf8
+            if g.family != .v4 { o += "inet6 ".utf8 }
+            RouteGetFormat.appendAddr(g, &o)
+        }
         if let l = devLink { o += " dev ".utf8; o += l.name.utf8 }
-        if let t = table, t != Table.main { o += " table ".utf8; o += Table.name(t).utf8 }
+        if let t = table, t != Table.main { o += " table ".utf8; o += names.table(t).utf8 }
         if src != 0 { o += " src ".utf8; RouteGetFormat.appendV4(src, &o) }
-        if linkdown { o += " linkdown".utf8 }
         if d.type == .multicast { o += " rt_offload_failed".utf8 }
         o += " uid 0 \n    cache ".utf8
         switch d.type {
         case .broadcast: o += "<local,brd> ".utf8
-        case .multicast: o += "<local,mc> ".utf8
+        case .multicast: o += dst == 0xe000_0001 ? "<local,mc> ".utf8 : "<mc> ".utf8
         default: if let l = devLink, l.loopback || d.local { o += "<local> ".utf8 }
         }
         return true

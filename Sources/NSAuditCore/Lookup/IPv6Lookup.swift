@@ -219,6 +219,7 @@ extension RoutingModel {
         }
         var res = RouteResult(query: q.line, family: .v6, dst: q.dst)
         res.from = q.src ?? .zero(.v6)
+        res.fibmatch = q.fibmatch
         if input { res.iif = name(of: iif) }
         let flow = fl
         let o = fibLookup6(&fl, input: input, strict: strict)
@@ -256,13 +257,16 @@ extension RoutingModel {
         res.dev = name(of: resultDev6(r, nh))
         res.gateway = nh.gateway
         res.features = routeFeatures(r, nh)
-        if nh.linkdown { res.flags.append("linkdown") }
+        let origin = Int(origin6[Int(h.route)])
+        res.match = FIBMatch(route: origin, table: r.table, type: r.type)
+        res.metrics = snapshotRoutes[origin].metrics
         // fib6_select_path: the hash may pick any live sibling that scores.
         if r.pathCount > 1 {
             var c: [RoutePath] = []
             for k in hashCandidates6(h, oif: scoringOif, strict: strict) {
                 let p = paths[Int(r.pathStart + k)]
                 var path = RoutePath(dev: name(of: p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight)
+                path.nexthop = Int(k)
                 if let a = alternate, let l = link(resultDev6(r, p)), ifgroupSuppressors6.contains(Int64(l.group)) {
                     // the hash's choice of this path suppresses the result: the later rules answer
                     if let e = a.error { path.error = e == .EAGAIN ? .ENETUNREACH : e }
@@ -279,7 +283,10 @@ extension RoutingModel {
                 if Set(c.map { $0.gateway?.description ?? "" }).count > 1 { res.gateway = nil }
             }
         }
-        if !input {
+        if input {
+            // rt6_fill_node reports the route's own preferred source for input answers too.
+            res.prefsrc = r.prefsrc
+        } else {
             // ip6_route_get_saddr on the route the answer came from.
             if let p = r.prefsrc { res.prefsrc = p }
             else {
@@ -366,8 +373,10 @@ extension RoutingModel {
 @inline(__always) func v6IsLinkLocal(_ a: UInt128) -> Bool { a >> 118 == 0x3fa }
 @inline(__always) func need6Strict(_ a: UInt128) -> Bool { v6IsMulticast(a) || v6IsLinkLocal(a) || a == 1 }
 func v6IsOrchid(_ a: UInt128) -> Bool { a >> 100 == 0x2001001 }
-/// __ipv6_addr_src_scope.
+/// __ipv6_addr_src_scope (the unspecified address has the invalid scope, -1: every source
+/// address is of an appropriate scope for it, the smallest preferred).
 func v6SrcScope(_ a: UInt128) -> Int {
+    if a == 0 { return -1 }
     if v6IsMulticast(a) { return Int((a >> 112) & 0xf) }
     if a == 1 || v6IsLinkLocal(a) { return 2 }
     if a >> 118 == 0x3fb { return 5 }   // fec0::/10 site-local

@@ -2,64 +2,115 @@ import Foundation
 
 /// Rendering of answers: the kernel's `ip route get` text, and nsaudit's JSON object.
 public enum RouteGetFormat {
-    public static func text(_ r: RouteResult) -> String {
+    public static func text(_ r: RouteResult, model: RoutingModel, names: IPRouteNames = .builtin, path: Int? = nil) -> String {
         var b: [UInt8] = []
-        appendText(r, to: &b)
+        appendText(r, model: model, names: names, path: path, to: &b)
         return String(decoding: b, as: UTF8.self)
     }
 
-    public static func json(_ r: RouteResult) -> String {
+    public static func json(_ r: RouteResult, model: RoutingModel? = nil, names: IPRouteNames = .builtin) -> String {
         var b: [UInt8] = []
-        appendJSON(r, to: &b)
+        appendJSON(r, model: model, names: names, to: &b)
         return String(decoding: b, as: UTF8.self)
     }
 
-    /// `ip route get` text, appended as bytes (the batch path renders without Strings).
-    public static func appendText(_ r: RouteResult, to o: inout [UInt8]) {
-        if let e = r.error { o += "RTNETLINK answers: ".utf8; o += e.message.utf8; return }
-        if let t = r.type, t != .unicast { o += t.name.utf8; o.append(32) }
-        appendAddr(r.dst, &o)
-        if let f = r.from { o += " from ".utf8; appendAddr(f, &o) }
-        if r.multipath.isEmpty {
-            if let g = r.gateway { o += " via ".utf8; appendAddr(g, &o) }
-            if let d = r.dev { o += " dev ".utf8; o += d.utf8 }
-        } else {
-            o += " nexthop-candidates".utf8
-            for p in r.multipath {
-                o += " [".utf8
-                if let g = p.gateway { o += "via ".utf8; appendAddr(g, &o); o.append(32) }
-                o += "dev ".utf8; o += p.dev.utf8; o += " weight ".utf8; appendInt(Int(p.weight), &o)
-                if let e = p.error { o += " error ".utf8; o += e.rawValue.utf8 }
-                o += "]".utf8
-            }
+    /// The error the kernel answers with: the lookup's, or for `fibmatch` an answer without a
+    /// FIB entry (inet_rtm_getroute: no res.fi, EHOSTUNREACH).
+    public static func kernelError(_ r: RouteResult) -> KernelError? {
+        if let e = r.error { return e }
+        if r.fibmatch && r.match == nil { return .EHOSTUNREACH }
+        return nil
+    }
+
+    /// Whether the text `ip` prints depends on the kernel's multipath hash (or, for default
+    /// routes of equal metric, on neighbour state), which no snapshot holds: then `path`
+    /// chooses the candidate to print.
+    public static func dependsOnHash(_ r: RouteResult) -> Bool {
+        guard kernelError(r) == nil, r.multipath.count > 1 else { return false }
+        if !r.fibmatch { return true }
+        // fibmatch prints the whole entry: the choice shows only when it picks another route
+        // (fib_select_default), may fail (per-path source validation), or, for IPv6, when the
+        // chosen sibling comes first in the list.
+        return r.family == .v6 || r.multipath.contains { $0.route != nil || $0.error != nil }
+    }
+
+    /// The first candidate the kernel may answer with (one without a per-path error).
+    public static func firstPath(_ r: RouteResult) -> Int? {
+        guard r.multipath.count > 1 else { return nil }
+        return r.multipath.firstIndex { $0.error == nil } ?? 0
+    }
+
+    /// The note an `ip`-mode answer that depends on the hash carries on the error stream.
+    public static func hashNote(_ r: RouteResult, query: String) -> String {
+        let paths = r.multipath.map { p in (p.gateway.map { "via \($0) " } ?? "") + "dev \(p.dev)" }.joined(separator: ", ")
+        return "nsaudit: route get \(query): the kernel chooses one of \(r.multipath.count) paths (\(paths)) by a hash "
+            + "no snapshot holds; printed the first\n"
+    }
+
+    /// `ip route get` text: the kernel's answer printed as iproute2 prints it, or the error
+    /// line (`RTNETLINK answers: ...`), without the final newline. An answer with several
+    /// possible paths prints `path` (an index into `r.multipath`) when given, else nsaudit's
+    /// `nexthop-candidates [...]` in place of `via`/`dev`.
+    public static func appendText(_ r: RouteResult, model: RoutingModel, names: IPRouteNames = .builtin, path: Int? = nil,
+                                  oneline: Bool = false, to o: inout [UInt8]) {
+        if let e = kernelError(r) { o += "RTNETLINK answers: ".utf8; o += e.message.utf8; return }
+        if r.fibmatch, let m = model.fibMatchMessage(r, path: path ?? firstPath(r)) {
+            IPRouteText.append(m, names: names, oneline: oneline, to: &o)
+            return
         }
-        if let t = r.table, t != Table.main { o += " table ".utf8; o += Table.name(t).utf8 }
-        if r.family == .v6, let p = r.routeProtocol { o += " proto ".utf8; o += RouteProtocol.name(p).utf8 }
-        if let p = r.prefsrc { o += " src ".utf8; appendAddr(p, &o) }
-        if r.family == .v6, let m = r.metric { o += " metric ".utf8; appendInt(Int(m), &o) }
-        for f in r.flags { o.append(32); o += f.utf8 }
+        IPRouteText.append(message(r, path: path), names: names, oneline: oneline, to: &o)
+    }
+
+    /// `ip -j route get`: the answer's JSON object (no brackets); nil for an error.
+    public static func appendIPJSON(_ r: RouteResult, model: RoutingModel, names: IPRouteNames = .builtin, path: Int? = nil,
+                                    to o: inout [UInt8]) {
+        if r.fibmatch, let m = model.fibMatchMessage(r, path: path ?? firstPath(r)) {
+            IPRouteText.appendJSON(m, names: names, to: &o)
+            return
+        }
+        IPRouteText.appendJSON(message(r, path: path), names: names, to: &o)
+    }
+
+    /// The kernel's answer to a (non-fibmatch) `ip route get` as a message: rt_fill_info
+    /// (IPv4, a cached route: `cache` line, no protocol or scope) or rt6_fill_node (IPv6).
+    public static func message(_ r: RouteResult, path: Int?) -> IPRouteMessage {
+        var r = r
+        var candidates: [RoutePath]? = nil
+        if let p = path, r.multipath.indices.contains(p) {
+            let c = r.multipath[p]
+            r.dev = c.dev; r.gateway = c.gateway
+            if let s = c.prefsrc { r.prefsrc = r.family == .v4 && s == r.from ? nil : s }
+            if r.iif != nil && r.family == .v4 {
+                r.cacheFlags = c.redirect ? r.cacheFlags | RouteCacheFlags.doRedirect : r.cacheFlags & ~RouteCacheFlags.doRedirect
+            }
+        } else if r.multipath.count > 1 {
+            candidates = r.multipath
+        }
+        var m = IPRouteMessage(family: r.family, type: r.type ?? .unicast, dst: r.dst, dstLength: UInt8(r.family.bitWidth))
+        m.dev = r.dev; m.gateway = r.gateway; m.prefsrc = r.prefsrc; m.metrics = r.metrics; m.iif = r.iif
+        m.table = r.table ?? 0
+        m.candidates = candidates
         if r.family == .v4 {
-            if r.type == .multicast && r.iif == nil { o += " rt_offload_failed".utf8 }
-            if let u = r.uid, r.iif == nil { o += " uid ".utf8; appendInt(Int(u), &o) }
-            o += " \n    cache ".utf8
-            if !r.cache.isEmpty {
-                o.append(UInt8(ascii: "<"))
-                for (i, c) in r.cache.enumerated() { if i > 0 { o.append(UInt8(ascii: ",")) }; o += c.utf8 }
-                o += "> ".utf8
-            }
-            if let i = r.iif { o += "iif ".utf8; o += i.utf8; o.append(32) }
+            if let f = r.from, f.v4 != 0 { m.src = f; m.srcLength = 32 }
+            m.tos = r.tos
+            m.flags = IPRouteMessage.cloned | r.cacheFlags
+                | (r.cacheFlags & RouteCacheFlags.notify != 0 ? IPRouteMessage.notifyFlag : 0)
+            if r.mark != 0 { m.mark = r.mark }
+            // INVALID_UID (uid -1) is not reported
+            m.uid = r.uid == UInt32.max ? nil : r.uid
         } else {
-            if let i = r.iif { o += " iif ".utf8; o += i.utf8 }
-            switch r.pref ?? 0 {
-            case 1: o += " pref high".utf8
-            case 3: o += " pref low".utf8
-            default: o += " pref medium".utf8
-            }
+            m.src = r.from ?? .zero(.v6); m.srcLength = 128
+            m.protocol = r.routeProtocol ?? 0
+            m.priority = r.metric ?? 0
+            m.pref = r.pref ?? 0
         }
+        return m
     }
 
     /// nsaudit's JSON object for one answer, appended as bytes.
-    public static func appendJSON(_ r: RouteResult, to o: inout [UInt8]) {
+    /// With `model`, a `fibmatch` query also gets `"fibmatch"`: the matched entry as `ip`
+    /// prints it (null when there is none).
+    public static func appendJSON(_ r: RouteResult, model: RoutingModel? = nil, names: IPRouteNames = .builtin, to o: inout [UInt8]) {
         o += "{\"query\":".utf8; appendQuoted(r.query, &o)
         o += ",\"error\":".utf8
         if let e = r.error { o.append(34); o += e.rawValue.utf8; o.append(34) } else { o += "null".utf8 }
@@ -85,7 +136,14 @@ public enum RouteGetFormat {
             if let e = p.error { o += ",\"error\":\"".utf8; o += e.rawValue.utf8; o.append(34) }
             o.append(UInt8(ascii: "}"))
         }
-        o += "]}".utf8
+        o.append(UInt8(ascii: "]"))
+        if r.fibmatch, let model {
+            o += ",\"fibmatch\":".utf8
+            if kernelError(r) == nil, let m = model.fibMatchMessage(r, path: firstPath(r)) {
+                appendQuoted(IPRouteText.text(m, names: names), &o)
+            } else { o += "null".utf8 }
+        }
+        o.append(UInt8(ascii: "}"))
     }
 
     @inline(__always) static func appendInt(_ v: Int, _ o: inout [UInt8]) {
@@ -216,7 +274,27 @@ public enum RouteGetFormat {
 /// `route-get --batch`: one query per line, answered and rendered on bytes (no per-line
 /// Foundation work), in order. Bad lines give a one-line problem and the batch goes on.
 public enum RouteGetBatch {
-    public struct Counts: Sendable { public var answered = 0; public var kernelErrors = 0; public var badQueries = 0 }
+    public struct Counts: Sendable {
+        public var answered = 0; public var kernelErrors = 0; public var badQueries = 0
+        /// Answers whose text depends on the kernel's multipath hash (printed with every
+        /// candidate, or in `ip` mode with the first and a note on the error stream).
+        public var hashDependent = 0
+    }
+
+    /// How a batch is read and printed.
+    public struct Options: Sendable {
+        /// Names for tables, protocols and DSCP values (iproute2's, with a site's files).
+        public var names: IPRouteNames = .builtin
+        /// `ip`'s own behaviour: lines parsed as `ip route get` parses its arguments (with its
+        /// error messages), a query without `uid` asked with `uid` below, and an answer with
+        /// several possible paths printed with the first one, plus a note on the error stream.
+        public var ipCompat = false
+        /// The uid of `ip`'s caller (ipCompat).
+        public var uid: UInt32 = 0
+        public init(names: IPRouteNames = .builtin, ipCompat: Bool = false, uid: UInt32 = 0) {
+            self.names = names; self.ipCompat = ipCompat; self.uid = uid
+        }
+    }
 
     /// `emit(stdoutBytes, isError)`: called with each rendered line (problems and, in text
     /// mode, kernel errors go to the error stream, as `ip -batch` does).
@@ -224,12 +302,14 @@ public enum RouteGetBatch {
     /// A big batch is answered on every core: the input is taken in rounds of about 1 MB per
     /// worker, each round cut at line ends into one piece per worker, the pieces answered at
     /// once, and their output emitted in input order (the same bytes as one pass).
-    public static func run(model: RoutingModel, input: [UInt8], json: Bool,
+    public static func run(model: RoutingModel, input: [UInt8], json: Bool, options: Options = Options(),
                            workers: Int = ProcessInfo.processInfo.activeProcessorCount, minParallelBytes: Int = 1 << 18,
                            bytesPerWorker: Int = 1 << 20,
                            emit: (_ bytes: ArraySlice<UInt8>, _ toStderr: Bool) -> Void) -> Counts {
         let workers = max(1, min(workers, 16))
-        guard workers > 1, input.count >= minParallelBytes else { return runPiece(model: model, input: input[...], json: json, emit: emit) }
+        guard workers > 1, input.count >= minParallelBytes else {
+            return runPiece(model: model, input: input[...], json: json, options: options, emit: emit)
+        }
         var total = Counts()
         let perRound = max(workers * bytesPerWorker, 1)
         var start = 0
@@ -246,7 +326,7 @@ public enum RouteGetBatch {
             let cuts = bounds
             let pieces = parallelMap(workers) { k -> ([UInt8], [UInt8], Counts) in
                 var out: [UInt8] = [], err: [UInt8] = []
-                let c = runPiece(model: model, input: input[cuts[k]..<cuts[k + 1]], json: json) { bytes, toStderr in
+                let c = runPiece(model: model, input: input[cuts[k]..<cuts[k + 1]], json: json, options: options) { bytes, toStderr in
                     if toStderr { err += bytes } else { out += bytes }
                 }
                 return (out, err, c)
@@ -256,6 +336,7 @@ public enum RouteGetBatch {
                 if !out.isEmpty { emit(out[...], false) }
                 if !err.isEmpty { emit(err[...], true) }
                 total.answered += c.answered; total.kernelErrors += c.kernelErrors; total.badQueries += c.badQueries
+                total.hashDependent += c.hashDependent
             }
             start = bounds[workers]
         }
@@ -263,8 +344,10 @@ public enum RouteGetBatch {
     }
 
     /// One pass over (a piece of) the batch.
-    static func runPiece(model: RoutingModel, input: ArraySlice<UInt8>, json: Bool,
+    static func runPiece(model: RoutingModel, input: ArraySlice<UInt8>, json: Bool, options: Options,
                          emit: (_ bytes: ArraySlice<UInt8>, _ toStderr: Bool) -> Void) -> Counts {
+        // the fast path answers as uid 0 (nsaudit's default, root's `ip`)
+        let fast = !options.ipCompat || (options.uid == 0 && !json)
         var c = Counts()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
@@ -299,10 +382,10 @@ public enum RouteGetBatch {
                 if s == e || buf[s] == UInt8(ascii: "#") { continue }
                 c.answered += 1
                 let line = UnsafeBufferPointer(rebasing: buf[s..<e])
-                if let v4 = parseV4(line) {
+                if fast, let v4 = parseV4(line), !(options.ipCompat && leadingZeroPart(line)) {
                     // the common line: a destination alone, rendered from the decision
                     var isError = false
-                    if model.appendDestinationOnly4(v4, line: line, json: json, out: &out, err: &err, isError: &isError) {
+                    if model.appendDestinationOnly4(v4, line: line, json: json, names: options.names, out: &out, err: &err, isError: &isError) {
                         if json || !isError { out.append(10) } else { c.kernelErrors += 1; err.append(10) }
                         if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
                         if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
@@ -310,29 +393,7 @@ public enum RouteGetBatch {
                     }
                 }
                 let text = String(decoding: line, as: UTF8.self)
-                do throws(RouteQueryError) {
-                    let q: RouteQuery
-                    if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
-                    else if let v6 = parseV6(line) { q = RouteQuery(dst: IPAddress(v6: v6), line: text) }
-                    else { q = try RouteQuery.parse(text) }
-                    let r = try model.routeGet(q)
-                    if json {
-                        RouteGetFormat.appendJSON(r, to: &out); out.append(10)
-                    } else if r.error != nil {
-                        c.kernelErrors += 1
-                        RouteGetFormat.appendText(r, to: &err); err.append(10)
-                    } else {
-                        RouteGetFormat.appendText(r, to: &out); out.append(10)
-                    }
-                } catch {
-                    c.badQueries += 1
-                    let msg = "route-get \(text): \(error.description)"
-                    if json {
-                        out += RouteGetFormat.problemJSON(query: text, problem: error.description).utf8; out.append(10)
-                    } else {
-                        err += msg.utf8; err.append(10)
-                    }
-                }
+                answerLine(text, line: line, model: model, json: json, options: options, counts: &c, out: &out, err: &err)
                 if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
                 if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
             }
@@ -340,6 +401,60 @@ public enum RouteGetBatch {
         if !out.isEmpty { emit(out[...], false) }
         if !err.isEmpty { emit(err[...], true) }
         return c
+    }
+
+    /// One line through the general path: parsed and answered in nsaudit's syntax and format,
+    /// or in ipCompat exactly as `ip route get LINE` (IPRouteGetDropIn).
+    static func answerLine(_ text: String, line: UnsafeBufferPointer<UInt8>, model: RoutingModel, json: Bool, options: Options,
+                           counts c: inout Counts, out: inout [UInt8], err: inout [UInt8]) {
+        var q: RouteQuery
+        if options.ipCompat {
+            // exactly as `ip route get WORDS` (text or `ip -j` JSON, ip's messages)
+            let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            let ctx = IPRouteGetDropIn.Context(model: model, names: options.names, uid: options.uid, json: json)
+            let o = IPRouteGetDropIn.routeGet(words, family: nil, ctx: ctx) { b, toStderr in
+                if toStderr { err += b } else { out += b }
+            }
+            if o.hashDependent { c.hashDependent += 1 }
+            switch o.status {
+            case 0: break
+            case 2: c.kernelErrors += 1
+            default: c.badQueries += 1
+            }
+            return
+        } else {
+            do throws(RouteQueryError) {
+                if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
+                else if let v6 = parseV6(line) { q = RouteQuery(dst: IPAddress(v6: v6), line: text) }
+                else { q = try RouteQuery.parse(text) }
+            } catch {
+                c.badQueries += 1
+                if json { out += RouteGetFormat.problemJSON(query: text, problem: error.description).utf8; out.append(10) }
+                else { err += "route-get \(text): \(error.description)".utf8; err.append(10) }
+                return
+            }
+        }
+        let r: RouteResult
+        do throws(RouteQueryError) { r = try model.routeGet(q) } catch {
+            c.badQueries += 1
+            if json { out += RouteGetFormat.problemJSON(query: text, problem: error.description).utf8; out.append(10) }
+            else { err += "route-get \(text): \(error.description)".utf8; err.append(10) }
+            return
+        }
+        let hash = RouteGetFormat.dependsOnHash(r)
+        if hash { c.hashDependent += 1 }
+        if json {
+            RouteGetFormat.appendJSON(r, model: model, names: options.names, to: &out); out.append(10)
+            return
+        }
+        if RouteGetFormat.kernelError(r) != nil {
+            c.kernelErrors += 1
+            RouteGetFormat.appendText(r, model: model, names: options.names, to: &err); err.append(10)
+            return
+        }
+        for _ in 0..<(q.connected && q.src == nil ? 2 : 1) {
+            RouteGetFormat.appendText(r, model: model, names: options.names, to: &out); out.append(10)
+        }
     }
 
     /// A line that is just an IPv6 address of hexadecimal groups (with at most one `::`);
@@ -381,6 +496,16 @@ public enum RouteGetBatch {
         guard gap ? total <= 7 : total == 8 else { return nil }
         let headShift = 16 * (8 - headCount)
         return (headShift >= 128 ? 0 : head << UInt128(headShift)) | tail
+    }
+
+    /// Whether a dotted quad has a part with a leading zero, which `ip` reads as octal.
+    static func leadingZeroPart(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = true
+        for (i, x) in b.enumerated() {
+            if start && x == 48 && i + 1 < b.count && b[i + 1] != 46 { return true }
+            start = x == 46
+        }
+        return false
     }
 
     /// A line that is just a dotted-quad IPv4 address.

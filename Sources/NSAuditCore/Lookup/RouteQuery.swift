@@ -1,6 +1,7 @@
 /// One `ip route get` query, parsed with iproute2's argument syntax:
-/// `[to] DST [from SRC] [iif DEV] [oif|dev DEV] [mark N] [ipproto P] [sport N] [dport N]
-/// [uid N] [tos|dsfield N] [vrf NAME]`.
+/// `[fibmatch] [to] DST [from SRC] [iif DEV] [oif|dev DEV] [mark N] [ipproto P] [sport N]
+/// [dport N] [uid N] [tos|dsfield N] [vrf NAME] [notify] [connected]`. (`IPRouteGetArguments`
+/// parses the same words as `ip` itself does, abbreviations and error messages included.)
 public struct RouteQuery: Sendable, Equatable {
     public var line: String
     public var dst: IPAddress
@@ -14,6 +15,12 @@ public struct RouteQuery: Sendable, Equatable {
     public var uid: UInt32?
     public var tos: UInt8 = 0
     public var vrf: String?
+    /// `fibmatch`: answer with the FIB entry that matched (RTM_F_FIB_MATCH).
+    public var fibmatch = false
+    /// `notify` (RTM_F_NOTIFY): IPv4 answers say `notify`; IPv6 refuses the request.
+    public var notify = false
+    /// `connected`: `ip` asks again (with the same request) and prints both answers.
+    public var connected = false
 
     public var family: IPAddress.Family { dst.family }
 
@@ -81,7 +88,10 @@ public struct RouteQuery: Sendable, Equatable {
             case "vrf": q.vrf = try value(w)
             case "to":
                 dst = try address(try value(w), w)
-            case "connected", "fibmatch", "as":
+            case "fibmatch": q.fibmatch = true
+            case "notify": q.notify = true
+            case "connected": q.connected = true
+            case "as":
                 throw .unsupported(w)
             default:
                 guard dst == nil else { throw .unexpected(w) }
@@ -92,6 +102,12 @@ public struct RouteQuery: Sendable, Equatable {
         guard let d = dst else { throw .missingDestination }
         q.dst = d
         if let s = q.src, s.family != d.family { throw .familyMismatch(s.description, d.description) }
+        // requests the kernel refuses (inet6_rtm_valid_getroute_req, rtm_getroute_parse_ip_proto)
+        if d.family == .v6 && q.notify { throw .refused("ipv6: Invalid flags for get route request") }
+        if q.ipproto != 0 && !(q.ipproto == IPProto.tcp || q.ipproto == IPProto.udp
+                               || q.ipproto == (d.family == .v4 ? IPProto.icmp : IPProto.icmpv6)) {
+            throw .refused("Unsupported ip proto")
+        }
         return q
     }
 }
@@ -107,6 +123,8 @@ public enum RouteQueryError: Error, Equatable, CustomStringConvertible, Sendable
     case unknownDevice(String)
     case notVRF(String)
     case unknownNamespace(String)
+    /// The kernel refuses the request itself (its extended-ack message).
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -120,6 +138,7 @@ public enum RouteQueryError: Error, Equatable, CustomStringConvertible, Sendable
         case .unknownDevice(let d): "Cannot find device \"\(d)\""
         case .notVRF(let d): "\"\(d)\" is not a VRF device"
         case .unknownNamespace(let n): "no namespace \"\(n)\" in the snapshot"
+        case .refused(let m): "the kernel refuses this request: \(m)"
         }
     }
 }

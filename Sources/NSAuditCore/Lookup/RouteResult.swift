@@ -35,9 +35,41 @@ public struct RoutePath: Sendable, Equatable {
     /// The error the kernel returns if its hash chooses this path (input lookups, where the
     /// source is validated against the chosen path).
     public var error: KernelError? = nil
+    /// Forwarding back out of the input device would send an ICMP redirect
+    /// (IPSKB_DOREDIRECT: `ip` prints `cache <redirect>`), input lookups.
+    public var redirect = false
+    /// The path's position among the route's nexthops (as `ip route show` lists them), or
+    /// among the routes of fib_select_default's candidates.
+    public var nexthop = 0
+    /// The snapshot route of this path (position in the namespace's `routes`) when it is not
+    /// the answer's matched route (fib_select_default's alternatives).
+    public var route: Int? = nil
     public init(dev: String, gateway: IPAddress?, weight: UInt16, prefsrc: IPAddress? = nil) {
         self.dev = dev; self.gateway = gateway; self.weight = weight; self.prefsrc = prefsrc
     }
+}
+
+/// The FIB entry a lookup matched: what `ip route get fibmatch` prints (RTM_F_FIB_MATCH:
+/// fib_dump_info of the fib_result for IPv4, rt6_fill_node of the fib6_info for IPv6).
+public struct FIBMatch: Sendable, Equatable {
+    /// Position of the route in the namespace snapshot's `routes`.
+    public var route: Int
+    /// The table the kernel names: for IPv4 the table the lookup searched (res.table, which
+    /// is main for local routes while local and main share one trie); for IPv6 the route's.
+    public var table: UInt32
+    /// The answer's route type: for IPv4 the cached route's (rt_type: broadcast for
+    /// 255.255.255.255 through a unicast default route), for IPv6 the route's.
+    public var type: RouteType
+    public init(route: Int, table: UInt32, type: RouteType) {
+        self.route = route; self.table = table; self.type = type
+    }
+}
+
+/// RTCF_* route cache flags the kernel reports in rtm_flags (`cache <...>`).
+public enum RouteCacheFlags {
+    public static let notify: UInt32 = 0x0001_0000, doRedirect: UInt32 = 0x0100_0000
+    public static let broadcast: UInt32 = 0x1000_0000, multicast: UInt32 = 0x2000_0000
+    public static let local: UInt32 = 0x8000_0000
 }
 
 /// The model's answer to one query: what `ip route get` would print.
@@ -63,14 +95,25 @@ public struct RouteResult: Sendable, Equatable {
     public var routeProtocol: UInt8?
     public var pref: UInt8?
     public var uid: UInt32?
-    public var flags: [String]
-    public var cache: [String]
+    /// RTCF_* flags of the cached route (RouteCacheFlags), IPv4.
+    public var cacheFlags: UInt32 = 0
+    /// The matched route's TOS (the answer's rtm_tos), IPv4.
+    public var tos: UInt8 = 0
+    /// The query's mark, echoed by the kernel (RTA_MARK), IPv4.
+    public var mark: UInt32 = 0
+    /// Metrics the answer carries (the route's RTAX_* values when the kernel's cached
+    /// route copies them), by RouteMetricNames name.
+    public var metrics: [String: UInt32]? = nil
+    /// The FIB entry matched, when the kernel's answer has one (nil: `fibmatch` fails).
+    public var match: FIBMatch? = nil
+    /// The query asked for the matched entry (`fibmatch`).
+    public var fibmatch = false
     /// Model features this answer exercised (for the differential report's categories).
     public var features: [String] = []
 
     public init(query: String, family: IPAddress.Family, dst: IPAddress) {
         self.query = query; self.family = family; self.dst = dst
-        multipath = []; flags = []; cache = []
+        multipath = []
     }
 
     public static func failure(_ q: RouteQuery, _ e: KernelError, rule: UInt32? = nil, type: RouteType? = nil) -> RouteResult {

@@ -1,0 +1,400 @@
+import Foundation
+
+/// One RTM_NEWROUTE message as the kernel answers `ip route get` (rt_fill_info for IPv4,
+/// rt6_fill_node for IPv6, fib_dump_info for `fibmatch`), attribute by attribute, so that it
+/// can be printed the way iproute2's `print_route` prints it: text or `-j` JSON.
+public struct IPRouteMessage: Sendable, Equatable {
+    /// One entry of RTA_MULTIPATH.
+    public struct Hop: Sendable, Equatable {
+        public var gateway: IPAddress?
+        public var dev: String
+        public var weight: Int
+        /// rtnh_flags (RTNH_F_*).
+        public var flags: UInt32
+        public init(gateway: IPAddress?, dev: String, weight: Int, flags: UInt32) {
+            self.gateway = gateway; self.dev = dev; self.weight = weight; self.flags = flags
+        }
+    }
+
+    public var family: IPAddress.Family
+    public var type: RouteType
+    /// RTA_DST with rtm_dst_len (nil: none, printed `default` when the length is 0).
+    public var dst: IPAddress?
+    public var dstLength: UInt8
+    /// RTA_SRC with rtm_src_len.
+    public var src: IPAddress?
+    public var srcLength: UInt8 = 0
+    public var tos: UInt8 = 0
+    /// RTA_TABLE (0: none).
+    public var table: UInt32 = 0
+    public var `protocol`: UInt8 = 0
+    public var scope: UInt8 = 0
+    /// rtm_flags: RTNH_F_* in the low byte, RTM_F_*, and for cached IPv4 routes the RTCF_*
+    /// bits (RouteCacheFlags).
+    public var flags: UInt32 = 0
+    public var nhid: UInt32?
+    /// RTA_GATEWAY, or RTA_VIA when its family differs from the route's.
+    public var gateway: IPAddress?
+    /// RTA_OIF, by name.
+    public var dev: String?
+    public var prefsrc: IPAddress?
+    /// RTA_PRIORITY.
+    public var priority: UInt32?
+    public var mark: UInt32?
+    public var uid: UInt32?
+    /// RTA_METRICS by RouteMetricNames name (`lock` is the RTAX_LOCK bit mask).
+    public var metrics: [String: UInt32]?
+    public var iif: String?
+    /// RTA_PREF (IPv6).
+    public var pref: UInt8?
+    /// RTA_MULTIPATH.
+    public var multipath: [Hop]?
+    /// nsaudit's own extension (not `ip`'s): every path the kernel's hash may choose, printed
+    /// as `nexthop-candidates [...]` in place of `via`/`dev`.
+    public var candidates: [RoutePath]?
+
+    public init(family: IPAddress.Family, type: RouteType, dst: IPAddress?, dstLength: UInt8) {
+        self.family = family; self.type = type; self.dst = dst; self.dstLength = dstLength
+    }
+
+    public static let cloned: UInt32 = 0x200, notifyFlag: UInt32 = 0x100
+}
+
+/// The names iproute2 prints for numbers: tables, route protocols, DSCP values and scopes.
+/// The built-in ones are iproute2's own plus the entries of the `/etc/iproute2` files every
+/// distribution ships; `merge` adds a site's files (`ID NAME` lines), as `ip` reads them.
+public struct IPRouteNames: Sendable, Equatable {
+    public var tables: [UInt32: String] = [253: "default", 254: "main", 255: "local"]
+    public var protocols: [UInt8: String] = [
+        0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 8: "gated", 9: "ra", 10: "mrt",
+        11: "zebra", 12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk", 16: "dhcp", 18: "keepalived",
+        42: "babel", 99: "openr", 186: "bgp", 187: "isis", 188: "ospf", 189: "rip", 192: "eigrp",
+    ]
+    public var dsfields: [UInt8: String] = [
+        0x00: "default", 0x28: "AF11", 0x30: "AF12", 0x38: "AF13", 0x48: "AF21", 0x50: "AF22", 0x58: "AF23",
+        0x68: "AF31", 0x70: "AF32", 0x78: "AF33", 0x88: "AF41", 0x90: "AF42", 0x98: "AF43", 0x20: "CS1",
+        0x40: "CS2", 0x60: "CS3", 0x80: "CS4", 0xa0: "CS5", 0xc0: "CS6", 0xe0: "CS7", 0xb8: "EF",
+    ]
+    public var scopes: [UInt8: String] = [0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"]
+
+    public init() {}
+    public static let builtin = IPRouteNames()
+
+    public enum Kind: Sendable { case tables, protocols, dsfields, scopes }
+
+    /// Adds the `ID NAME` lines of one iproute2 names file (`#` comments; ids decimal or
+    /// 0x-hexadecimal). Lines that are not of that form are skipped.
+    public mutating func merge(_ kind: Kind, fileText: String) {
+        for raw in fileText.split(whereSeparator: { $0 == "\n" }) {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2 else { continue }
+            let idText = String(words[0]), name = String(words[1])
+            let id: UInt64? = idText.hasPrefix("0x") || idText.hasPrefix("0X") ? UInt64(idText.dropFirst(2), radix: 16) : UInt64(idText)
+            guard let id else { continue }
+            switch kind {
+            case .tables: if id <= UInt64(UInt32.max) { tables[UInt32(id)] = name }
+            case .protocols: if id < 256 { protocols[UInt8(id)] = name }
+            case .dsfields: if id < 256 { dsfields[UInt8(id)] = name }
+            case .scopes: if id < 256 { scopes[UInt8(id)] = name }
+            }
+        }
+    }
+
+    func table(_ t: UInt32) -> String { tables[t] ?? String(t) }
+    func proto(_ p: UInt8) -> String { protocols[p] ?? String(p) }
+    func scope(_ s: UInt8) -> String { scopes[s] ?? String(s) }
+    func dsfield(_ d: UInt8) -> String {
+        if let n = dsfields[d] { return n }
+        let h = String(d, radix: 16)
+        return "0x" + (h.count < 2 ? "0" + h : h)
+    }
+}
+
+/// iproute2's `print_route`, for the messages `ip route get` receives: the same fields in the
+/// same order with the same separators (every field followed by a space, the IPv4 cache line
+/// on its own line, `nexthop` lines for multipath), and its `-j` JSON objects.
+public enum IPRouteText {
+    static let flagNames: [(UInt32, String)] = [
+        (0x1, "dead"), (0x4, "onlink"), (0x2, "pervasive"), (0x8, "offload"), (0x40, "trap"), (0x100, "notify"),
+        (0x10, "linkdown"), (0x20, "unresolved"), (0x4000, "rt_offload"), (0x8000, "rt_trap"),
+        (0x2000_0000, "rt_offload_failed"),
+    ]
+    static let cacheNames: [(UInt32, String)] = [
+        (0x8000_0000, "local"), (0x4000_0000, "reject"), (0x2000_0000, "mc"), (0x1000_0000, "brd"),
+        (0x0800_0000, "dst-nat"), (0x0080_0000, "src-nat"), (0x0040_0000, "masq"), (0x0002_0000, "dst-direct"),
+        (0x0400_0000, "src-direct"), (0x0004_0000, "redirected"), (0x0100_0000, "redirect"), (0x0020_0000, "fastroute"),
+        (0x0001_0000, "notify"), (0x0008_0000, "proxy"),
+    ]
+    /// RTAX_* in iproute2's order (the attribute index), with the names it prints.
+    static let metricOrder: [(index: Int, name: String)] = [
+        (2, "mtu"), (3, "window"), (4, "rtt"), (5, "rttvar"), (6, "ssthresh"), (7, "cwnd"), (8, "advmss"),
+        (9, "reordering"), (10, "hoplimit"), (11, "initcwnd"), (12, "features"), (13, "rto_min"), (14, "initrwnd"),
+        (15, "quickack"), (16, "congctl"), (17, "fastopen_no_cookie"),
+    ]
+
+    /// The text of one message, without the final newline. `oneline` is `ip -o`: the line
+    /// breaks inside the answer become a backslash.
+    public static func append(_ m: IPRouteMessage, names: IPRouteNames = .builtin, oneline: Bool = false, to o: inout [UInt8]) {
+        let sl: String = oneline ? "\\" : "\n"
+        let hostLen = UInt8(m.family.bitWidth)
+        let cloned = m.flags & IPRouteMessage.cloned != 0
+        func s(_ x: String) { o += x.utf8 }
+        if m.type != .unicast { s(m.type.name); o.append(32) }
+        s(prefixText(m.dst, m.dstLength, hostLen: hostLen, missing: "default")); o.append(32)
+        if let src = m.src {
+            s("from "); s(prefixText(src, m.srcLength, hostLen: hostLen, missing: "")); o.append(32)
+        } else if m.srcLength != 0 {
+            s("from 0/\(m.srcLength) ")
+        }
+        if let id = m.nhid { s("nhid \(id) ") }
+        if m.tos != 0 { s("tos "); s(names.dsfield(m.tos)); o.append(32) }
+        if let c = m.candidates, !c.isEmpty {
+            s("nexthop-candidates")
+            for p in c {
+                s(" [")
+                if let g = p.gateway { s("via "); RouteGetFormat.appendAddr(g, &o); o.append(32) }
+                s("dev "); s(p.dev); s(" weight "); s(String(p.weight))
+                if let e = p.error { s(" error "); s(e.rawValue) }
+                o.append(UInt8(ascii: "]"))
+            }
+            o.append(32)
+        } else {
+            appendGateway(m.gateway, routeFamily: m.family, &o)
+            if let d = m.dev { s("dev "); s(d); o.append(32) }
+        }
+        if m.table != 0 && m.table != Table.main { s("table "); s(names.table(m.table)); o.append(32) }
+        if !cloned {
+            if m.protocol != 3 { s("proto "); s(names.proto(m.protocol)); o.append(32) }
+            if m.scope != 0 { s("scope "); s(names.scope(m.scope)); o.append(32) }
+        }
+        if let p = m.prefsrc { s("src "); RouteGetFormat.appendAddr(p, &o); o.append(32) }
+        if let p = m.priority { s("metric \(p) ") }
+        appendFlags(m.flags, &o)
+        if let mark = m.mark, mark != 0 { s(mark >= 16 ? "mark 0x" + String(mark, radix: 16) + " " : "mark \(mark) ") }
+        if let u = m.uid { s("uid \(u) ") }
+        if m.family == .v4 && cloned {
+            s(sl); s("    cache ")
+            var f = m.flags & ~UInt32(0xffff)
+            if f != 0 {
+                o.append(UInt8(ascii: "<"))
+                for (bit, name) in cacheNames where f & bit != 0 {
+                    f &= ~bit
+                    s(name); s(f != 0 ? "," : "> ")
+                }
+                if f != 0 { s(String(f, radix: 16)); o.append(UInt8(ascii: ">")) }
+            }
+        }
+        if let mx = m.metrics { appendMetrics(mx, &o) }
+        if let i = m.iif { s("iif "); s(i); o.append(32) }
+        if let p = m.pref { s(prefName(p)) }
+        if let hops = m.multipath {
+            for h in hops {
+                s(sl); s("\tnexthop ")
+                appendGateway(h.gateway, routeFamily: m.family, &o)
+                s("dev "); s(h.dev); s(" weight \(h.weight) ")
+                appendFlags(h.flags, &o)
+            }
+        }
+    }
+
+    public static func text(_ m: IPRouteMessage, names: IPRouteNames = .builtin, oneline: Bool = false) -> String {
+        var b: [UInt8] = []
+        append(m, names: names, oneline: oneline, to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    static func prefixText(_ a: IPAddress?, _ len: UInt8, hostLen: UInt8, missing: String) -> String {
+        guard let a else { return len != 0 ? "0/\(len) " : missing }
+        return len != hostLen ? "\(a)/\(len)" : a.description
+    }
+
+    static func appendGateway(_ g: IPAddress?, routeFamily: IPAddress.Family, _ o: inout [UInt8]) {
+        guard let g else { return }
+        o += "via ".utf8
+        if g.family != routeFamily { o += g.family.description.utf8; o.append(32) }
+        RouteGetFormat.appendAddr(g, &o); o.append(32)
+    }
+
+    static func appendFlags(_ f: UInt32, _ o: inout [UInt8]) {
+        for (bit, name) in flagNames where f & bit != 0 { o += name.utf8; o.append(32) }
+    }
+
+    static func prefName(_ p: UInt8) -> String {
+        switch p {
+        case 0: "pref medium"
+        case 1: "pref high"
+        case 3: "pref low"
+        default: String(p)
+        }
+    }
+
+    static func metricValue(_ mx: [String: UInt32], _ index: Int, _ name: String) -> UInt32? {
+        mx[name] ?? mx["rtax\(index)"]
+    }
+
+    static func appendMetrics(_ mx: [String: UInt32], _ o: inout [UInt8]) {
+        let lock = mx["lock"] ?? 0
+        for (i, name) in metricOrder {
+            let v = metricValue(mx, i, name)
+            if v == nil && lock & (1 << UInt32(i)) == 0 { continue }
+            let val = i == 16 ? 0 : (v ?? 0)
+            if i == 10 && val == UInt32.max { continue }
+            o += name.utf8; o.append(32)
+            if lock & (1 << UInt32(i)) != 0 { o += "lock ".utf8 }
+            switch i {
+            case 12:
+                var f = val
+                if f & 1 != 0 { o += "ecn ".utf8; f &= ~1 }
+                if f != 0 { o += "0x\(String(val, radix: 16)) ".utf8 }
+            case 4, 5, 13:
+                let x = i == 4 ? val / 8 : (i == 5 ? val / 4 : val)
+                if x >= 1000 { o += (String(format: "%g", Double(x) / 1e3) + "s ").utf8 } else { o += "\(x)ms ".utf8 }
+            case 16:
+                // The snapshot keeps metrics as numbers: the algorithm's name is not recorded.
+                o += "? ".utf8
+            default:
+                o += "\(val) ".utf8
+            }
+        }
+    }
+
+    // MARK: JSON (`ip -j`)
+
+    /// One `-j` object.
+    public static func appendJSON(_ m: IPRouteMessage, names: IPRouteNames = .builtin, to o: inout [UInt8]) {
+        let hostLen = UInt8(m.family.bitWidth)
+        let cloned = m.flags & IPRouteMessage.cloned != 0
+        var first = true
+        func key(_ k: String) {
+            if !first { o.append(UInt8(ascii: ",")) }
+            first = false
+            quote(k, &o); o.append(UInt8(ascii: ":"))
+        }
+        func str(_ k: String, _ v: String) { key(k); quote(v, &o) }
+        func num(_ k: String, _ v: UInt64) { key(k); o += String(v).utf8 }
+        func flagArray(_ f: UInt32) {
+            key("flags"); o.append(UInt8(ascii: "["))
+            var n = 0
+            for (bit, name) in flagNames where f & bit != 0 {
+                if n > 0 { o.append(UInt8(ascii: ",")) }
+                quote(name, &o); n += 1
+            }
+            o.append(UInt8(ascii: "]"))
+        }
+        func gateway(_ g: IPAddress?) {
+            guard let g else { return }
+            if g.family == m.family { str("gateway", g.description) }
+            else {
+                key("via"); o += "{\"family\":".utf8; quote(g.family.description, &o)
+                o += ",\"host\":".utf8; quote(g.description, &o); o.append(UInt8(ascii: "}"))
+            }
+        }
+        o.append(UInt8(ascii: "{"))
+        if m.type != .unicast { str("type", m.type.name) }
+        str("dst", prefixText(m.dst, m.dstLength, hostLen: hostLen, missing: "default"))
+        if let src = m.src { str("from", prefixText(src, m.srcLength, hostLen: hostLen, missing: "")) }
+        else if m.srcLength != 0 { str("src", "0/\(m.srcLength)") }
+        if let id = m.nhid { num("nhid", UInt64(id)) }
+        if m.tos != 0 { str("tos", names.dsfield(m.tos)) }
+        gateway(m.gateway)
+        if let d = m.dev { str("dev", d) }
+        if m.table != 0 && m.table != Table.main { str("table", names.table(m.table)) }
+        if !cloned {
+            if m.protocol != 3 { str("protocol", names.proto(m.protocol)) }
+            if m.scope != 0 { str("scope", names.scope(m.scope)) }
+        }
+        if let p = m.prefsrc { str("prefsrc", p.description) }
+        if let p = m.priority { num("metric", UInt64(p)) }
+        flagArray(m.flags)
+        if let mark = m.mark, mark != 0 { num("mark", UInt64(mark)) }
+        if let u = m.uid { num("uid", UInt64(u)) }
+        if m.family == .v4 && cloned {
+            key("cache"); o.append(UInt8(ascii: "["))
+            var f = m.flags & ~UInt32(0xffff), n = 0
+            for (bit, name) in cacheNames where f & bit != 0 {
+                f &= ~bit
+                if n > 0 { o.append(UInt8(ascii: ",")) }
+                quote(name, &o); n += 1
+            }
+            o.append(UInt8(ascii: "]"))
+        }
+        if let mx = m.metrics {
+            key("metrics"); o += "[{".utf8
+            let lock = mx["lock"] ?? 0
+            var n = 0
+            for (i, name) in metricOrder {
+                let v = metricValue(mx, i, name)
+                if v == nil && lock & (1 << UInt32(i)) == 0 { continue }
+                let val = v ?? 0
+                if i == 10 && val == UInt32.max { continue }
+                if n > 0 { o.append(UInt8(ascii: ",")) }
+                n += 1
+                switch i {
+                case 4: quote(name, &o); o += ":\(val / 8)".utf8
+                case 5: quote(name, &o); o += ":\(val / 4)".utf8
+                case 16: quote("congestion", &o); o += ":\"?\"".utf8
+                case 12:
+                    if val & 1 != 0 { quote("ecn", &o); o += ":null".utf8; if val & ~1 != 0 { o.append(UInt8(ascii: ",")) } }
+                    if val & ~1 != 0 { quote("features", &o); o += ":\"0x\(String(val, radix: 16))\"".utf8 }
+                default: quote(name, &o); o += ":\(val)".utf8
+                }
+            }
+            o += "}]".utf8
+        }
+        if let i = m.iif { str("iif", i) }
+        if let p = m.pref {
+            switch p {
+            case 0: str("pref", "medium")
+            case 1: str("pref", "high")
+            case 3: str("pref", "low")
+            default: num("pref", UInt64(p))
+            }
+        }
+        if let hops = m.multipath {
+            key("nexthops"); o.append(UInt8(ascii: "["))
+            for (k, h) in hops.enumerated() {
+                if k > 0 { o.append(UInt8(ascii: ",")) }
+                o.append(UInt8(ascii: "{"))
+                var hf = true
+                if let g = h.gateway {
+                    if g.family == m.family { o += "\"gateway\":".utf8; quote(g.description, &o) }
+                    else {
+                        o += "\"via\":{\"family\":".utf8; quote(g.family.description, &o)
+                        o += ",\"host\":".utf8; quote(g.description, &o); o.append(UInt8(ascii: "}"))
+                    }
+                    hf = false
+                }
+                if !hf { o.append(UInt8(ascii: ",")) }
+                o += "\"dev\":".utf8; quote(h.dev, &o)
+                o += ",\"weight\":\(h.weight),\"flags\":[".utf8
+                var n = 0
+                for (bit, name) in flagNames where h.flags & bit != 0 {
+                    if n > 0 { o.append(UInt8(ascii: ",")) }
+                    quote(name, &o); n += 1
+                }
+                o += "]}".utf8
+            }
+            o.append(UInt8(ascii: "]"))
+        }
+        o.append(UInt8(ascii: "}"))
+    }
+
+    /// iproute2's json_writer string: `\t \n \r \f \b \\ "` escaped, every other byte as is.
+    static func quote(_ s: String, _ o: inout [UInt8]) {
+        o.append(34)
+        for b in s.utf8 {
+            switch b {
+            case 9: o += "\\t".utf8
+            case 10: o += "\\n".utf8
+            case 13: o += "\\r".utf8
+            case 12: o += "\\f".utf8
+            case 8: o += "\\b".utf8
+            case 92: o += "\\\\".utf8
+            case 34: o += "\\\"".utf8
+            default: o.append(b)
+            }
+        }
+        o.append(34)
+    }
+}
