@@ -127,6 +127,9 @@ public struct SnapshotEditor {
         return fallback
     }
 
+    /// The routes the kernel adds for an address (fib_add_ifaddr, addrconf). An IPv4
+    /// secondary address (another address of the device already holds its subnet) gets only
+    /// its local route, with the primary as source: the subnet's routes are the primary's.
     func kernelRoutes(_ a: Address, _ dev: Link, _ ns: NamespaceSnapshot) -> [Route] {
         var out: [Route] = []
         let f = a.family
@@ -134,6 +137,10 @@ public struct SnapshotEditor {
         var lr = Route(family: f, table: local, type: .local, dst: IPPrefix(a.local, f.bitWidth), protocol: 2,
                        scope: f == .v4 ? Scope.host : 0)
         lr.oif = dev.index
+        if f == .v4 && a.flags & AddressFlags.secondary != 0 {
+            lr.prefsrc = ns.addresses.first { $0.index == dev.index && $0.family == .v4 && $0.flags & AddressFlags.secondary == 0 && $0.prefix == a.prefix }?.local ?? a.local
+            return [lr]
+        }
         if f == .v4 { lr.prefsrc = a.local }
         out.append(lr)
         if Int(a.prefixlen) < f.bitWidth && a.flags & AddressFlags.noprefixroute == 0 {
@@ -388,7 +395,11 @@ public struct SnapshotEditor {
             case "down":
                 ns.links[k].flags &= ~(LinkFlags.up | LinkFlags.lowerUp)
                 ns.links[k].operstate = "DOWN"
-                flushRoutes(&ns, via: ns.links[k].index)
+                let index = ns.links[k].index
+                flushRoutes(&ns, via: index)
+                // addrconf_ifdown: IPv6 addresses go with the link (keep_addr_on_down is 0 by
+                // default; it is not recorded).
+                ns.addresses.removeAll { $0.index == index && $0.family == .v6 }
             case "master":
                 guard i + 1 < w.count, let v = ns.link(named: w[i + 1]), v.isVRF else { throw fail("master must be a VRF device of this namespace") }
                 i += 1
@@ -417,8 +428,24 @@ public struct SnapshotEditor {
         if l.adminUp { for a in ns.addresses where a.index == l.index { ns.routes += kernelRoutes(a, l, ns) } }
     }
 
+    /// A device going down (fib_sync_down_dev, rt6_sync_down_dev): routes through it go,
+    /// except IPv4 host-scope (local) routes, which stay; a multipath route keeps its other
+    /// paths, the ones through the device marked dead and linkdown, unless all were through it.
     func flushRoutes(_ ns: inout NamespaceSnapshot, via index: Int32) {
-        ns.routes.removeAll { r in r.oif == index || (r.nexthops ?? []).contains { $0.oif == index } }
+        var kept: [Route] = []
+        for var r in ns.routes {
+            if let nhs = r.nexthops, !nhs.isEmpty {
+                let through = nhs.filter { $0.oif == index }.count
+                if through == nhs.count { continue }
+                if through > 0 {
+                    for i in nhs.indices where nhs[i].oif == index { r.nexthops![i].flags |= NexthopFlags.dead | NexthopFlags.linkdown }
+                }
+            } else if r.oif == index && !(r.family == .v4 && r.scope == Scope.host) {
+                continue
+            }
+            kept.append(r)
+        }
+        ns.routes = kept
     }
 
     /// `ip link set DEV netns NS`: the device leaves with no addresses and no routes, down.
