@@ -5,38 +5,37 @@ import Testing
 /// disjoint, in order, cover exactly the ranges, and each is the largest aligned block that
 /// starts where it starts and stays inside its range (which makes the cover minimal).
 @Suite struct AddressRangesTests {
-    struct Rng { var s: UInt64; mutating func next() -> UInt64 { s = s &* 6364136223846793005 &+ 1442695040888963407; return s >> 11 } }
 
-    func check(_ r: AddressRanges) {
+    func check(_ r: AddressRanges, _ note: Comment? = nil) {
         let width = r.family.bitWidth
         let top: UInt128 = width == 32 ? 0xffff_ffff : .max
         let blocks = r.prefixes
-        #expect(blocks.count == r.prefixCount)
+        #expect(blocks.count == r.prefixCount, note)
         var k = 0
         for (lo, hi) in r.ranges {
             var at = lo
             while true {
                 let p = blocks[k]; k += 1
-                #expect(p.address.bits == at)
-                #expect(p.last.bits <= hi)
+                #expect(p.address.bits == at, note)
+                #expect(p.last.bits <= hi, note)
                 // not extendable: a block one bit shorter would be misaligned or overrun hi
                 if p.length > 0 {
                     let bigger = IPPrefix(IPAddress(family: r.family, bits: at), Int(p.length) - 1)
-                    #expect(bigger.address.bits != at || bigger.last.bits > hi)
+                    #expect(bigger.address.bits != at || bigger.last.bits > hi, note)
                 }
                 if p.last.bits >= hi { break }
                 at = p.last.bits + 1
             }
             _ = top
         }
-        #expect(k == blocks.count)
+        #expect(k == blocks.count, note)
         for limit in [0, 1, 3, blocks.count, blocks.count + 5] {
-            #expect(r.prefixes(limit: limit) == Array(blocks.prefix(limit)))
+            #expect(r.prefixes(limit: limit) == Array(blocks.prefix(limit)), note)
         }
     }
 
     @Test func randomIPv4Ranges() {
-        var g = Rng(s: 7)
+        var g = SeededRandom(7)
         for _ in 0..<300 {
             var r = AddressRanges(family: .v4)
             var at: UInt128 = UInt128(g.next() % 1000)
@@ -48,7 +47,7 @@ import Testing
                 at = hi + 2 + UInt128(g.next() % 70000)
                 if at > 0xffff_ffff { break }
             }
-            check(r)
+            check(r, g.seedNote)
         }
     }
 
@@ -77,7 +76,7 @@ import Testing
     }
 
     @Test func operationsMatchTheirDefinition() {
-        var g = AddressRangesTests.Rng(s: 11)
+        var g = SeededRandom(11)
         for _ in 0..<2000 {
             let n = 1 + Int(g.next() % 64)
             func random() -> [Bool] {
@@ -86,12 +85,12 @@ import Testing
             }
             let a = random(), b = random()
             let ra = ranges(a), rb = ranges(b)
-            #expect(ra.union(rb) == ranges(zip(a, b).map { $0 || $1 }))
-            #expect(ra.intersecting(rb) == ranges(zip(a, b).map { $0 && $1 }))
-            #expect(ra.subtracting(rb) == ranges(zip(a, b).map { $0 && !$1 }))
+            #expect(ra.union(rb) == ranges(zip(a, b).map { $0 || $1 }), g.seedNote)
+            #expect(ra.intersecting(rb) == ranges(zip(a, b).map { $0 && $1 }), g.seedNote)
+            #expect(ra.subtracting(rb) == ranges(zip(a, b).map { $0 && !$1 }), g.seedNote)
             let prefixes = ra.prefixes
-            #expect(AddressRanges(union: prefixes, family: .v4) == ra)
-            for p in rb.prefixes { #expect(ra.overlaps(p) == !ra.intersecting(AddressRanges(union: [p], family: .v4)).isEmpty) }
+            #expect(AddressRanges(union: prefixes, family: .v4) == ra, g.seedNote)
+            for p in rb.prefixes { #expect(ra.overlaps(p) == !ra.intersecting(AddressRanges(union: [p], family: .v4)).isEmpty, g.seedNote) }
         }
     }
 }
@@ -100,7 +99,7 @@ import Testing
 /// comparison, on random prefixes of every length including 0.0.0.0/0 and the last address.
 @Suite struct RadixSortedSpaceTests {
     @Test func unionAndPartitionMatchAComparisonSort() {
-        var g = AddressRangesTests.Rng(s: 5)
+        var g = SeededRandom(5)
         for round in 0..<20 {
             var prefixes = [IPPrefix("255.255.255.255/32")!, IPPrefix("0.0.0.0/\(round % 2 == 0 ? 0 : 1)")!]
             for _ in 0..<(300 + Int(g.next() % 5000)) {
@@ -114,10 +113,10 @@ import Testing
                 if let l = expected.last, r.0 <= l.1 + 1 { expected[expected.count - 1].1 = max(l.1, r.1) } else { expected.append(r) }
             }
             let union = AddressRanges(union: prefixes, family: .v4)
-            #expect(union.ranges.elementsEqual(expected, by: { $0 == $1 }), "round \(round)")
+            #expect(union.ranges.elementsEqual(expected, by: { $0 == $1 }), "round \(round), \(g.seedNote)")
             let cuts = Set(prefixes.flatMap { [$0.address.bits, $0.last.bits + 1] }.filter { $0 <= 0xffff_ffff } + [0]).sorted()
             let part = AddressPartition(family: .v4, prefixes: prefixes)
-            #expect(part.starts == cuts, "round \(round)")
+            #expect(part.starts == cuts, "round \(round), \(g.seedNote)")
             for _ in 0..<100 {
                 let x = UInt128(g.next() & 0xffff_ffff)
                 let i = part.index(of: x)

@@ -49,7 +49,7 @@ import Testing
     /// Re-serializes JSON with every object's members shuffled (seeded), optionally pretty
     /// and with unknown members added; leaves go through JSONSerialization unchanged.
     func reshape(_ text: String, seed: UInt64, pretty: Bool, unknown: Bool) throws -> String {
-        var rng = SplitMix(seed)
+        var rng = SplitMix64(seed: seed)
         func leaf(_ v: Any) throws -> String {
             String(decoding: try JSONSerialization.data(withJSONObject: v, options: .fragmentsAllowed), as: UTF8.self)
         }
@@ -264,14 +264,3 @@ import Testing
 }
 
 /// A small seeded generator for reproducible shuffles.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
