@@ -11,10 +11,107 @@ public struct KernelRouteAnswer: Sendable, Equatable {
     public init(error: String? = nil) { self.error = error }
 }
 
-/// Checks findings against the live kernel: each finding's representative flows are asked
-/// of the model and of the kernel; a disagreement becomes a `model-mismatch` finding.
+/// One client source of one audited (address, ingress) pair, drawn from one verdict class of
+/// the return-path analysis (the symmetric class included, so sources that produce no
+/// finding are asked too), for the kernel self-check to ask the kernel and the model about.
+public struct SelfCheckSample: Sendable, Equatable {
+    /// The namespace's id.
+    public var netns: String
+    public var address: IPAddress
+    public var ingress: String
+    /// The class the audit put the source in (never `.notApplicable`).
+    public var verdict: ReturnPathAnalysis.Verdict
+    public var source: IPAddress
+    /// The VRF a reply socket on the address is bound to, as the analysis binds it.
+    public var binding: String?
+
+    public init(netns: String, address: IPAddress, ingress: String, verdict: ReturnPathAnalysis.Verdict,
+                source: IPAddress, binding: String? = nil) {
+        self.netns = netns; self.address = address; self.ingress = ingress; self.verdict = verdict
+        self.source = source; self.binding = binding
+    }
+
+    /// The request as it arrives: the input lookup `A from S iif I` (local delivery,
+    /// rp_filter, forwarding).
+    public var request: RouteQuery {
+        var q = RouteQuery(dst: address, line: "\(address) from \(source) iif \(ingress)")
+        q.src = source; q.iif = ingress
+        return q
+    }
+
+    /// The reply: the output lookup `S from A [oif VRF]`, bound like the socket.
+    public var reply: RouteQuery {
+        var q = RouteQuery(dst: source, line: "\(source) from \(address)\(binding.map { " oif \($0)" } ?? "")")
+        q.src = address; q.oif = binding
+        return q
+    }
+
+    /// The class's name: symmetric, or the kind of finding it gives (request-rejected for
+    /// requests refused without rp_filter, which give none).
+    public var verdictClass: String { SelfCheck.className(verdict) }
+}
+
+/// Checks the audit against the live kernel. Every audited (address, ingress) pair has a few
+/// sampled sources per verdict class, symmetric ones included (`samples`); each finding has
+/// its representative flows (`queries(for:in:)`). For each, the request's input lookup and
+/// the reply's output lookup are asked of the kernel and of the model; a disagreement, or
+/// kernel answers that put a sample in another class than the audit did, becomes a
+/// `model-mismatch` finding (one per namespace, address, ingress and kind of check).
 public enum SelfCheck {
-    /// The representative queries of a finding (at most two sources).
+    /// Sources sampled per verdict class of each (address, ingress).
+    public static let samplesPerClass = 3
+
+    /// The samples of one namespace's return-path results: from every class but not
+    /// applicable, at most `perClass` sources spread over the class's ranges (`picks`).
+    public static func samples(_ ns: NamespaceSnapshot, _ results: [ReturnPathAnalysis.Result],
+                               perClass: Int = samplesPerClass) -> [SelfCheckSample] {
+        var out: [SelfCheckSample] = []
+        for r in results {
+            let binding = ReturnPathAnalysis.replyBinding(ns, r.address)
+            for (v, ranges) in [(ReturnPathAnalysis.Verdict.symmetric, r.symmetric)] + r.byVerdict where v != .notApplicable {
+                for s in picks(ranges, perClass) {
+                    out.append(SelfCheckSample(netns: ns.id, address: r.address.local, ingress: r.ingress, verdict: v,
+                                               source: s, binding: binding))
+                }
+            }
+        }
+        return out
+    }
+
+    /// At most `n` distinct addresses of `set`, spread over its ranges: the first range's start
+    /// + 1, the last range's end - 1, and the middle of ranges evenly spaced between them
+    /// (inner addresses, not a subnet's network or broadcast address). Never one of the
+    /// special prefixes (the analysis skips those; checked anyway).
+    static func picks(_ set: AddressRanges, _ n: Int) -> [IPAddress] {
+        let rs = set.ranges
+        guard !rs.isEmpty, n > 0 else { return [] }
+        let special = ReturnPathAnalysis.specialPrefixes(set.family)
+        var out: [IPAddress] = []
+        for k in 0..<n {
+            let i = n == 1 ? 0 : k * (rs.count - 1) / (n - 1)
+            let (lo, hi) = rs[i]
+            let bits = k == 0 ? (hi > lo ? lo + 1 : lo) : k == n - 1 ? (hi > lo ? hi - 1 : hi) : lo + (hi - lo) / 2
+            let a = IPAddress(family: set.family, bits: bits)
+            if !out.contains(a) && !special.contains(where: { $0.contains(a) }) { out.append(a) }
+        }
+        return out
+    }
+
+    /// A verdict class's name (see `SelfCheckSample.verdictClass`).
+    public static func className(_ v: ReturnPathAnalysis.Verdict) -> String {
+        switch v {
+        case .symmetric: "symmetric"
+        case .notApplicable: "not-applicable"
+        case .asymmetric: FindingKind.asymmetricReply.rawValue
+        case .rpFilterDrop: FindingKind.rpFilterDrop.rawValue
+        case .requestRejected: "request-rejected"
+        case .unroutable: FindingKind.replyUnroutable.rawValue
+        case .ecmpSplit: FindingKind.ecmpSplit.rawValue
+        }
+    }
+
+    /// The representative queries of a finding (at most two sources): the request for an
+    /// rp_filter drop, else the reply.
     public static func queries(for f: Finding, in ns: NamespaceSnapshot) -> [RouteQuery] {
         guard [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit].contains(f.kind),
               let aText = f.localAddress, let a = IPAddress(aText), let ing = f.ingress else { return [] }
@@ -26,17 +123,11 @@ public enum SelfCheck {
             if !special.contains(where: { $0.contains(cand) }) { reps.append(cand) }
             if reps.count == 2 { break }
         }
-        var binding: String?
-        if let l = ns.link(named: ing), let m = l.master, let v = ns.link(index: m), v.isVRF { binding = v.name }
+        // The reply is bound like the analysis binds it: to the VRF of the address's interface.
+        let binding = ns.addresses.first { $0.local == a }.flatMap { ReturnPathAnalysis.replyBinding(ns, $0) }
         return reps.map { s in
-            if f.kind == .rpFilterDrop {
-                var q = RouteQuery(dst: a, line: "\(a) from \(s) iif \(ing)")
-                q.src = s; q.iif = ing
-                return q
-            }
-            var q = RouteQuery(dst: s, line: "\(s) from \(a)\(binding.map { " oif \($0)" } ?? "")")
-            q.src = a; q.oif = binding
-            return q
+            let sample = SelfCheckSample(netns: ns.id, address: a, ingress: ing, verdict: .symmetric, source: s, binding: binding)
+            return f.kind == .rpFilterDrop ? sample.request : sample.reply
         }
     }
 
@@ -65,16 +156,232 @@ public enum SelfCheck {
         }
     }
 
-    /// The model-mismatch finding for a disagreement.
-    public static func mismatch(_ f: Finding, _ why: String) -> Finding {
-        var m = Finding(kind: .modelMismatch, severity: .error, netns: f.netns,
-                        summary: "nsaudit's model is wrong here: \(why). The finding \(f.id) cannot be trusted; please report this with the snapshot.")
-        m.localAddress = f.localAddress
-        m.ingress = f.ingress
-        m.evidence = ["kernel", "model"]
-        m.kernelChecked = true
-        m.details = ["finding": f.id, "key": f.id]
-        m.assignID()
-        return m
+    /// nil when the kernel's answers to a sample's request and reply put its source in the
+    /// class the audit gave it; else what the kernel does instead. Catches the analysis
+    /// classing a range differently from what the lookups of its sources give.
+    public static func contradiction(_ s: SelfCheckSample, request k: KernelRouteAnswer, reply kr: KernelRouteAnswer,
+                                     ns: NamespaceSnapshot) -> String? {
+        let delivered = k.error == nil && k.type == .local
+        let requestDoes = k.error.map { "refuses the request (\($0))" }
+            ?? (delivered ? "delivers the request" : "does not deliver the request locally (\(k.type?.name ?? "unknown") route)")
+        switch s.verdict {
+        case .rpFilterDrop, .requestRejected:
+            return k.error != nil ? nil : "the kernel \(requestDoes)"
+        case .notApplicable:
+            return nil
+        case .symmetric, .asymmetric, .unroutable, .ecmpSplit:
+            guard delivered else { return "the kernel \(requestDoes)" }
+        }
+        let dev = ns.linkName(kr.oif)
+        let routed = kr.error == nil && kr.type == .unicast
+        let replyDoes = kr.error.map { "refuses the reply (\($0))" }
+            ?? (routed ? "sends the reply through \(dev ?? "?")" : "answers the reply with a \(kr.type?.name ?? "unknown") route")
+        let agrees: Bool
+        switch s.verdict {
+        case .symmetric: agrees = routed && dev == s.ingress
+        case .asymmetric(let egress, _, _, _, _): agrees = routed && dev == egress
+        case .ecmpSplit(let egress, _, _, _): agrees = routed && dev.map(egress.contains) == true
+        case .unroutable: agrees = !routed
+        case .rpFilterDrop, .requestRejected, .notApplicable: agrees = true
+        }
+        return agrees ? nil : "the kernel \(requestDoes) and \(replyDoes)"
+    }
+
+    /// A kernel answer in `ip route get` words.
+    static func describe(_ k: KernelRouteAnswer, _ ns: NamespaceSnapshot) -> String {
+        if let e = k.error { return "error \(e)" }
+        var s = k.type?.name ?? "unknown"
+        if let d = ns.linkName(k.oif) { s += " dev \(d)" }
+        if let g = k.gateway { s += " via \(g)" }
+        if let t = k.table { s += " table \(Table.name(t))" }
+        return s
+    }
+
+    /// The model's answer in `ip route get` words.
+    static func describe(_ r: RouteResult) -> String {
+        if let e = r.error { return "error \(e.rawValue)" }
+        var s = r.type?.name ?? "unknown"
+        if r.multipath.isEmpty {
+            if let d = r.dev { s += " dev \(d)" }
+            if let g = r.gateway { s += " via \(g)" }
+        } else {
+            s += " multipath " + r.multipath.map { "dev \($0.dev)\($0.gateway.map { " via \($0)" } ?? "")" }.joined(separator: ", ")
+        }
+        if let t = r.table { s += " table \(Table.name(t))" }
+        return s
+    }
+
+    /// Deliberate faults of the model's answers, for tests that show the check catches a wrong
+    /// model (the command line never sets one).
+    @_spi(Testing) public enum Fault: String, Sendable, CaseIterable {
+        /// Replies leave through a device other than the one the model chose.
+        case wrongReplyEgress
+        /// Requests the model would deliver locally are refused (as if by rp_filter).
+        case refusesRequests
+    }
+
+    /// The model's answer, as `fault` spoils it.
+    static func spoil(_ r: RouteResult, _ q: RouteQuery, _ fault: Fault?, _ ns: NamespaceSnapshot) -> RouteResult {
+        guard let fault else { return r }
+        var r = r
+        switch fault {
+        case .wrongReplyEgress:
+            guard q.iif == nil, r.error == nil, r.type == .unicast else { return r }
+            let used = Set([r.dev].compactMap { $0 } + r.multipath.map(\.dev))
+            guard let other = (ns.links.first { !$0.isLoopback && !used.contains($0.name) } ?? ns.links.first { !used.contains($0.name) })?.name
+            else { return r }
+            r.dev = other
+            for i in r.multipath.indices { r.multipath[i].dev = other }
+        case .refusesRequests:
+            guard q.iif != nil, r.error == nil, r.type == .local else { return r }
+            r = .failure(q, .EXDEV)
+        }
+        return r
+    }
+
+    /// Which lookup a disagreement is about.
+    public enum Check: String, Sendable, CaseIterable {
+        /// The request's input lookup (`A from S iif I`).
+        case request
+        /// The reply's output lookup (`S from A`).
+        case reply
+        /// The class the audit gave a sampled source, against the kernel's two answers.
+        case classification
+    }
+
+    /// One disagreement, before those of one (namespace, address, ingress, check) are merged.
+    struct Disagreement {
+        var address: String
+        var ingress: String
+        var check: Check
+        var why: String
+        var query: String
+        var kernel: String
+        var model: String
+        var verdictClass: String?
+        var finding: String?
+    }
+
+    /// Asks the kernel (`ask`, e.g. `KernelRouteLookup.ask`: one namespace, its queries, the
+    /// answers in order) and the model (`models`, else built here) every finding's
+    /// representative flows and both lookups of every sample; returns the findings with
+    /// `kernelChecked` set where asked, after one model-mismatch finding per (namespace,
+    /// address, ingress, check) that disagreed. A namespace the kernel cannot be asked in is
+    /// left unchecked.
+    public static func run(_ findings: [Finding], samples: [SelfCheckSample], snapshot: Snapshot,
+                           models: [String: RoutingModel] = [:],
+                           ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+        check(findings, samples, snapshot, models, fault: nil, ask: ask)
+    }
+
+    /// `run` with the model's answers spoiled by `fault` (tests).
+    @_spi(Testing) public static func run(_ findings: [Finding], samples: [SelfCheckSample], snapshot: Snapshot,
+                                          models: [String: RoutingModel] = [:], fault: Fault,
+                                          ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+        check(findings, samples, snapshot, models, fault: fault, ask: ask)
+    }
+
+    static func check(_ findings: [Finding], _ samples: [SelfCheckSample], _ snap: Snapshot, _ models: [String: RoutingModel],
+                      fault: Fault?, ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+        // Work per namespace (by id), in the order of the snapshot.
+        var findingsOf: [String: [Int]] = [:], samplesOf: [String: [Int]] = [:]
+        for (i, f) in findings.enumerated() {
+            if let id = snap.namespace(f.netns)?.id { findingsOf[id, default: []].append(i) }
+        }
+        for (i, s) in samples.enumerated() { samplesOf[s.netns, default: []].append(i) }
+        let (fOf, sOf) = (findingsOf, samplesOf)
+        let jobs = snap.namespaces.filter { $0.status == .ok && (findingsOf[$0.id] != nil || samplesOf[$0.id] != nil) }
+        // One namespace per job, on every core (each asks the kernel from a thread of its own
+        // inside the namespace); merged in namespace order.
+        let done = parallelMap(jobs.count) { j -> (checked: [Int], mismatches: [Finding]) in
+            let ns = jobs[j]
+            return checkNamespace(ns, findings, fOf[ns.id] ?? [], samples, sOf[ns.id] ?? [],
+                                  model: models[ns.id] ?? RoutingModel(ns), fault: fault, ask: ask)
+        }
+        var out = findings
+        for d in done { for i in d.checked { out[i].kernelChecked = true } }
+        return done.flatMap(\.mismatches) + out
+    }
+
+    static func checkNamespace(_ ns: NamespaceSnapshot, _ findings: [Finding], _ fIndices: [Int],
+                               _ samples: [SelfCheckSample], _ sIndices: [Int], model: RoutingModel, fault: Fault?,
+                               ask: (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> (checked: [Int], mismatches: [Finding]) {
+        // Each distinct query is asked once.
+        var asked: [RouteQuery] = []
+        var slotOf: [String: Int] = [:]
+        func slot(_ q: RouteQuery) -> Int {
+            if let s = slotOf[q.line] { return s }
+            slotOf[q.line] = asked.count
+            asked.append(q)
+            return asked.count - 1
+        }
+        var fromFindings: [(finding: Int, slot: Int)] = []
+        for i in fIndices { for q in queries(for: findings[i], in: ns) { fromFindings.append((i, slot(q))) } }
+        var fromSamples: [(sample: Int, request: Int, reply: Int)] = []
+        for i in sIndices { fromSamples.append((i, slot(samples[i].request), slot(samples[i].reply))) }
+        guard !asked.isEmpty, let kernel = try? ask(ns, asked), kernel.count == asked.count else { return ([], []) }
+        let modelAnswers = asked.map { q in (try? model.routeGet(q)).map { spoil($0, q, fault, ns) } }
+        let why: [String?] = asked.indices.map { i in
+            modelAnswers[i].flatMap { disagreement(model: $0, kernel: kernel[i], ns: ns) }
+        }
+
+        var found: [Disagreement] = []
+        func lookup(_ slot: Int, _ address: String, _ ingress: String, _ verdictClass: String?, _ finding: String?) {
+            guard let w = why[slot], let m = modelAnswers[slot] else { return }
+            let q = asked[slot]
+            found.append(Disagreement(address: address, ingress: ingress, check: q.iif != nil ? .request : .reply, why: w,
+                                      query: q.line, kernel: describe(kernel[slot], ns), model: describe(m),
+                                      verdictClass: verdictClass, finding: finding))
+        }
+        for (i, s) in fromFindings {
+            lookup(s, findings[i].localAddress ?? "", findings[i].ingress ?? "", nil, findings[i].id)
+        }
+        for (i, rq, rp) in fromSamples {
+            let s = samples[i]
+            lookup(rq, s.address.description, s.ingress, s.verdictClass, nil)
+            lookup(rp, s.address.description, s.ingress, s.verdictClass, nil)
+            if let w = contradiction(s, request: kernel[rq], reply: kernel[rp], ns: ns) {
+                found.append(Disagreement(address: s.address.description, ingress: s.ingress, check: .classification,
+                                          why: "the audit puts source \(s.source) in class \(s.verdictClass), but \(w)",
+                                          query: "\(asked[rq].line); \(asked[rp].line)",
+                                          kernel: "\(describe(kernel[rq], ns)); \(describe(kernel[rp], ns))",
+                                          model: "class \(s.verdictClass)", verdictClass: s.verdictClass, finding: nil))
+            }
+        }
+        return (fromFindings.map(\.finding), merged(found, netns: ns.names.first ?? ns.id))
+    }
+
+    /// One model-mismatch finding per (address, ingress, check), in order of first appearance:
+    /// one fault typically spoils many samples alike.
+    static func merged(_ found: [Disagreement], netns: String) -> [Finding] {
+        struct Key: Hashable { var address, ingress: String; var check: Check }
+        var order: [Key] = []
+        var groups: [Key: [Disagreement]] = [:]
+        for d in found {
+            let k = Key(address: d.address, ingress: d.ingress, check: d.check)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(d)
+        }
+        return order.map { k in
+            let g = groups[k]!, d = g[0]
+            let classes = Array(Set(g.compactMap(\.verdictClass))).sorted()
+            let affected = Array(Set(g.compactMap(\.finding))).sorted()
+            let more = g.count > 1 ? "; \(g.count - 1) more \(g.count == 2 ? "query disagrees" : "queries disagree") alike" : ""
+            let whom = affected.isEmpty ? "Findings (and their absence) for requests to \(k.address) arriving on \(k.ingress)"
+                : "The finding\(affected.count > 1 ? "s" : "") \(affected.joined(separator: ", "))"
+            var m = Finding(kind: .modelMismatch, severity: .error, netns: netns,
+                            summary: "nsaudit's model is wrong here (\(k.check.rawValue) check): \(d.why)\(more). \(whom) cannot be trusted; please report this with the snapshot.")
+            m.localAddress = k.address
+            m.ingress = k.ingress
+            m.evidence = ["kernel", "model"]
+            m.kernelChecked = true
+            var details = ["check": k.check.rawValue, "query": d.query, "kernel": d.kernel, "model": d.model,
+                           "disagreements": String(g.count), "key": k.check.rawValue]
+            if !classes.isEmpty { details["classes"] = classes.joined(separator: ",") }
+            if !affected.isEmpty { details["findings"] = affected.joined(separator: ",") }
+            m.details = details
+            m.assignID()
+            return m
+        }
     }
 }
