@@ -155,11 +155,14 @@ struct ReportCommand: ParsableCommand {
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
-        let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
-                                               maxSources: maxSources == 0 ? .max : maxSources))
+        let kernelCheck = snapshot == nil && apply == nil && !noKernelCheck
+        var options = Audit.Options(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
+                                    maxSources: maxSources == 0 ? .max : maxSources)
+        options.selfCheckSamples = kernelCheck
+        let audit = Audit(snap, options: options)
         var outcome = audit.run(namespaces: chosen)
         marks.append(("audit", Date()))
-        if snapshot == nil && apply == nil && !noKernelCheck {
+        if kernelCheck {
             progress("checking the model against the kernel (\(outcome.samples.count) sampled sources)")
             outcome.findings = SelfCheck.run(outcome.findings, samples: outcome.samples, snapshot: snap, models: outcome.models,
                                              ask: KernelRouteLookup.ask)

@@ -11,6 +11,9 @@ public struct Audit: Sendable {
         /// At most this many CIDR blocks in a finding's `sources` (the count of all of them is
         /// in `sources_total`); `.max` lists every block.
         public var maxSources = Int.max
+        /// Keep a few sources of every verdict class for the kernel self-check
+        /// (`Outcome.samples`); off where no kernel will be asked.
+        public var selfCheckSamples = true
         public init(anyIngress: Bool = false, intents: [FlowIntent] = [], remediate: Bool = true, maxSources: Int = .max) {
             self.anyIngress = anyIngress; self.intents = intents; self.remediate = remediate
             self.maxSources = maxSources
@@ -108,7 +111,7 @@ public struct Audit: Sendable {
                 nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
             }
         }
-        return (entry, nsFindings, model, SelfCheck.samples(ns, results))
+        return (entry, nsFindings, model, options.selfCheckSamples ? SelfCheck.samples(ns, results) : [])
     }
 
     static func order(_ a: Finding, _ b: Finding) -> Bool {

@@ -33,15 +33,21 @@ public struct SelfCheckSample: Sendable, Equatable {
 
     /// The request as it arrives: the input lookup `A from S iif I` (local delivery,
     /// rp_filter, forwarding).
-    public var request: RouteQuery {
-        var q = RouteQuery(dst: address, line: "\(address) from \(source) iif \(ingress)")
+    public var request: RouteQuery { SelfCheck.described(requestQuery) }
+
+    /// `request` without its text (the check writes it only for a disagreement).
+    var requestQuery: RouteQuery {
+        var q = RouteQuery(dst: address, line: SelfCheck.undescribed)
         q.src = source; q.iif = ingress
         return q
     }
 
     /// The reply: the output lookup `S from A [oif VRF]`, bound like the socket.
-    public var reply: RouteQuery {
-        var q = RouteQuery(dst: source, line: "\(source) from \(address)\(binding.map { " oif \($0)" } ?? "")")
+    public var reply: RouteQuery { SelfCheck.described(replyQuery) }
+
+    /// `reply` without its text.
+    var replyQuery: RouteQuery {
+        var q = RouteQuery(dst: source, line: SelfCheck.undescribed)
         q.src = address; q.oif = binding
         return q
     }
@@ -61,15 +67,38 @@ public enum SelfCheck {
     /// Sources sampled per verdict class of each (address, ingress).
     public static let samplesPerClass = 3
 
+    /// The text of a query not written yet: tens of thousands are asked, few are ever shown.
+    static let undescribed = "?"
+
+    /// `q` with its text, in `ip route get` words (dst, from, iif, oif: what the check sets).
+    static func described(_ q: RouteQuery) -> RouteQuery {
+        var q = q
+        q.line = "\(q.dst)" + (q.src.map { " from \($0)" } ?? "") + (q.iif.map { " iif \($0)" } ?? "") + (q.oif.map { " oif \($0)" } ?? "")
+        return q
+    }
+
     /// The samples of one namespace's return-path results: from every class but not
-    /// applicable, at most `perClass` sources spread over the class's ranges (`picks`).
+    /// applicable, at most `perClass` sources spread over the class's ranges (`picks`). A
+    /// class (ingress and verdict, which holds the table and rule decided) that another
+    /// address of the namespace has already had sampled gets one source, the next of those
+    /// positions in turn: addresses that route alike (a NIC's secondary addresses) are each
+    /// checked without multiplying the kernel's work.
     public static func samples(_ ns: NamespaceSnapshot, _ results: [ReturnPathAnalysis.Result],
                                perClass: Int = samplesPerClass) -> [SelfCheckSample] {
+        struct Class: Hashable { var family: IPAddress.Family; var ingress: String; var verdict: ReturnPathAnalysis.Verdict }
+        var seen: [Class: Int] = [:]
         var out: [SelfCheckSample] = []
+        let special = [IPAddress.Family.v4: ReturnPathAnalysis.specialPrefixes(.v4), .v6: ReturnPathAnalysis.specialPrefixes(.v6)]
         for r in results {
             let binding = ReturnPathAnalysis.replyBinding(ns, r.address)
             for (v, ranges) in [(ReturnPathAnalysis.Verdict.symmetric, r.symmetric)] + r.byVerdict where v != .notApplicable {
-                for s in picks(ranges, perClass) {
+                var sources = picks(ranges, perClass, avoiding: special[ranges.family] ?? [])
+                guard !sources.isEmpty else { continue }
+                let c = Class(family: r.address.family, ingress: r.ingress, verdict: v)
+                let before = seen[c, default: 0]
+                seen[c] = before + 1
+                if before > 0 { sources = [sources[(before - 1) % sources.count]] }
+                for s in sources {
                     out.append(SelfCheckSample(netns: ns.id, address: r.address.local, ingress: r.ingress, verdict: v,
                                                source: s, binding: binding))
                 }
@@ -82,10 +111,11 @@ public enum SelfCheck {
     /// + 1, the last range's end - 1, and the middle of ranges evenly spaced between them
     /// (inner addresses, not a subnet's network or broadcast address). Never one of the
     /// special prefixes (the analysis skips those; checked anyway).
-    static func picks(_ set: AddressRanges, _ n: Int) -> [IPAddress] {
+    static func picks(_ set: AddressRanges, _ n: Int,
+                      avoiding special: [IPPrefix]? = nil) -> [IPAddress] {
         let rs = set.ranges
         guard !rs.isEmpty, n > 0 else { return [] }
-        let special = ReturnPathAnalysis.specialPrefixes(set.family)
+        let special = special ?? ReturnPathAnalysis.specialPrefixes(set.family)
         var out: [IPAddress] = []
         for k in 0..<n {
             let i = n == 1 ? 0 : k * (rs.count - 1) / (n - 1)
@@ -113,11 +143,19 @@ public enum SelfCheck {
     /// The representative queries of a finding (at most two sources): the request for an
     /// rp_filter drop, else the reply.
     public static func queries(for f: Finding, in ns: NamespaceSnapshot) -> [RouteQuery] {
+        representatives(of: f, in: ns).map(described)
+    }
+
+    /// `queries(for:in:)` without their text.
+    static func representatives(of f: Finding, in ns: NamespaceSnapshot) -> [RouteQuery] {
         guard [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit].contains(f.kind),
               let aText = f.localAddress, let a = IPAddress(aText), let ing = f.ingress else { return [] }
         let special = ReturnPathAnalysis.specialPrefixes(a.family)
         var reps: [IPAddress] = []
-        for p in f.sources.lazy.compactMap(IPPrefix.init) {  // lazily: a finding may list millions
+        // The blocks in memory when the audit made the finding, else its text (lazily: a
+        // finding may list millions).
+        let blocks: [IPPrefix] = f.sourceRanges?.prefixes(limit: 8) ?? Array(f.sources.lazy.compactMap(IPPrefix.init).prefix(8))
+        for p in blocks {
             let w = p.family.bitWidth
             let cand = Int(p.length) >= w - 1 ? p.address : IPAddress(family: p.family, bits: p.address.bits + 1)
             if !special.contains(where: { $0.contains(cand) }) { reps.append(cand) }
@@ -127,7 +165,7 @@ public enum SelfCheck {
         let binding = ns.addresses.first { $0.local == a }.flatMap { ReturnPathAnalysis.replyBinding(ns, $0) }
         return reps.map { s in
             let sample = SelfCheckSample(netns: ns.id, address: a, ingress: ing, verdict: .symmetric, source: s, binding: binding)
-            return f.kind == .rpFilterDrop ? sample.request : sample.reply
+            return f.kind == .rpFilterDrop ? sample.requestQuery : sample.replyQuery
         }
     }
 
@@ -162,29 +200,31 @@ public enum SelfCheck {
     public static func contradiction(_ s: SelfCheckSample, request k: KernelRouteAnswer, reply kr: KernelRouteAnswer,
                                      ns: NamespaceSnapshot) -> String? {
         let delivered = k.error == nil && k.type == .local
-        let requestDoes = k.error.map { "refuses the request (\($0))" }
-            ?? (delivered ? "delivers the request" : "does not deliver the request locally (\(k.type?.name ?? "unknown") route)")
+        func requestDoes() -> String {
+            k.error.map { "refuses the request (\($0))" }
+                ?? (delivered ? "delivers the request" : "does not deliver the request locally (\(k.type?.name ?? "unknown") route)")
+        }
         switch s.verdict {
         case .rpFilterDrop, .requestRejected:
-            return k.error != nil ? nil : "the kernel \(requestDoes)"
+            return k.error != nil ? nil : "the kernel \(requestDoes())"
         case .notApplicable:
             return nil
         case .symmetric, .asymmetric, .unroutable, .ecmpSplit:
-            guard delivered else { return "the kernel \(requestDoes)" }
+            guard delivered else { return "the kernel \(requestDoes())" }
         }
-        let dev = ns.linkName(kr.oif)
         let routed = kr.error == nil && kr.type == .unicast
-        let replyDoes = kr.error.map { "refuses the reply (\($0))" }
-            ?? (routed ? "sends the reply through \(dev ?? "?")" : "answers the reply with a \(kr.type?.name ?? "unknown") route")
         let agrees: Bool
         switch s.verdict {
-        case .symmetric: agrees = routed && dev == s.ingress
-        case .asymmetric(let egress, _, _, _, _): agrees = routed && dev == egress
-        case .ecmpSplit(let egress, _, _, _): agrees = routed && dev.map(egress.contains) == true
+        case .symmetric: agrees = routed && ns.linkName(kr.oif) == s.ingress
+        case .asymmetric(let egress, _, _, _, _): agrees = routed && ns.linkName(kr.oif) == egress
+        case .ecmpSplit(let egress, _, _, _): agrees = routed && ns.linkName(kr.oif).map(egress.contains) == true
         case .unroutable: agrees = !routed
         case .rpFilterDrop, .requestRejected, .notApplicable: agrees = true
         }
-        return agrees ? nil : "the kernel \(requestDoes) and \(replyDoes)"
+        if agrees { return nil }
+        let replyDoes = kr.error.map { "refuses the reply (\($0))" }
+            ?? (routed ? "sends the reply through \(ns.linkName(kr.oif) ?? "?")" : "answers the reply with a \(kr.type?.name ?? "unknown") route")
+        return "the kernel \(requestDoes()) and \(replyDoes)"
     }
 
     /// A kernel answer in `ip route get` words.
@@ -259,96 +299,149 @@ public enum SelfCheck {
         var kernel: String
         var model: String
         var verdictClass: String?
-        var finding: String?
+        /// The findings the disagreeing flow belongs to.
+        var findings: [String]
     }
 
-    /// Asks the kernel (`ask`, e.g. `KernelRouteLookup.ask`: one namespace, its queries, the
-    /// answers in order) and the model (`models`, else built here) every finding's
-    /// representative flows and both lookups of every sample; returns the findings with
-    /// `kernelChecked` set where asked, after one model-mismatch finding per (namespace,
-    /// address, ingress, check) that disagreed. A namespace the kernel cannot be asked in is
-    /// left unchecked.
+    /// The kernel, as the Linux layer asks it (`KernelRouteLookup.ask`): for each namespace
+    /// its queries; the answers in order, or nil where the namespace could not be asked.
+    public typealias Ask = @Sendable ([(NamespaceSnapshot, [RouteQuery])]) -> [[KernelRouteAnswer]?]
+
+    /// Asks the kernel (`ask`) and the model (`models`, else built here) both lookups of every
+    /// sample, and the representative flows of a finding none of whose sources was sampled;
+    /// returns the findings with `kernelChecked` set where asked, after one model-mismatch
+    /// finding per (namespace, address, ingress, check) that disagreed. A namespace the
+    /// kernel cannot be asked in is left unchecked.
     public static func run(_ findings: [Finding], samples: [SelfCheckSample], snapshot: Snapshot,
-                           models: [String: RoutingModel] = [:],
-                           ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+                           models: [String: RoutingModel] = [:], ask: Ask) -> [Finding] {
         check(findings, samples, snapshot, models, fault: nil, ask: ask)
     }
 
     /// `run` with the model's answers spoiled by `fault` (tests).
     @_spi(Testing) public static func run(_ findings: [Finding], samples: [SelfCheckSample], snapshot: Snapshot,
-                                          models: [String: RoutingModel] = [:], fault: Fault,
-                                          ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+                                          models: [String: RoutingModel] = [:], fault: Fault, ask: Ask) -> [Finding] {
         check(findings, samples, snapshot, models, fault: fault, ask: ask)
     }
 
     static func check(_ findings: [Finding], _ samples: [SelfCheckSample], _ snap: Snapshot, _ models: [String: RoutingModel],
-                      fault: Fault?, ask: @escaping @Sendable (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> [Finding] {
+                      fault: Fault?, ask: Ask) -> [Finding] {
         // Work per namespace (by id), in the order of the snapshot.
         var findingsOf: [String: [Int]] = [:], samplesOf: [String: [Int]] = [:]
-        for (i, f) in findings.enumerated() {
-            if let id = snap.namespace(f.netns)?.id { findingsOf[id, default: []].append(i) }
+        var idOf: [String: String] = [:]  // findings name their namespace as the report does
+        for ns in snap.namespaces.reversed() { for n in ns.names { idOf[n] = ns.id } }
+        for ns in snap.namespaces { idOf[ns.id] = ns.id }
+        for (i, f) in findings.enumerated() where returnPathKinds.contains(f.kind) {
+            if let id = idOf[f.netns] { findingsOf[id, default: []].append(i) }
         }
         for (i, s) in samples.enumerated() { samplesOf[s.netns, default: []].append(i) }
         let (fOf, sOf) = (findingsOf, samplesOf)
         let jobs = snap.namespaces.filter { $0.status == .ok && (findingsOf[$0.id] != nil || samplesOf[$0.id] != nil) }
-        // One namespace per job, on every core (each asks the kernel from a thread of its own
-        // inside the namespace); merged in namespace order.
-        let done = parallelMap(jobs.count) { j -> (checked: [Int], mismatches: [Finding]) in
-            let ns = jobs[j]
-            return checkNamespace(ns, findings, fOf[ns.id] ?? [], samples, sOf[ns.id] ?? [],
-                                  model: models[ns.id] ?? RoutingModel(ns), fault: fault, ask: ask)
+        // The queries and the model's answers, a namespace per job on every core; then the
+        // kernel's answers, all namespaces at once; then the comparison.
+        let plans = parallelMap(jobs.count) { j in
+            plan(jobs[j], findings, fOf[jobs[j].id] ?? [], samples, sOf[jobs[j].id] ?? [],
+                 model: models[jobs[j].id] ?? RoutingModel(jobs[j]), fault: fault)
+        }
+        let answers = ask(plans.map { ($0.ns, $0.queries) })
+        let done = parallelMap(plans.count) { j -> (checked: [Int], mismatches: [Finding]) in
+            guard j < answers.count, let kernel = answers[j], kernel.count == plans[j].queries.count else { return ([], []) }
+            return compare(plans[j], kernel, findings, samples)
         }
         var out = findings
         for d in done { for i in d.checked { out[i].kernelChecked = true } }
         return done.flatMap(\.mismatches) + out
     }
 
-    static func checkNamespace(_ ns: NamespaceSnapshot, _ findings: [Finding], _ fIndices: [Int],
-                               _ samples: [SelfCheckSample], _ sIndices: [Int], model: RoutingModel, fault: Fault?,
-                               ask: (NamespaceSnapshot, [RouteQuery]) throws -> [KernelRouteAnswer]) -> (checked: [Int], mismatches: [Finding]) {
-        // Each distinct query is asked once.
-        var asked: [RouteQuery] = []
-        var slotOf: [String: Int] = [:]
-        func slot(_ q: RouteQuery) -> Int {
-            if let s = slotOf[q.line] { return s }
-            slotOf[q.line] = asked.count
-            asked.append(q)
-            return asked.count - 1
-        }
-        var fromFindings: [(finding: Int, slot: Int)] = []
-        for i in fIndices { for q in queries(for: findings[i], in: ns) { fromFindings.append((i, slot(q))) } }
-        var fromSamples: [(sample: Int, request: Int, reply: Int)] = []
-        for i in sIndices { fromSamples.append((i, slot(samples[i].request), slot(samples[i].reply))) }
-        guard !asked.isEmpty, let kernel = try? ask(ns, asked), kernel.count == asked.count else { return ([], []) }
-        let modelAnswers = asked.map { q in (try? model.routeGet(q)).map { spoil($0, q, fault, ns) } }
-        let why: [String?] = asked.indices.map { i in
-            modelAnswers[i].flatMap { disagreement(model: $0, kernel: kernel[i], ns: ns) }
-        }
+    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
-        var found: [Disagreement] = []
-        func lookup(_ slot: Int, _ address: String, _ ingress: String, _ verdictClass: String?, _ finding: String?) {
-            guard let w = why[slot], let m = modelAnswers[slot] else { return }
-            let q = asked[slot]
-            found.append(Disagreement(address: address, ingress: ingress, check: q.iif != nil ? .request : .reply, why: w,
-                                      query: q.line, kernel: describe(kernel[slot], ns), model: describe(m),
-                                      verdictClass: verdictClass, finding: finding))
+    /// What the check asks one namespace, and the model's answers.
+    struct Plan: Sendable {
+        var ns: NamespaceSnapshot
+        var queries: [RouteQuery] = []
+        var model: [RouteResult?] = []
+        /// Per sample (its position in the samples): the slots of its request and reply.
+        var sampleSlots: [(sample: Int, request: Int, reply: Int)] = []
+        /// Per position in `sampleSlots`: the findings whose sources hold the sample.
+        var findingsOf: [Int: [Int]] = [:]
+        /// Findings asked through their own representative flows (none of their sources
+        /// was sampled).
+        var findingSlots: [(finding: Int, slot: Int)] = []
+        /// The findings checked once the kernel answers.
+        var checked: [Int] = []
+
+        mutating func add(_ q: RouteQuery) -> Int {
+            queries.append(q)
+            return queries.count - 1
         }
-        for (i, s) in fromFindings {
-            lookup(s, findings[i].localAddress ?? "", findings[i].ingress ?? "", nil, findings[i].id)
-        }
-        for (i, rq, rp) in fromSamples {
+    }
+
+    static func plan(_ ns: NamespaceSnapshot, _ findings: [Finding], _ fIndices: [Int], _ samples: [SelfCheckSample],
+                     _ sIndices: [Int], model: RoutingModel, fault: Fault?) -> Plan {
+        var p = Plan(ns: ns)
+        struct Pair: Hashable { var address: IPAddress; var ingress: String }
+        struct Reply: Hashable { var address, source: IPAddress }
+        var byPair: [Pair: [Int]] = [:]
+        // A reply does not depend on the ingress: asked once (--any-ingress samples alike).
+        var replySlot: [Reply: Int] = [:]
+        p.sampleSlots.reserveCapacity(sIndices.count)
+        for i in sIndices {
             let s = samples[i]
-            lookup(rq, s.address.description, s.ingress, s.verdictClass, nil)
-            lookup(rp, s.address.description, s.ingress, s.verdictClass, nil)
+            let rq = p.add(s.requestQuery)
+            let key = Reply(address: s.address, source: s.source)
+            let rp: Int
+            if let x = replySlot[key] { rp = x } else { rp = p.add(s.replyQuery); replySlot[key] = rp }
+            byPair[Pair(address: s.address, ingress: s.ingress), default: []].append(p.sampleSlots.count)
+            p.sampleSlots.append((i, rq, rp))
+        }
+        for i in fIndices {
+            let f = findings[i]
+            if let ranges = f.sourceRanges, let a = f.localAddress.flatMap(IPAddress.init), let ing = f.ingress {
+                let inside = (byPair[Pair(address: a, ingress: ing)] ?? []).filter { ranges.contains(samples[p.sampleSlots[$0].sample].source) }
+                for k in inside { p.findingsOf[k, default: []].append(i) }
+                if !inside.isEmpty { p.checked.append(i); continue }
+            }
+            let reps = representatives(of: f, in: ns)
+            for q in reps { p.findingSlots.append((i, p.add(q))) }
+            if !reps.isEmpty { p.checked.append(i) }
+        }
+        p.model = p.queries.map { q in (try? model.routeGet(q)).map { spoil($0, q, fault, ns) } }
+        return p
+    }
+
+    static func compare(_ p: Plan, _ kernel: [KernelRouteAnswer], _ findings: [Finding], _ samples: [SelfCheckSample])
+        -> (checked: [Int], mismatches: [Finding]) {
+        let ns = p.ns
+        // Whether each query disagrees, then (rarely) how, with the query's text.
+        let why: [String?] = p.queries.indices.map { i in
+            guard var m = p.model[i], disagreement(model: m, kernel: kernel[i], ns: ns) != nil else { return nil }
+            m.query = described(p.queries[i]).line
+            return disagreement(model: m, kernel: kernel[i], ns: ns)
+        }
+        var found: [Disagreement] = []
+        func lookup(_ slot: Int, _ address: String, _ ingress: String, _ verdictClass: String?, _ affected: [Int]) {
+            guard let w = why[slot], let m = p.model[slot] else { return }
+            let q = p.queries[slot]
+            found.append(Disagreement(address: address, ingress: ingress, check: q.iif != nil ? .request : .reply, why: w,
+                                      query: described(q).line, kernel: describe(kernel[slot], ns), model: describe(m),
+                                      verdictClass: verdictClass, findings: affected.map { findings[$0].id }))
+        }
+        for (k, (i, rq, rp)) in p.sampleSlots.enumerated() {
+            let s = samples[i]
+            if why[rq] != nil { lookup(rq, s.address.description, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
+            if why[rp] != nil { lookup(rp, s.address.description, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
             if let w = contradiction(s, request: kernel[rq], reply: kernel[rp], ns: ns) {
                 found.append(Disagreement(address: s.address.description, ingress: s.ingress, check: .classification,
                                           why: "the audit puts source \(s.source) in class \(s.verdictClass), but \(w)",
-                                          query: "\(asked[rq].line); \(asked[rp].line)",
+                                          query: "\(described(p.queries[rq]).line); \(described(p.queries[rp]).line)",
                                           kernel: "\(describe(kernel[rq], ns)); \(describe(kernel[rp], ns))",
-                                          model: "class \(s.verdictClass)", verdictClass: s.verdictClass, finding: nil))
+                                          model: "class \(s.verdictClass)", verdictClass: s.verdictClass,
+                                          findings: (p.findingsOf[k] ?? []).map { findings[$0].id }))
             }
         }
-        return (fromFindings.map(\.finding), merged(found, netns: ns.names.first ?? ns.id))
+        for (i, slot) in p.findingSlots where why[slot] != nil {
+            lookup(slot, findings[i].localAddress ?? "", findings[i].ingress ?? "", nil, [i])
+        }
+        return (p.checked, merged(found, netns: ns.names.first ?? ns.id))
     }
 
     /// One model-mismatch finding per (address, ingress, check), in order of first appearance:
@@ -365,7 +458,7 @@ public enum SelfCheck {
         return order.map { k in
             let g = groups[k]!, d = g[0]
             let classes = Array(Set(g.compactMap(\.verdictClass))).sorted()
-            let affected = Array(Set(g.compactMap(\.finding))).sorted()
+            let affected = Array(Set(g.flatMap(\.findings))).sorted()
             let more = g.count > 1 ? "; \(g.count - 1) more \(g.count == 2 ? "query disagrees" : "queries disagree") alike" : ""
             let whom = affected.isEmpty ? "Findings (and their absence) for requests to \(k.address) arriving on \(k.ingress)"
                 : "The finding\(affected.count > 1 ? "s" : "") \(affected.joined(separator: ", "))"
