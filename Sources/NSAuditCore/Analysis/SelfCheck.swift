@@ -58,11 +58,12 @@ public struct SelfCheckSample: Sendable, Equatable {
 }
 
 /// Checks the audit against the live kernel. Every audited (address, ingress) pair has a few
-/// sampled sources per verdict class, symmetric ones included (`samples`); each finding has
-/// its representative flows (`queries(for:in:)`). For each, the request's input lookup and
-/// the reply's output lookup are asked of the kernel and of the model; a disagreement, or
-/// kernel answers that put a sample in another class than the audit did, becomes a
-/// `model-mismatch` finding (one per namespace, address, ingress and kind of check).
+/// sampled sources per verdict class, symmetric ones included (`samples`): for each, the
+/// request's input lookup and the reply's output lookup are asked of the kernel and of the
+/// model. A finding is checked through the samples inside its sources (through its own
+/// representative flows, `queries(for:in:)`, when none is). A disagreement, or kernel answers
+/// that put a sample in another class than the audit did, becomes a `model-mismatch` finding
+/// (one per namespace, address, ingress and kind of check).
 public enum SelfCheck {
     /// Sources sampled per verdict class of each (address, ingress).
     public static let samplesPerClass = 3
