@@ -14,8 +14,12 @@ struct ReportCommand: ParsableCommand {
         (asymmetric-reply), is dropped by rp_filter, has no route back, or is spread by \
         multipath. It also checks declared flows (--flows), ARP flux, duplicate addresses, \
         rule priority collisions and rp_filter surprises, and proposes fixes it has verified \
-        on a copy of the snapshot. On the live host every finding is re-asked of the kernel \
-        (RTM_GETROUTE); a disagreement is reported as model-mismatch.
+        on a copy of the snapshot. On the live host the kernel is asked (RTM_GETROUTE) \
+        each finding's representative flows and, for every audited address and ingress, \
+        both lookups (the request's input lookup, the reply's output lookup) of a few \
+        sources of every verdict class, symmetric ones included; a disagreement with the \
+        model, or kernel answers that put a source in another class, is reported as \
+        model-mismatch.
 
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
         audit could not run (bad snapshot, unknown namespace, no permission).
@@ -53,7 +57,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .customLong("any-ingress"), help: "Consider requests arriving on every interface, not only on the address's own.")
     var anyIngress = false
 
-    @Flag(name: .customLong("no-kernel-check"), help: "Do not re-ask the live kernel about each finding.")
+    @Flag(name: .customLong("no-kernel-check"), help: "Do not check the model against the live kernel (findings and sampled sources).")
     var noKernelCheck = false
 
     @Flag(name: .customLong("no-remediation"), help: "Do not propose and verify fixes.")
@@ -151,13 +155,17 @@ struct ReportCommand: ParsableCommand {
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
-        let audit = Audit(snap, options: .init(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
-                                               maxSources: maxSources == 0 ? .max : maxSources))
+        let kernelCheck = snapshot == nil && apply == nil && !noKernelCheck
+        var options = Audit.Options(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
+                                    maxSources: maxSources == 0 ? .max : maxSources)
+        options.selfCheckSamples = kernelCheck
+        let audit = Audit(snap, options: options)
         var outcome = audit.run(namespaces: chosen)
         marks.append(("audit", Date()))
-        if snapshot == nil && apply == nil && !noKernelCheck {
-            progress("checking findings against the kernel")
-            outcome.findings = kernelCheck(outcome.findings, snap, models: outcome.models)
+        if kernelCheck {
+            progress("checking the model against the kernel (\(outcome.samples.count) sampled sources)")
+            outcome.findings = SelfCheck.run(outcome.findings, samples: outcome.samples, snapshot: snap, models: outcome.models,
+                                             ask: KernelRouteLookup.ask)
         }
         var confirmations: [FlowConfirmation]?
         if let observedFlows {
@@ -206,33 +214,5 @@ struct ReportCommand: ParsableCommand {
         } catch {
             throw CLIFailure(message: "\(error)", code: 2)
         }
-    }
-
-    /// Re-asks the kernel the representative flows of each return-path finding; a
-    /// disagreement adds a model-mismatch finding.
-    func kernelCheck(_ findings: [Finding], _ snap: Snapshot, models: [String: RoutingModel] = [:]) -> [Finding] {
-        var out = findings
-        // One namespace per job, on every core (each asks the kernel from a thread of its
-        // own inside the namespace); merged in namespace order.
-        let groups = Dictionary(grouping: findings.indices, by: { findings[$0].netns }).sorted { $0.key < $1.key }
-        let checked = parallelMap(groups.count) { g -> (checked: [Int], mismatches: [Finding]) in
-            let (netns, indices) = groups[g]
-            guard let ns = snap.namespace(netns), ns.status == .ok else { return ([], []) }
-            let model = models[ns.id] ?? RoutingModel(ns)
-            var queries: [(Int, RouteQuery)] = []
-            for i in indices { for q in SelfCheck.queries(for: findings[i], in: ns) { queries.append((i, q)) } }
-            guard !queries.isEmpty, let answers = try? KernelRouteLookup.ask(ns, queries.map(\.1)) else { return ([], []) }
-            var done: [Int] = [], mismatches: [Finding] = []
-            for ((i, q), k) in zip(queries, answers) {
-                done.append(i)
-                guard let r = try? model.routeGet(q) else { continue }
-                if let why = SelfCheck.disagreement(model: r, kernel: k, ns: ns) {
-                    mismatches.append(SelfCheck.mismatch(findings[i], why))
-                }
-            }
-            return (done, mismatches)
-        }
-        for c in checked { for i in c.checked { out[i].kernelChecked = true } }
-        return checked.flatMap(\.mismatches) + out
     }
 }

@@ -11,6 +11,9 @@ public struct Audit: Sendable {
         /// At most this many CIDR blocks in a finding's `sources` (the count of all of them is
         /// in `sources_total`); `.max` lists every block.
         public var maxSources = Int.max
+        /// Keep a few sources of every verdict class for the kernel self-check
+        /// (`Outcome.samples`); off where no kernel will be asked.
+        public var selfCheckSamples = true
         public init(anyIngress: Bool = false, intents: [FlowIntent] = [], remediate: Bool = true, maxSources: Int = .max) {
             self.anyIngress = anyIngress; self.intents = intents; self.remediate = remediate
             self.maxSources = maxSources
@@ -31,6 +34,9 @@ public struct Audit: Sendable {
         /// The FIB model built for each audited namespace (by id), for callers that ask it
         /// more (the kernel self-check) without building it again.
         public var models: [String: RoutingModel] = [:]
+        /// A few sources of every verdict class of every audited (address, ingress), the
+        /// symmetric one included, for the kernel self-check (`SelfCheck.samples`).
+        public var samples: [SelfCheckSample] = []
     }
 
     /// Audits every namespace of the snapshot, or only those in `only` (the others still
@@ -43,27 +49,31 @@ public struct Audit: Sendable {
         let big = chosen.indices.filter { chosen[$0].routes.count >= Self.bigNamespace }
             .sorted { chosen[$0].routes.count > chosen[$1].routes.count }
         let small = chosen.indices.filter { chosen[$0].routes.count < Self.bigNamespace }
-        var byIndex = [(ReportNamespace, [Finding], RoutingModel?)?](repeating: nil, count: chosen.count)
+        var byIndex = [NamespaceAudit?](repeating: nil, count: chosen.count)
         for i in big { byIndex[i] = auditNamespace(chosen[i]) }
         let done = parallelMap(small.count) { k in auditNamespace(chosen[small[k]]) }
         for (k, i) in small.enumerated() { byIndex[i] = done[k] }
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
         var models: [String: RoutingModel] = [:]
+        var samples: [SelfCheckSample] = []
         for (i, x) in byIndex.enumerated() {
-            let (entry, nsFindings, model) = x!
+            let (entry, nsFindings, model, nsSamples) = x!
             namespaces.append(entry)
             findings += nsFindings
             if let model { models[chosen[i].id] = model }
+            samples += nsSamples
         }
-        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models)
+        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
     }
 
     /// Namespaces with this many routes are audited one at a time, each on every core.
     static let bigNamespace = 50_000
 
-    /// The report entry, findings and FIB model of one namespace.
-    func auditNamespace(_ ns: NamespaceSnapshot) -> (ReportNamespace, [Finding], RoutingModel?) {
+    typealias NamespaceAudit = (ReportNamespace, [Finding], RoutingModel?, [SelfCheckSample])
+
+    /// The report entry, findings, FIB model and self-check samples of one namespace.
+    func auditNamespace(_ ns: NamespaceSnapshot) -> NamespaceAudit {
         var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
                                     interfaces: interfaces(ns), addressesAudited: 0, errors: [])
         if ns.status != .ok {
@@ -72,7 +82,7 @@ public struct Audit: Sendable {
                             summary: "Namespace \(ns.id) could not be audited: \(ns.status.rawValue)\(ns.error.map { " (\($0))" } ?? "").")
             f.evidence = ["collector"]
             f.assignID()
-            return (entry, [f], nil)
+            return (entry, [f], nil, [])
         }
         if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
         // The FIB model and the analysis's own structures, built side by side.
@@ -101,7 +111,7 @@ public struct Audit: Sendable {
                 nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
             }
         }
-        return (entry, nsFindings, model)
+        return (entry, nsFindings, model, options.selfCheckSamples ? SelfCheck.samples(ns, results) : [])
     }
 
     static func order(_ a: Finding, _ b: Finding) -> Bool {

@@ -177,7 +177,9 @@ public struct ReturnPathAnalysis: Sendable {
 
     /// The device a reply socket on `a` is bound to: the VRF of its interface (a listener in
     /// a VRF is bound to it, or accepted through tcp_l3mdev_accept, and so are its replies).
-    func replyBinding(_ a: Address) -> String? {
+    func replyBinding(_ a: Address) -> String? { Self.replyBinding(ns, a) }
+
+    static func replyBinding(_ ns: NamespaceSnapshot, _ a: Address) -> String? {
         guard let l = ns.link(index: a.index), let m = l.master, let master = ns.link(index: m), master.isVRF else { return nil }
         return master.name
     }

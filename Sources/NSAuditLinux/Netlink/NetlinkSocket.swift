@@ -77,6 +77,12 @@ final class NetlinkSocket {
     /// Receives datagrams and hands every message of sequence `seq` to `body` until it
     /// returns true (the exchange is complete).
     private func receive(seq wanted: UInt32, _ body: (NetlinkMessage) throws -> Bool) throws {
+        try receive { m, mseq in mseq == wanted ? try body(m) : false }
+    }
+
+    /// Receives datagrams and hands every message, with its sequence number, to `body` until
+    /// it returns true.
+    private func receive(_ body: (NetlinkMessage, UInt32) throws -> Bool) throws {
         while true {
             let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
             guard n > 0 else { throw SystemError("recv(netlink)") }
@@ -90,8 +96,7 @@ final class NetlinkSocket {
                 let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
                 let payload = UnsafeRawBufferPointer(rebasing: data[(off + NetlinkSocket.headerSize)..<(off + len)])
                 off += (len + 3) & ~3
-                if mseq != wanted { continue }
-                if try body(NetlinkMessage(type: mtype, flags: mflags, payload: payload)) { return }
+                if try body(NetlinkMessage(type: mtype, flags: mflags, payload: payload), mseq) { return }
             }
         }
     }
@@ -138,6 +143,40 @@ final class NetlinkSocket {
             return true
         }
         return answer!
+    }
+}
+
+extension NetlinkSocket {
+    /// Sends many requests of one type, `window` of them in each datagram (the kernel
+    /// answers each in turn), and hands every answer to `handle` with the request's
+    /// position: the answer message and 0, or nil and the kernel's errno.
+    func requests(type: UInt16, _ bodies: [[UInt8]], window: Int = 128,
+                  _ handle: (Int, NetlinkMessage?, Int32) throws -> Void) throws {
+        var start = 0
+        while start < bodies.count {
+            let end = min(start + window, bodies.count)
+            var datagram: [UInt8] = []
+            var first: UInt32 = 0
+            for i in start..<end {
+                let m = frame(type: type, flags: UInt16(NLM_F_REQUEST), body: bodies[i])
+                if i == start { first = seq }
+                datagram += m
+                while datagram.count % 4 != 0 { datagram.append(0) }
+            }
+            try send(datagram)
+            var answered = [Bool](repeating: false, count: end - start)
+            var pending = end - start
+            try receive { m, mseq in
+                let k = Int(mseq &- first)
+                guard k >= 0, k < answered.count, !answered[k] else { return false }
+                answered[k] = true
+                pending -= 1
+                let err = Int32(m.type) == NLMSG_ERROR ? Self.errorCode(m.payload) : 0
+                try handle(start + k, err == 0 ? m : nil, err)
+                return pending == 0
+            }
+            start = end
+        }
     }
 }
 

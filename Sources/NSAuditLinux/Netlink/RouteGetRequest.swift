@@ -1,11 +1,12 @@
 import CNetlink
+import Foundation
 import Glibc
 import NSAuditCore
 
 extension NetlinkSocket {
-    /// RTM_GETROUTE for one query, with device names already resolved to this namespace's
-    /// ifindexes.
-    func getRoute(_ q: RouteQuery, iif: Int32?, oif: Int32?) -> KernelRouteAnswer {
+    /// The RTM_GETROUTE body (rtmsg and attributes) for one query, with device names already
+    /// resolved to this namespace's ifindexes.
+    static func routeRequest(_ q: RouteQuery, iif: Int32?, oif: Int32?) -> [UInt8] {
         let bits = q.family.bitWidth
         var hdr = [UInt8](repeating: 0, count: 12)  // struct rtmsg
         hdr[0] = q.family.rawValue
@@ -22,57 +23,73 @@ extension NetlinkSocket {
         if q.ipproto != 0 { b.add(UInt16(K(RTA_IP_PROTO)), [q.ipproto]) }
         if q.sport != 0 { b.add(UInt16(K(RTA_SPORT)), value: q.sport.bigEndian) }
         if q.dport != 0 { b.add(UInt16(K(RTA_DPORT)), value: q.dport.bigEndian) }
-        do {
-            let answer = try request(type: UInt16(RTM_GETROUTE), body: b.bytes)
-            guard Int32(answer.type) == RTM_NEWROUTE else { return KernelRouteAnswer(error: "EPROTO") }
-            return answer.payload.withUnsafeBytes { p in
-                var a = KernelRouteAnswer()
-                a.type = RouteType(rawValue: p.u8(7))
-                a.table = UInt32(p.u8(4))
-                forEachAttribute(p, from: 12) { t, x in
-                    switch Int(t) {
-                    case K(RTA_OIF): a.oif = x.i32()
-                    case K(RTA_GATEWAY): a.gateway = x.ipAddress()
-                    case K(RTA_VIA): a.gateway = x.ipAddress(at: 2)
-                    case K(RTA_TABLE): a.table = x.u32()
-                    case K(RTA_PREFSRC): a.prefsrc = x.ipAddress()
-                    default: break
-                    }
-                }
-                return a
+        return b.bytes
+    }
+
+    /// The answer to an RTM_GETROUTE: an RTM_NEWROUTE message, or the kernel's errno.
+    static func routeAnswer(_ m: NetlinkMessage?, errno: Int32) -> KernelRouteAnswer {
+        guard let m else { return KernelRouteAnswer(error: ErrnoName.name(errno)) }
+        guard Int32(m.type) == RTM_NEWROUTE else { return KernelRouteAnswer(error: "EPROTO") }
+        let p = m.payload
+        var a = KernelRouteAnswer()
+        a.type = RouteType(rawValue: p.u8(7))
+        a.table = UInt32(p.u8(4))
+        forEachAttribute(p, from: 12) { t, x in
+            switch Int(t) {
+            case K(RTA_OIF): a.oif = x.i32()
+            case K(RTA_GATEWAY): a.gateway = x.ipAddress()
+            case K(RTA_VIA): a.gateway = x.ipAddress(at: 2)
+            case K(RTA_TABLE): a.table = x.u32()
+            case K(RTA_PREFSRC): a.prefsrc = x.ipAddress()
+            default: break
             }
-        } catch let e as SystemError {
-            return KernelRouteAnswer(error: e.name)
-        } catch {
-            return KernelRouteAnswer(error: "EIO")
         }
+        return a
     }
 }
 
-/// Asks the live kernel of one namespace, from a dedicated thread that enters it.
+/// Asks the live kernels of many namespaces: a few dedicated threads (one per core), each
+/// entering namespace after namespace, with many requests in flight on one netlink socket per
+/// namespace.
 public enum KernelRouteLookup {
-    public static func ask(_ ns: NamespaceSnapshot, _ queries: [RouteQuery]) throws -> [KernelRouteAnswer] {
+    /// The answers to each namespace's queries, in order; nil for a namespace that could not
+    /// be entered or asked.
+    public static func ask(_ batch: [(NamespaceSnapshot, [RouteQuery])]) -> [[KernelRouteAnswer]?] {
+        let slots = UnsafeMutableBufferPointer<[KernelRouteAnswer]?>.allocate(capacity: batch.count)
+        slots.initialize(repeating: nil)
+        defer { slots.deinitialize(); slots.deallocate() }
+        final class Shared: @unchecked Sendable {
+            let slots: UnsafeMutableBufferPointer<[KernelRouteAnswer]?>
+            init(_ s: UnsafeMutableBufferPointer<[KernelRouteAnswer]?>) { slots = s }
+        }
+        let shared = Shared(slots)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, batch.count))
+        NamespaceThread.runWorkers(workers) { w in
+            var i = w
+            while i < batch.count {
+                shared.slots[i] = try? askHere(batch[i].0, batch[i].1)
+                i += workers
+            }
+        }
+        return Array(slots)
+    }
+
+    /// Enters `ns` on the current (dedicated) thread and asks its kernel.
+    static func askHere(_ ns: NamespaceSnapshot, _ queries: [RouteQuery]) throws -> [KernelRouteAnswer] {
         guard let path = ns.foundBy.first?.path else { throw SystemError("setns", errno: ENOENT, subject: ns.id) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemError("open", subject: path) }
         defer { close(fd) }
-        final class Box: @unchecked Sendable {
-            var answers: [KernelRouteAnswer] = []
-            var error: Error?
-        }
-        let box = Box()
+        try NamespaceThread.enter(fd: fd, path: path)
+        let nl = try NetlinkSocket()
         let index = Dictionary(ns.links.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
-        NamespaceThread.runWorkers(1) { _ in
-            do {
-                try NamespaceThread.enter(fd: fd, path: path)
-                let nl = try NetlinkSocket()
-                for q in queries {
-                    let oif = (q.vrf ?? q.oif).flatMap { index[$0] }
-                    box.answers.append(nl.getRoute(q, iif: q.iif.flatMap { index[$0] }, oif: oif))
-                }
-            } catch { box.error = error }
+        let bodies = queries.map { q in
+            NetlinkSocket.routeRequest(q, iif: q.iif.flatMap { index[$0] }, oif: (q.vrf ?? q.oif).flatMap { index[$0] })
         }
-        if let e = box.error { throw e }
-        return box.answers
+        var answers = [KernelRouteAnswer](repeating: KernelRouteAnswer(error: "EIO"), count: queries.count)
+        try nl.requests(type: UInt16(RTM_GETROUTE), bodies) { i, m, e in
+            answers[i] = NetlinkSocket.routeAnswer(m, errno: e)
+        }
+        return answers
     }
 }
