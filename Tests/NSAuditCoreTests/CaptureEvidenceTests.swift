@@ -24,7 +24,7 @@ import Testing
     func brokenLabCaptureConfirmsTheAsymmetry(_ file: String) throws {
         let (snap, flows) = try load("mgmt-broken", pcap: file)
         let (findings, verdicts) = audit(snap, flows)
-        let f = try #require(findings.first { $0.kind == .asymmetricReply && $0.localAddress == "10.99.0.40" && $0.severity == .warning })
+        let f = try #require(findings.first { $0.kind == .asymmetricReply && $0.localAddress?.description == "10.99.0.40" && $0.severity == .warning })
         #expect(f.confirmed == true)
         #expect(f.evidence.contains("capture"))
         #expect(f.observed?.requestIngress == ["ens19"])
@@ -48,7 +48,7 @@ import Testing
     @Test func strictRPFilterDropIsConfirmedByMissingReplies() throws {
         let (snap, flows) = try load("mgmt-rpfilter", pcap: "server.pcap")
         let (findings, _) = audit(snap, flows)
-        let f = try #require(findings.first { $0.kind == .rpFilterDrop && $0.localAddress == "10.99.0.40" })
+        let f = try #require(findings.first { $0.kind == .rpFilterDrop && $0.localAddress?.description == "10.99.0.40" })
         #expect(f.confirmed == true)
     }
 

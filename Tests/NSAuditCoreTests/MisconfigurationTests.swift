@@ -14,7 +14,7 @@ import Testing
     @Test func sameSubnetOnTwoInterfacesIsArpFluxAndDuplicateAddress() throws {
         let r = try edited(["ip -n nsarec-server addr add 10.20.30.40/24 dev ens19"])
         let dup = try #require(r.findings.first { $0.kind == .duplicateAddress })
-        #expect(dup.localAddress == "10.20.30.40")
+        #expect(dup.localAddress == IPAddress("10.20.30.40"))
         #expect(dup.ingress == "ens18,ens19")
         let flux = try #require(r.findings.first { $0.kind == .arpFlux })
         #expect(flux.sources == ["10.20.30.0/24"])
@@ -40,7 +40,7 @@ import Testing
         let any = Lab.report(snap, source: "t", options: .init(anyIngress: true, remediate: false))
         // The data address reached through the management interface: replies leave via ens18.
         func dataViaMgmt(_ r: Report) -> Finding? {
-            r.findings.first { $0.kind == .asymmetricReply && $0.localAddress == "10.20.30.40" && $0.ingress == "ens19" && $0.egress == "ens18" }
+            r.findings.first { $0.kind == .asymmetricReply && $0.localAddress == IPAddress("10.20.30.40") && $0.ingress == "ens19" && $0.egress == "ens18" }
         }
         #expect(dataViaMgmt(own) == nil)
         let f = try #require(dataViaMgmt(any))

@@ -14,7 +14,7 @@ enum Lab {
     }
 
     static func findings(_ r: Report, address: String, kinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]) -> [Finding] {
-        r.findings.filter { $0.localAddress == address && kinds.contains($0.kind) }
+        r.findings.filter { $0.localAddress?.description == address && kinds.contains($0.kind) }
     }
 }
 
@@ -79,7 +79,7 @@ enum Lab {
         let asym = Lab.findings(r, address: "10.99.0.40", kinds: [.asymmetricReply]).filter { $0.ingress == "ens19" }
         let main = try #require(asym.first { $0.severity == .warning })
         #expect(main.egress == "ens18")
-        #expect(main.gateway == "10.20.30.1")
+        #expect(main.gateway?.description == "10.20.30.1")
         #expect(main.table == Table.main)
         #expect(main.netns.hasSuffix("server"))
         let covered = asym.flatMap(\.sources).compactMap(IPPrefix.init)

@@ -117,7 +117,8 @@ import Testing
             let query = try #require(d["query"])
             #expect(m.summary.contains(query), "\(m.summary)")
             #expect(d["kernel"] != nil && d["model"] != nil && d["kernel"] != d["model"], "\(d)")
-            #expect(seen.insert([m.netns, m.localAddress ?? "", m.ingress ?? "", d["check"] ?? ""]).inserted, "duplicate: \(m.summary)")
+            let key = [m.netns, m.localAddress?.description ?? "", m.ingress ?? "", d["check"] ?? ""]
+            #expect(seen.insert(key).inserted, "duplicate: \(m.summary)")
         }
         // A disagreement inside a finding's sources names the finding.
         if out.findings.contains(where: { Self.returnPathKinds.contains($0.kind) }) {

@@ -75,7 +75,7 @@ struct ReportLiveTests {
         let golden = try JSONDecoder().decode(Report.self, from: Data(contentsOf: Binary.repo.appendingPathComponent("fixtures/reports/\(lab).json")))
         func keys(_ r: Report, _ role: (String) -> String) -> Set<Key> {
             Set(r.findings.filter { $0.kind != .collectionError }.map {
-                Key(role: role($0.netns), kind: $0.kind.rawValue, address: $0.localAddress ?? "", ingress: $0.ingress ?? "",
+                Key(role: role($0.netns), kind: $0.kind.rawValue, address: $0.localAddress?.description ?? "", ingress: $0.ingress ?? "",
                     egress: $0.egress ?? "", severity: $0.severity.rawValue)
             })
         }
@@ -111,7 +111,7 @@ struct ReportLiveTests {
             sleep 2; '\(script)' check '\(built.prefix)' >/dev/null 2>&1 || true; wait
             """)
         let r = try JSONDecoder().decode(Report.self, from: Data(contentsOf: out))
-        let f = try #require(r.findings.first { $0.kind == .asymmetricReply && $0.localAddress == "10.99.0.40" && $0.severity == .warning })
+        let f = try #require(r.findings.first { $0.kind == .asymmetricReply && $0.localAddress?.description == "10.99.0.40" && $0.severity == .warning })
         #expect(f.confirmed == true)
         #expect(f.observed?.requestIngress == ["ens19"])
         #expect(f.observed?.replyEgress == ["ens18"])

@@ -55,7 +55,7 @@ struct SelfCheckLiveTests {
             #expect(caughtIn == audited, "\(lab) \(fault): missed in \(audited.subtracting(caughtIn).map(built.role).sorted())")
             #expect(found.allSatisfy { $0.severity == .error && $0.details?["check"] == (fault == .wrongReplyEgress ? "reply" : "request") },
                     "\(found.map(\.summary))")
-            let keys = found.map { [$0.netns, $0.localAddress ?? "", $0.ingress ?? "", $0.details?["check"] ?? ""] }
+            let keys = found.map { [$0.netns, $0.localAddress?.description ?? "", $0.ingress ?? "", $0.details?["check"] ?? ""] }
             #expect(Set(keys).count == keys.count, "\(lab) \(fault): one mismatch per namespace, address, ingress and check")
 
             // Re-asking only the findings' own flows (the check before the samples) misses the

@@ -50,7 +50,7 @@ struct SnapshotEditorLiveTests {
         #expect(predicted.settings.effectiveIPv4("ens19") == live.settings.effectiveIPv4("ens19"))
         // And they audit alike.
         func kinds(_ s: Snapshot) -> [String] {
-            Audit(s).run().findings.map { "\($0.kind.rawValue) \($0.localAddress ?? "") \($0.ingress ?? "") \($0.egress ?? "")" }.sorted()
+            Audit(s).run().findings.map { "\($0.kind.rawValue) \($0.localAddress?.description ?? "") \($0.ingress ?? "") \($0.egress ?? "")" }.sorted()
         }
         #expect(kinds(editor.snapshot) == kinds(after))
     }

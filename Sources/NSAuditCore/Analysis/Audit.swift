@@ -153,7 +153,7 @@ public struct Audit: Sendable {
                 case .asymmetric(let egress, let gw, let table, let rule, let route):
                     f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
                                 summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
-                    f.egress = egress; f.gateway = gw?.description; f.table = table; f.rule = rule
+                    f.egress = egress; f.gateway = gw; f.table = table; f.rule = rule
                     f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 case .rpFilterDrop(let error, let rule, let reverse):
                     let all = ns.settings.ipv4.all.rpFilter ?? 0
@@ -180,7 +180,7 @@ public struct Audit: Sendable {
                     f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
                     f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
                 }
-                f.localAddress = a.description
+                f.localAddress = a
                 f.ingress = r.ingress
                 f.sources = sources
                 if describe {

@@ -10,7 +10,7 @@ public enum CaptureEvidence {
         let verdicts = CaptureConfirmation.confirm(flows, snapshot: snapshot)
         for i in findings.indices where returnPathKinds.contains(findings[i].kind) {
             let f = findings[i]
-            guard let ing = f.ingress, let a = f.localAddress.flatMap(IPAddress.init) else { continue }
+            guard let ing = f.ingress, let a = f.localAddress else { continue }
             let nsID = snapshot.namespace(f.netns)?.id ?? f.netns
             // The complete source set when the audit ran in this process (`sources` may list
             // only its first blocks), else the listed blocks.
@@ -30,7 +30,7 @@ public enum CaptureEvidence {
         for v in verdicts where v.verdict == .modelMismatch {
             var m = Finding(kind: .modelMismatch, severity: .error, netns: snapshot.namespace(v.netns)?.names.first ?? v.netns,
                             summary: "Seen on the wire, not predicted: \(v.detail). nsaudit's model is wrong here; please report it with the snapshot and capture.")
-            m.localAddress = v.flow.server.description
+            m.localAddress = v.flow.server
             m.ingress = v.ingress
             m.egress = v.observedEgress.joined(separator: ",")
             m.sources = [IPPrefix(v.flow.client, v.flow.client.family.bitWidth).description]

@@ -91,7 +91,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
                 var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
                                 summary: "Declared flow \"\(intent.name)\" is violated: \(problem.summary)")
                 f.evidence = ["intent", "model"]
-                f.localAddress = intent.transit == true ? nil : IPPrefix(intent.to)?.address.description
+                f.localAddress = intent.transit == true ? nil : IPPrefix(intent.to)?.address
                 f.ingress = intent.ingress
                 f.egress = problem.egress
                 f.gateway = problem.gateway
@@ -110,7 +110,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         var summary: String
         var sources: [String] = []
         var egress: String?
-        var gateway: String?
+        var gateway: IPAddress?
         var table: UInt32?
         var rule: UInt32?
     }
@@ -141,7 +141,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         switch verdict {
         case .asymmetric(let e, let gw, let t, let r, _):
             p.summary = "\(who) reach \(to) on \(ingress) but the replies leave through \(e)\(gw.map { " via \($0)" } ?? "")."
-            p.egress = e; p.gateway = gw?.description; p.table = t; p.rule = r
+            p.egress = e; p.gateway = gw; p.table = t; p.rule = r
         case .rpFilterDrop:
             p.summary = "requests from \(who) arriving on \(ingress) are dropped by reverse-path filtering."
         case .unroutable(let type, let t, let r):
@@ -182,7 +182,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
                     let outDev = f.dev ?? f.multipath.first?.dev ?? "?"
                     if let want = egress, outDev != want {
                         return Problem(summary: "traffic from \(client) to \(d) arriving on \(ingress) is forwarded out \(outDev), not \(want).",
-                                       sources: [c.description], egress: outDev, gateway: f.gateway?.description, table: f.table, rule: f.rule)
+                                       sources: [c.description], egress: outDev, gateway: f.gateway, table: f.table, rule: f.rule)
                     }
                     var back = RouteQuery(dst: client, line: "transit-reply")
                     back.src = d; back.iif = outDev; back.ipproto = proto; back.sport = port ?? 0
@@ -194,7 +194,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
                     let backDev = b.dev ?? b.multipath.first?.dev ?? "?"
                     if backDev != ingress {
                         return Problem(summary: "replies from \(d) to \(client) leave through \(backDev), not \(ingress) where the request came in.",
-                                       sources: [c.description], egress: backDev, gateway: b.gateway?.description, table: b.table, rule: b.rule)
+                                       sources: [c.description], egress: backDev, gateway: b.gateway, table: b.table, rule: b.rule)
                     }
                 }
             }

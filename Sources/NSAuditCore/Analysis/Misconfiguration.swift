@@ -46,7 +46,7 @@ public enum Misconfiguration {
             let vrf = String(parts[0]), addr = String(parts[1])
             var f = Finding(kind: .duplicateAddress, severity: .warning, netns: netns,
                             summary: "Address \(addr) is configured on \(devs.joined(separator: " and ")) in the same \(vrf.isEmpty ? "routing domain" : "VRF \(vrf)"): replies from it leave through whichever route wins, not necessarily the interface the request came in on.")
-            f.localAddress = addr
+            f.localAddress = IPAddress(addr)
             f.ingress = devs.joined(separator: ",")
             f.details = ["key": key]
             out.append(f)

@@ -45,7 +45,7 @@ struct Remediator {
     /// The fixes to try for a finding, not verified yet, each with the namespace it moves
     /// the interface to (namespace fixes).
     func candidates(for f: Finding) -> [(Remediation, String?)] {
-        guard let addrText = f.localAddress, let a = IPAddress(addrText), let ingName = f.ingress,
+        guard let a = f.localAddress, let ingName = f.ingress,
               let ing = ns.link(named: ingName), let addr = ns.addresses.first(where: { $0.local == a }) else { return [] }
         // The ingress must own the address for these fixes to make sense.
         guard addr.index == ing.index else { return [] }

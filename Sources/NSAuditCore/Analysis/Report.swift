@@ -111,10 +111,11 @@ public struct Finding: Codable, Sendable, Equatable {
     public var kind: FindingKind
     public var severity: Severity
     public var netns: String
-    public var localAddress: String?
+    public var localAddress: IPAddress?
+    /// Interface names: one, or several joined by "," (findings about a group of devices).
     public var ingress: String?
     public var egress: String?
-    public var gateway: String?
+    public var gateway: IPAddress?
     public var table: UInt32?
     public var rule: UInt32?
     /// The client sources concerned, as CIDR blocks in address order: all of them, or the
@@ -150,7 +151,7 @@ public struct Finding: Codable, Sendable, Equatable {
 
     /// Computes `id` from the identifying fields.
     public mutating func assignID() {
-        let key = [kind.rawValue, netns, localAddress ?? "", ingress ?? "", egress ?? "", gateway ?? "",
+        let key = [kind.rawValue, netns, localAddress?.description ?? "", ingress ?? "", egress ?? "", gateway?.description ?? "",
                    table.map(String.init) ?? "", rule.map(String.init) ?? "", details?["key"] ?? ""].joined(separator: "|")
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }

@@ -151,7 +151,7 @@ public enum ReportRenderer {
             return out
         }
         let rows = r.findings.map { f in
-            [f.netns, f.kind.rawValue, f.localAddress ?? "-", f.ingress ?? "-", f.egress.map { e in f.gateway.map { "\(e) via \($0)" } ?? e } ?? "-"]
+            [f.netns, f.kind.rawValue, f.localAddress?.description ?? "-", f.ingress ?? "-", f.egress.map { e in f.gateway.map { "\(e) via \($0)" } ?? e } ?? "-"]
         }
         let header = ["NETNS", "KIND", "ADDRESS", "IN", "OUT"]
         let widths = (0..<header.count).map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! }

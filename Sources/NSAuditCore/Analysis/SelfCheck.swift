@@ -150,7 +150,7 @@ public enum SelfCheck {
     /// `queries(for:in:)` without their text.
     static func representatives(of f: Finding, in ns: NamespaceSnapshot) -> [RouteQuery] {
         guard [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit].contains(f.kind),
-              let aText = f.localAddress, let a = IPAddress(aText), let ing = f.ingress else { return [] }
+              let a = f.localAddress, let ing = f.ingress else { return [] }
         let special = ReturnPathAnalysis.specialPrefixes(a.family)
         var reps: [IPAddress] = []
         // The blocks in memory when the audit made the finding, else its text (lazily: a
@@ -292,7 +292,7 @@ public enum SelfCheck {
 
     /// One disagreement, before those of one (namespace, address, ingress, check) are merged.
     struct Disagreement {
-        var address: String
+        var address: IPAddress?
         var ingress: String
         var check: Check
         var why: String
@@ -396,7 +396,7 @@ public enum SelfCheck {
         }
         for i in fIndices {
             let f = findings[i]
-            if let ranges = f.sourceRanges, let a = f.localAddress.flatMap(IPAddress.init), let ing = f.ingress {
+            if let ranges = f.sourceRanges, let a = f.localAddress, let ing = f.ingress {
                 let inside = (byPair[Pair(address: a, ingress: ing)] ?? []).filter { ranges.contains(samples[p.sampleSlots[$0].sample].source) }
                 for k in inside { p.findingsOf[k, default: []].append(i) }
                 if !inside.isEmpty { p.checked.append(i); continue }
@@ -419,7 +419,7 @@ public enum SelfCheck {
             return disagreement(model: m, kernel: kernel[i], ns: ns)
         }
         var found: [Disagreement] = []
-        func lookup(_ slot: Int, _ address: String, _ ingress: String, _ verdictClass: String?, _ affected: [Int]) {
+        func lookup(_ slot: Int, _ address: IPAddress?, _ ingress: String, _ verdictClass: String?, _ affected: [Int]) {
             guard let w = why[slot], let m = p.model[slot] else { return }
             let q = p.queries[slot]
             found.append(Disagreement(address: address, ingress: ingress, check: q.iif != nil ? .request : .reply, why: w,
@@ -428,10 +428,10 @@ public enum SelfCheck {
         }
         for (k, (i, rq, rp)) in p.sampleSlots.enumerated() {
             let s = samples[i]
-            if why[rq] != nil { lookup(rq, s.address.description, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
-            if why[rp] != nil { lookup(rp, s.address.description, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
+            if why[rq] != nil { lookup(rq, s.address, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
+            if why[rp] != nil { lookup(rp, s.address, s.ingress, s.verdictClass, p.findingsOf[k] ?? []) }
             if let w = contradiction(s, request: kernel[rq], reply: kernel[rp], ns: ns) {
-                found.append(Disagreement(address: s.address.description, ingress: s.ingress, check: .classification,
+                found.append(Disagreement(address: s.address, ingress: s.ingress, check: .classification,
                                           why: "the audit puts source \(s.source) in class \(s.verdictClass), but \(w)",
                                           query: "\(described(p.queries[rq]).line); \(described(p.queries[rp]).line)",
                                           kernel: "\(describe(kernel[rq], ns)); \(describe(kernel[rp], ns))",
@@ -440,7 +440,7 @@ public enum SelfCheck {
             }
         }
         for (i, slot) in p.findingSlots where why[slot] != nil {
-            lookup(slot, findings[i].localAddress ?? "", findings[i].ingress ?? "", nil, [i])
+            lookup(slot, findings[i].localAddress, findings[i].ingress ?? "", nil, [i])
         }
         return (p.checked, merged(found, netns: ns.names.first ?? ns.id))
     }
@@ -448,7 +448,7 @@ public enum SelfCheck {
     /// One model-mismatch finding per (address, ingress, check), in order of first appearance:
     /// one fault typically spoils many samples alike.
     static func merged(_ found: [Disagreement], netns: String) -> [Finding] {
-        struct Key: Hashable { var address, ingress: String; var check: Check }
+        struct Key: Hashable { var address: IPAddress?; var ingress: String; var check: Check }
         var order: [Key] = []
         var groups: [Key: [Disagreement]] = [:]
         for d in found {
@@ -461,7 +461,7 @@ public enum SelfCheck {
             let classes = Array(Set(g.compactMap(\.verdictClass))).sorted()
             let affected = Array(Set(g.flatMap(\.findings))).sorted()
             let more = g.count > 1 ? "; \(g.count - 1) more \(g.count == 2 ? "query disagrees" : "queries disagree") alike" : ""
-            let whom = affected.isEmpty ? "Findings (and their absence) for requests to \(k.address) arriving on \(k.ingress)"
+            let whom = affected.isEmpty ? "Findings (and their absence) for requests to \(k.address?.description ?? "?") arriving on \(k.ingress)"
                 : "The finding\(affected.count > 1 ? "s" : "") \(affected.joined(separator: ", "))"
             var m = Finding(kind: .modelMismatch, severity: .error, netns: netns,
                             summary: "nsaudit's model is wrong here (\(k.check.rawValue) check): \(d.why)\(more). \(whom) cannot be trusted; please report this with the snapshot.")
