@@ -27,7 +27,7 @@ import Testing
                 // The same edit applied without the namespace's routes (source-routing fixes).
                 for big in [0, 4096] {
                     let r = Remediator(snapshot: snap, ns: ns, options: .init(), baseResults: base, incrementalBigTable: big)
-                    if let x = r.appendingAudit(fix.commands) {
+                    if let x = r.appendingAudit(fix.edits) {
                         #expect(fix.kind == "source-routing")
                         if big == 0 { followed.append("appended " + fix.kind) }
                         #expect(Set(x.after.map { Key(id: $0.id, severity: $0.severity) }) == full, "\(label) appended \(fix.kind) big=\(big)")

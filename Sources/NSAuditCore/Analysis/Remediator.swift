@@ -52,11 +52,15 @@ struct Remediator {
         let subnets = ns.addresses.filter { $0.index == ing.index && $0.family == a.family && Int($0.prefixlen) < a.family.bitWidth }
         guard let subnet = subnets.first?.prefix else { return [] }
         let (gw, assumed) = gateway(on: ing, subnet: subnet, avoiding: a)
-        let nsArg = "ip -n \(ns.names.first ?? ns.id)"
-        let fam = a.family == .v4 ? "" : " -6"
+        let nsName = ns.names.first ?? ns.id
         let table = freeTable()
         let note = assumed ? " (assuming the router on \(subnet) is \(gw); use yours)" : ""
         var out: [Remediation] = []
+        func defaultRoute(via gw: IPAddress, table: UInt32?) -> SnapshotEdit.RouteSpec {
+            var r = SnapshotEdit.RouteSpec(family: a.family, dst: nil)
+            r.gateway = gw; r.device = ing.name; r.table = table
+            return r
+        }
 
         // One table for the interface, and a rule for each of its addresses of the family:
         // the same fix for every finding on the interface, as an operator would apply it.
@@ -65,17 +69,23 @@ struct Remediator {
                 && x.flags & AddressFlags.dadfailed == 0
         }
         let prios = freePriorities(a.family, count: own.count)
-        var srcCommands: [String] = []
-        for (x, p) in zip(own, prios) { srcCommands.append("\(nsArg)\(fam) rule add from \(x.local) lookup \(table) priority \(p)") }
+        var srcEdits: [SnapshotEdit] = []
+        for (x, p) in zip(own, prios) {
+            var rule = SnapshotEdit.RuleSpec(family: a.family)
+            rule.from = IPPrefix(x.local, a.family.bitWidth); rule.action = .lookup(table); rule.priority = p
+            srcEdits.append(.ruleAdd(netns: nsName, rule: rule))
+        }
         var routed: Set<IPPrefix> = []
         for x in own where Int(x.prefixlen) < a.family.bitWidth && routed.insert(x.prefix).inserted {
-            srcCommands.append("\(nsArg)\(fam) route add \(x.prefix) dev \(ing.name) table \(table)")
+            var r = SnapshotEdit.RouteSpec(family: a.family, dst: x.prefix)
+            r.device = ing.name; r.table = table
+            srcEdits.append(.routeAdd(netns: nsName, route: r, replace: false))
         }
-        srcCommands.append("\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)")
+        srcEdits.append(.routeAdd(netns: nsName, route: defaultRoute(via: gw, table: table), replace: false))
         let who = own.count == 1 ? "\(a)" : "\(ing.name)'s addresses (\(own.map { $0.local.description }.joined(separator: ", ")))"
         let src = Remediation(kind: "source-routing",
             description: "Route replies from \(who) back out \(ing.name): \(own.count == 1 ? "a rule for that source" : "a rule for each of them") selects table \(table), which holds \(ing.name)'s subnet and a default route through \(ing.name)\(note).",
-            commands: srcCommands, verified: false)
+            edits: srcEdits, verified: false)
         out.append(src)
 
         // A VRF or a namespace of its own takes the interface away from the main table with
@@ -89,24 +99,24 @@ struct Remediator {
         let vrfName = freeLinkName("vrf-\(ing.name)")
         let vrf = Remediation(kind: "vrf",
             description: "Put \(ing.name) in a VRF of its own (table \(table)) with its own default route\(note); services on \(a) must bind to the VRF (`ip vrf exec \(vrfName) ...`) or run with net.ipv4.tcp_l3mdev_accept=1.",
-            commands: ["\(nsArg) link add \(vrfName) type vrf table \(table)",
-                       "\(nsArg) link set \(vrfName) up",
-                       "\(nsArg) link set \(ing.name) master \(vrfName)",
-                       "\(nsArg)\(fam) route add default via \(gw) dev \(ing.name) table \(table)"],
+            edits: [.vrfAdd(netns: nsName, name: vrfName, table: table),
+                    .linkSet(netns: nsName, device: vrfName, change: .up),
+                    .linkSet(netns: nsName, device: ing.name, change: .master(vrfName)),
+                    .routeAdd(netns: nsName, route: defaultRoute(via: gw, table: table), replace: false)],
             verified: false)
         out.append(vrf)
 
         let newNS = freeNamespaceName("\(ns.names.first ?? "ns")-\(ing.name)")
-        var moveCmds = ["ip netns add \(newNS)", "\(nsArg) link set \(ing.name) netns \(newNS)",
-                        "ip -n \(newNS) link set lo up"]
+        var moveEdits: [SnapshotEdit] = [.netnsAdd(newNS), .linkSet(netns: nsName, device: ing.name, change: .netns(newNS)),
+                                         .linkSet(netns: newNS, device: "lo", change: .up)]
         for x in ns.addresses where x.index == ing.index && !(x.family == .v6 && x.local.isLinkLocal) {
-            moveCmds.append("ip -n \(newNS) addr add \(x.local)/\(x.prefixlen) dev \(ing.name)")
+            moveEdits.append(.addressAdd(netns: newNS, device: ing.name, address: x.local, prefixLength: x.prefixlen, noPrefixRoute: false))
         }
-        moveCmds += ["ip -n \(newNS) link set \(ing.name) up",
-                     "ip -n \(newNS)\(fam) route add default via \(gw) dev \(ing.name)"]
+        moveEdits += [.linkSet(netns: newNS, device: ing.name, change: .up),
+                      .routeAdd(netns: newNS, route: defaultRoute(via: gw, table: nil), replace: false)]
         let move = Remediation(kind: "namespace",
             description: "Move \(ing.name) and its addresses into a namespace of its own, \(newNS), with its own default route\(note); run the services for \(a) there.",
-            commands: moveCmds, verified: false)
+            edits: moveEdits, verified: false)
         out.append(move)
 
         return out.map { ($0, $0.kind == "namespace" ? newNS : nil) }
@@ -133,15 +143,15 @@ struct Remediator {
     func precompute(_ candidates: [(Remediation, String?)]) {
         guard let memo else { return }
         var seen: Set<String> = []
-        var todo: [(key: String, commands: [String], movesTo: String?)] = []
+        var todo: [(key: String, edits: [SnapshotEdit], movesTo: String?)] = []
         for (r, m) in candidates {
             let k = r.commands.joined(separator: "\n")
-            if memo.after[k] == nil, seen.insert(k).inserted { todo.append((k, r.commands, m)) }
+            if memo.after[k] == nil, seen.insert(k).inserted { todo.append((k, r.edits, m)) }
         }
         guard !todo.isEmpty else { return }
         let (snapshot, ns, options, base, big) = (self.snapshot, self.ns, self.options, self.baseResults, self.incrementalBigTable)
         let facts = routeFacts
-        let jobs = todo.map { ($0.commands, $0.movesTo) }
+        let jobs = todo.map { ($0.edits, $0.movesTo) }
         let audits = parallelMap(jobs.count) { i in
             Remediator(snapshot: snapshot, ns: ns, options: options, baseResults: base, incrementalBigTable: big, beforeFacts: facts)
                 .editedAudit(jobs[i].0, movesTo: jobs[i].1)
@@ -152,13 +162,13 @@ struct Remediator {
         }
     }
 
-    /// Applies the commands to a copy of the snapshot and audits the namespace (and the
-    /// namespace the interface moves to); nil snapshot when a command does not apply.
-    func editedAudit(_ commands: [String], movesTo: String?) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?) {
-        if movesTo == nil, let x = appendingAudit(commands) { return x }
+    /// Applies the edits to a copy of the snapshot and audits the namespace (and the
+    /// namespace the interface moves to); nil snapshot when an edit does not apply.
+    func editedAudit(_ edits: [SnapshotEdit], movesTo: String?) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?) {
+        if movesTo == nil, let x = appendingAudit(edits) { return x }
         var editor = SnapshotEditor(snapshot, defaultNamespace: ns.id)
-        for c in commands {
-            do { try editor.apply(c) } catch { return (nil, [], nil) }
+        for e in edits {
+            do { try editor.apply(e) } catch { return (nil, [], nil) }
         }
         guard let afterNS = editor.snapshot.namespace(ns.id) else { return (nil, [], nil) }
         let after = incrementalAudit(afterNS, in: editor.snapshot) ?? audit(afterNS.id, in: editor.snapshot)
@@ -175,7 +185,7 @@ struct Remediator {
         if let m = memo?.after[commandsKey] {
             (edited, after) = m
         } else {
-            let x = editedAudit(r.commands, movesTo: nil)
+            let x = editedAudit(r.edits, movesTo: nil)
             (edited, after) = (x.edited, x.after)
             memo?.after[commandsKey] = (edited, after)
         }
@@ -207,14 +217,14 @@ struct Remediator {
     /// fix), applied to a copy of the snapshot without the namespace's routes (no copy of a
     /// big table), then audited incrementally with those routes appended; nil for any other
     /// edit, or when the incremental audit cannot follow it.
-    func appendingAudit(_ commands: [String]) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? {
+    func appendingAudit(_ edits: [SnapshotEdit]) -> (edited: Snapshot?, after: [Finding], moved: [Finding]?)? {
         guard let base = baseResults, let big = incrementalBigTable, !options.anyIngress,
               let k = snapshot.namespaces.firstIndex(where: { $0.id == ns.id }) else { return nil }
         var skeleton = snapshot
         skeleton.namespaces[k].routes = []
         var editor = SnapshotEditor(skeleton, defaultNamespace: ns.id)
-        for c in commands {
-            do { try editor.apply(c) } catch { return nil }
+        for e in edits {
+            do { try editor.apply(e) } catch { return nil }
         }
         guard let after = editor.snapshot.namespace(ns.id), after.links == ns.links, after.addresses == ns.addresses,
               editor.snapshot.namespaces.count == snapshot.namespaces.count else { return nil }

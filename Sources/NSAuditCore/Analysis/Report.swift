@@ -98,11 +98,39 @@ public struct Remediation: Codable, Sendable, Equatable {
     /// "source-routing", "namespace" or "vrf".
     public var kind: String
     public var description: String
+    /// The changes, in order, typed; the report shows them as `commands`.
+    public var edits: [SnapshotEdit]
     /// `ip` commands, in order, to run in the finding's namespace (`ip -n NS ...` form).
-    public var commands: [String]
+    public var commands: [String] { edits.map(\.command) }
     /// True when nsaudit applied the commands to a copy of the snapshot and the finding went
     /// away without new findings appearing.
     public var verified: Bool
+
+    public init(kind: String, description: String, edits: [SnapshotEdit], verified: Bool) {
+        self.kind = kind; self.description = description; self.edits = edits; self.verified = verified
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, description, commands, verified }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(String.self, forKey: .kind)
+        description = try c.decode(String.self, forKey: .description)
+        verified = try c.decode(Bool.self, forKey: .verified)
+        var edits: [SnapshotEdit] = []
+        for command in try c.decode([String].self, forKey: .commands) {
+            do { edits += try SnapshotEdit.parse(command, defaultNamespace: nil) } catch {
+                throw DecodingError.dataCorruptedError(forKey: .commands, in: c, debugDescription: "\(error)")
+            }
+        }
+        self.edits = edits
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind); try c.encode(description, forKey: .description)
+        try c.encode(commands, forKey: .commands); try c.encode(verified, forKey: .verified)
+    }
 }
 
 public struct Finding: Codable, Sendable, Equatable {

@@ -27,55 +27,38 @@ public struct SnapshotEditor {
         }
     }
 
-    /// Applies one command.
+    /// Applies one command (see `SnapshotEdit.parse`).
     public mutating func apply(_ command: String) throws(EditError) {
-        var w = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        for e in try SnapshotEdit.parse(command, defaultNamespace: defaultNamespace) { try apply(e, command: command) }
+    }
+
+    /// Applies one typed edit, with the kernel's side effects.
+    public mutating func apply(_ edit: SnapshotEdit) throws(EditError) { try apply(edit, command: edit.command) }
+
+    mutating func apply(_ edit: SnapshotEdit, command: String) throws(EditError) {
         func fail(_ m: String) -> EditError { EditError(line: 0, command: command, message: m) }
-        guard let first = w.first else { return }
-        if first == "sysctl" { return try sysctl(Array(w.dropFirst()), ns: defaultNamespace, command) }
-        guard first == "ip" else { throw fail("only `ip` and `sysctl` commands can be applied") }
-        w.removeFirst()
-        var nsName = defaultNamespace
-        var family: IPAddress.Family?
-        while let o = w.first, o.hasPrefix("-") {
-            w.removeFirst()
-            switch o {
-            case "-n", "-netns": guard !w.isEmpty else { throw fail("-n needs a namespace") }; nsName = w.removeFirst()
-            case "-4": family = .v4
-            case "-6": family = .v6
-            default: throw fail("unsupported option \(o)")
-            }
+        if case .netnsAdd(let name) = edit { return addNamespace(name) }
+        let nsn = edit.netns
+        guard let k = snapshot.namespaces.firstIndex(where: { $0.id == nsn || $0.names.contains(nsn) }) else {
+            throw fail(edit.isSysctl ? "no namespace for sysctl" : "no namespace \"\(nsn)\" in the snapshot")
         }
-        guard let obj = w.first else { throw fail("missing object") }
-        w.removeFirst()
-        if obj == "netns" {
-            guard w.count >= 2 else { throw fail("usage: ip netns add NAME | ip netns exec NAME sysctl -w KEY=VALUE") }
-            if w[0] == "add" { return addNamespace(w[1]) }
-            if w[0] == "exec", w.count >= 3, w[2] == "sysctl" { return try sysctl(Array(w.dropFirst(3)), ns: w[1], command) }
-            throw fail("unsupported netns command")
-        }
-        guard let nsn = nsName, let k = snapshot.namespaces.firstIndex(where: { $0.id == nsn || $0.names.contains(nsn) }) else {
-            throw fail(nsName.map { "no namespace \"\($0)\" in the snapshot" } ?? "which namespace? use ip -n NAME")
-        }
-        guard let verb = w.first else { throw fail("missing command after \(obj)") }
-        w.removeFirst()
         var ns = snapshot.namespaces[k]
-        switch (obj, verb) {
-        case ("addr", "add"), ("address", "add"), ("a", "add"): try addressAdd(&ns, w, fail)
-        case ("addr", "del"), ("address", "del"), ("a", "del"): try addressDel(&ns, w, fail)
-        case ("route", "add"), ("r", "add"): try routeAdd(&ns, w, family, replace: false, fail)
-        case ("route", "replace"), ("r", "replace"): try routeAdd(&ns, w, family, replace: true, fail)
-        case ("route", "del"), ("r", "del"): try routeDel(&ns, w, family, fail)
-        case ("rule", "add"): try ruleAdd(&ns, w, family ?? .v4, fail)
-        case ("rule", "del"): try ruleDel(&ns, w, family ?? .v4, fail)
-        case ("link", "add"): try linkAdd(&ns, w, fail)
-        case ("link", "set"):
-            if let move = try linkSet(&ns, w, fail) {
+        switch edit {
+        case .netnsAdd: return
+        case .sysctl(_, let name, let value): ns.settings.set(name, value)
+        case .addressAdd(_, let d, let a, let l, let np): try addressAdd(&ns, device: d, address: a, prefixLength: l, noPrefixRoute: np, fail)
+        case .addressDel(_, let d, let a, _): try addressDel(&ns, device: d, address: a, fail)
+        case .routeAdd(_, let r, let replace): try routeAdd(&ns, r, replace: replace, fail)
+        case .routeDel(_, let r): try routeDel(&ns, r, fail)
+        case .ruleAdd(_, let r): try ruleAdd(&ns, r, fail)
+        case .ruleDel(_, let r): try ruleDel(&ns, r, fail)
+        case .vrfAdd(_, let name, let t): try vrfAdd(&ns, name: name, table: t, fail)
+        case .linkSet(_, let d, let change):
+            if let move = try linkSet(&ns, device: d, change, fail) {
                 snapshot.namespaces[k] = ns
                 try moveLink(move.link, from: k, to: move.target, fail)
                 return
             }
-        default: throw fail("unsupported command ip \(obj) \(verb)")
         }
         snapshot.namespaces[k] = ns
     }
@@ -101,23 +84,10 @@ public struct SnapshotEditor {
         return out
     }
 
-    mutating func sysctl(_ args: [String], ns: String?, _ command: String) throws(EditError) {
-        let pairs = args.filter { $0 != "-w" && $0 != "-q" }
-        guard let nsn = ns, let k = snapshot.namespaces.firstIndex(where: { $0.id == nsn || $0.names.contains(nsn) }) else {
-            throw EditError(line: 0, command: command, message: "no namespace for sysctl")
-        }
-        for p in pairs {
-            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, let v = Int(kv[1]) else { throw EditError(line: 0, command: command, message: "expected KEY=VALUE, got \(p)") }
-            snapshot.namespaces[k].settings.set(kv[0], v)
-        }
-    }
-
     // MARK: addresses
 
-    func device(_ ns: NamespaceSnapshot, _ w: [String], _ fail: (String) -> EditError) throws(EditError) -> Link {
-        guard let i = w.firstIndex(of: "dev"), i + 1 < w.count else { throw fail("missing dev") }
-        guard let l = ns.link(named: w[i + 1]) else { throw fail("Cannot find device \"\(w[i + 1])\"") }
+    func device(_ ns: NamespaceSnapshot, _ name: String, _ fail: (String) -> EditError) throws(EditError) -> Link {
+        guard let l = ns.link(named: name) else { throw fail("Cannot find device \"\(name)\"") }
         return l
     }
 
@@ -158,13 +128,14 @@ public struct SnapshotEditor {
         return out
     }
 
-    mutating func addressAdd(_ ns: inout NamespaceSnapshot, _ w: [String], _ fail: (String) -> EditError) throws(EditError) {
-        guard let text = w.first, let p = IPPrefix(text) else { throw fail("expected ADDRESS/LEN") }
-        let dev = try device(ns, w, fail)
-        let addr = IPAddress(text.split(separator: "/")[0].description)!
+    mutating func addressAdd(_ ns: inout NamespaceSnapshot, device name: String, address addr: IPAddress, prefixLength: UInt8,
+                             noPrefixRoute: Bool, _ fail: (String) -> EditError) throws(EditError) {
+        let dev = try device(ns, name, fail)
+        guard Int(prefixLength) <= addr.family.bitWidth else { throw fail("invalid prefix length \(prefixLength)") }
         guard !ns.addresses.contains(where: { $0.index == dev.index && $0.local == addr }) else { throw fail("RTNETLINK answers: File exists") }
-        var a = Address(index: dev.index, local: addr, prefixlen: p.length, scope: 0, flags: AddressFlags.permanent)
-        if w.contains("noprefixroute") { a.flags |= AddressFlags.noprefixroute }
+        let p = IPPrefix(addr, Int(prefixLength))
+        var a = Address(index: dev.index, local: addr, prefixlen: prefixLength, scope: 0, flags: AddressFlags.permanent)
+        if noPrefixRoute { a.flags |= AddressFlags.noprefixroute }
         if addr.family == .v4 {
             a.label = dev.name
             if p.length < 31 { a.broadcast = p.last }
@@ -174,9 +145,8 @@ public struct SnapshotEditor {
         if dev.adminUp { ns.routes += kernelRoutes(a, dev, ns) }
     }
 
-    mutating func addressDel(_ ns: inout NamespaceSnapshot, _ w: [String], _ fail: (String) -> EditError) throws(EditError) {
-        guard let text = w.first, let addr = IPAddress(text.split(separator: "/")[0].description) else { throw fail("expected ADDRESS/LEN") }
-        let dev = try device(ns, w, fail)
+    mutating func addressDel(_ ns: inout NamespaceSnapshot, device name: String, address addr: IPAddress, _ fail: (String) -> EditError) throws(EditError) {
+        let dev = try device(ns, name, fail)
         guard let i = ns.addresses.firstIndex(where: { $0.index == dev.index && $0.local == addr }) else { throw fail("RTNETLINK answers: Cannot assign requested address") }
         ns.addresses.remove(at: i)
         ns.routes.removeAll { $0.protocol == 2 && $0.oif == dev.index && ($0.prefsrc == addr || ($0.type == .local && $0.dst.address == addr)) }
@@ -184,68 +154,22 @@ public struct SnapshotEditor {
 
     // MARK: routes
 
-    func parseRoute(_ ns: NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family?, _ fail: (String) -> EditError) throws(EditError) -> Route {
-        var i = 0
-        var type = RouteType.unicast
-        if let t = w.first, let rt = RouteType(name: t), t != "none" { type = rt; i = 1 }
-        guard i < w.count else { throw fail("missing destination") }
-        let dstText = w[i]; i += 1
-        let fam: IPAddress.Family
-        let dst: IPPrefix
-        if dstText == "default" {
-            fam = family ?? (w.contains { $0.contains(":") } ? .v6 : .v4)
-            dst = .any(fam)
-        } else {
-            guard let p = IPPrefix(dstText) else { throw fail("invalid prefix \(dstText)") }
-            dst = p; fam = p.family
+    /// The route an `ip route add` of `spec` makes: the kernel's defaults (table main,
+    /// protocol boot, metric 1024 for IPv6, scope link for a device route), the device of
+    /// the gateway's connected route when none is given.
+    func route(_ ns: NamespaceSnapshot, _ spec: SnapshotEdit.RouteSpec, _ fail: (String) -> EditError) throws(EditError) -> Route {
+        let fam = spec.family, type = spec.type ?? .unicast
+        var r = Route(family: fam, table: spec.table ?? Table.main, type: type, dst: spec.dst ?? .any(fam),
+                      protocol: spec.protocol ?? 3, scope: 0, metric: spec.metric ?? (fam == .v6 ? 1024 : 0))
+        r.gateway = spec.gateway; r.prefsrc = spec.prefsrc; r.tos = spec.tos ?? 0
+        if spec.onlink { r.flags |= NexthopFlags.onlink }
+        if let d = spec.device { r.oif = try device(ns, d, fail).index }
+        if let id = spec.nhid {
+            guard ns.nexthops.contains(where: { $0.id == id }) else { throw fail("unknown nexthop id \(id)") }
+            r.nhid = id
         }
-        var r = Route(family: fam, table: Table.main, type: type, dst: dst, protocol: 3, scope: 0, metric: fam == .v6 ? 1024 : 0)
-        var scopeSet = false
-        while i < w.count {
-            let k = w[i]
-            func val() throws(EditError) -> String { guard i + 1 < w.count else { throw fail("\(k) needs a value") }; i += 1; return w[i] }
-            switch k {
-            case "via":
-                var v = try val()
-                if v == "inet" || v == "inet6" { v = try val() }
-                guard let g = IPAddress(v) else { throw fail("invalid gateway \(v)") }
-                r.gateway = g
-            case "dev", "oif":
-                let n = try val()
-                guard let l = ns.link(named: n) else { throw fail("Cannot find device \"\(n)\"") }
-                r.oif = l.index
-            case "table":
-                let t = try val()
-                guard let id = Table.parse(t) else { throw fail("invalid table \(t)") }
-                r.table = id
-            case "metric", "priority", "preference":
-                let m = try val()
-                guard let v = UInt32(m) else { throw fail("invalid metric \(m)") }
-                r.metric = v
-            case "src":
-                let s = try val()
-                guard let a = IPAddress(s) else { throw fail("invalid src \(s)") }
-                r.prefsrc = a
-            case "proto", "protocol":
-                let p = try val()
-                r.protocol = RouteProtocol.table.first { $0.value == p }?.key ?? UInt8(p) ?? 3
-            case "scope":
-                let s = try val()
-                r.scope = ["global": 0, "universe": 0, "site": 200, "link": 253, "host": 254][s] ?? UInt8(s) ?? 0
-                scopeSet = true
-            case "onlink": r.flags |= NexthopFlags.onlink
-            case "tos", "dsfield": r.tos = UInt8(try val().replacingOccurrences(of: "0x", with: ""), radix: 16) ?? 0
-            case "nhid":
-                let n = try val()
-                guard let id = UInt32(n), ns.nexthops.contains(where: { $0.id == id }) else { throw fail("unknown nexthop id \(n)") }
-                r.nhid = id
-            default: throw fail("unsupported route argument \(k)")
-            }
-            i += 1
-        }
-        if !scopeSet {
-            if type == .local { r.scope = Scope.host } else if type == .unicast && r.gateway == nil && r.nhid == nil && fam == .v4 { r.scope = Scope.link }
-        }
+        if let s = spec.scope { r.scope = s }
+        else if type == .local { r.scope = Scope.host } else if type == .unicast && r.gateway == nil && r.nhid == nil && fam == .v4 { r.scope = Scope.link }
         if type == .unicast && r.oif == nil && r.nhid == nil {
             // Resolve the device from the gateway's connected route, as the kernel does.
             guard let g = r.gateway, let dev = ns.routes.first(where: { $0.family == fam && $0.protocol == 2 && $0.type == .unicast && $0.dst.contains(g) && $0.gateway == nil })?.oif else {
@@ -256,8 +180,8 @@ public struct SnapshotEditor {
         return r
     }
 
-    mutating func routeAdd(_ ns: inout NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family?, replace: Bool, _ fail: (String) -> EditError) throws(EditError) {
-        let r = try parseRoute(ns, w, family, fail)
+    mutating func routeAdd(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RouteSpec, replace: Bool, _ fail: (String) -> EditError) throws(EditError) {
+        let r = try route(ns, spec, fail)
         let same = ns.routes.firstIndex { $0.family == r.family && $0.table == r.table && $0.dst == r.dst && $0.tos == r.tos && $0.metric == r.metric }
         if let same {
             guard replace else { throw fail("RTNETLINK answers: File exists") }
@@ -267,105 +191,63 @@ public struct SnapshotEditor {
         }
     }
 
-    mutating func routeDel(_ ns: inout NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family?, _ fail: (String) -> EditError) throws(EditError) {
-        let r = try? parseRoute(ns, w, family, fail)
-        let dstText = w.first(where: { $0 == "default" || IPPrefix($0) != nil }) ?? ""
-        let dst = r?.dst ?? (dstText == "default" ? .any(family ?? .v4) : IPPrefix(dstText))
-        let table = r?.table ?? Table.main
-        guard let dst, let i = ns.routes.firstIndex(where: { $0.dst == dst && $0.table == table }) else { throw fail("RTNETLINK answers: No such process") }
+    mutating func routeDel(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RouteSpec, _ fail: (String) -> EditError) throws(EditError) {
+        let dst = spec.dst ?? .any(spec.family), table = spec.table ?? Table.main
+        guard let i = ns.routes.firstIndex(where: { $0.family == spec.family && $0.dst == dst && $0.table == table }) else { throw fail("RTNETLINK answers: No such process") }
         ns.routes.remove(at: i)
     }
 
     // MARK: rules
 
-    func parseRule(_ ns: NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family, _ fail: (String) -> EditError) throws(EditError) -> Rule {
-        var r = Rule(family: family, priority: 0, table: Table.main)
-        var prioritySet = false
-        var i = 0
-        while i < w.count {
-            let k = w[i]
-            func val() throws(EditError) -> String { guard i + 1 < w.count else { throw fail("\(k) needs a value") }; i += 1; return w[i] }
-            func prefix(_ s: String) throws(EditError) -> IPPrefix? {
-                if s == "all" { return nil }
-                guard let p = IPPrefix(s) else { throw fail("invalid prefix \(s)") }
-                r.family = p.family
-                return p
-            }
-            switch k {
-            case "not": r.flags |= RuleFlags.invert
-            case "from": r.src = try prefix(try val())
-            case "to": r.dst = try prefix(try val())
-            case "iif": r.iif = try val()
-            case "oif": r.oif = try val()
-            case "priority", "pref", "preference":
-                let p = try val()
-                guard let v = UInt32(p) else { throw fail("invalid priority \(p)") }
-                r.priority = v; prioritySet = true
-            case "lookup", "table":
-                let t = try val()
-                guard let id = Table.parse(t) else { throw fail("invalid table \(t)") }
-                r.table = id; r.action = RuleAction.toTable
-            case "fwmark":
-                let m = try val().split(separator: "/").map { s -> UInt32 in
-                    s.hasPrefix("0x") ? UInt32(s.dropFirst(2), radix: 16) ?? 0 : UInt32(s) ?? 0
-                }
-                r.fwmark = m[0]; r.fwmask = m.count > 1 ? m[1] : 0xffff_ffff
-            case "ipproto": r.ipproto = IPProto.parse(try val())
-            case "sport", "dport":
-                let parts = try val().split(separator: "-").compactMap { UInt16($0) }
-                guard let a = parts.first else { throw fail("invalid \(k)") }
-                let range = PortRange(a, parts.count > 1 ? parts[1] : a)
-                if k == "sport" { r.sport = range } else { r.dport = range }
-            case "blackhole": r.action = RuleAction.blackhole; r.table = 0
-            case "unreachable": r.action = RuleAction.unreachable; r.table = 0
-            case "prohibit": r.action = RuleAction.prohibit; r.table = 0
-            case "nop": r.action = RuleAction.nop; r.table = 0
-            case "goto":
-                let g = try val()
-                guard let t = UInt32(g) else { throw fail("invalid goto \(g)") }
-                r.action = RuleAction.goto; r.gotoTarget = t; r.table = 0
-            case "l3mdev": r.l3mdev = true; r.table = 0
-            case "suppress_prefixlength": r.suppressPrefixlen = Int32(try val())
-            default: throw fail("unsupported rule argument \(k)")
-            }
-            i += 1
+    /// The rule an `ip rule add` of `spec` makes (lookup main without an action; without a
+    /// priority, fib_default_rule_pref: one below the first rule with a non-zero priority).
+    func rule(_ ns: NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec) -> Rule {
+        var r = Rule(family: spec.family, priority: 0, table: Table.main)
+        if spec.not { r.flags |= RuleFlags.invert }
+        r.src = spec.from; r.dst = spec.to; r.iif = spec.iif; r.oif = spec.oif
+        if let m = spec.fwmark { r.fwmark = m; r.fwmask = spec.fwmask ?? 0xffff_ffff }
+        r.ipproto = spec.ipproto; r.sport = spec.sport; r.dport = spec.dport
+        r.suppressPrefixlen = spec.suppressPrefixlength
+        switch spec.action ?? .lookup(Table.main) {
+        case .lookup(let t): r.table = t; r.action = RuleAction.toTable
+        case .blackhole: r.action = RuleAction.blackhole; r.table = 0
+        case .unreachable: r.action = RuleAction.unreachable; r.table = 0
+        case .prohibit: r.action = RuleAction.prohibit; r.table = 0
+        case .nop: r.action = RuleAction.nop; r.table = 0
+        case .goto(let t): r.action = RuleAction.goto; r.gotoTarget = t; r.table = 0
+        case .l3mdev: r.l3mdev = true; r.table = 0
         }
-        if !prioritySet {
-            // fib_default_rule_pref: one below the first rule with a non-zero priority.
-            if let first = ns.rules.filter({ $0.family == r.family && $0.priority > 0 }).map(\.priority).min(), first > 1 {
-                r.priority = first - 1
-            }
+        if let p = spec.priority { r.priority = p }
+        else if let first = ns.rules.filter({ $0.family == r.family && $0.priority > 0 }).map(\.priority).min(), first > 1 {
+            r.priority = first - 1
         }
         return r
     }
 
-    mutating func ruleAdd(_ ns: inout NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family, _ fail: (String) -> EditError) throws(EditError) {
-        let r = try parseRule(ns, w, family, fail)
+    mutating func ruleAdd(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, _ fail: (String) -> EditError) throws(EditError) {
+        let r = rule(ns, spec)
         // Rules are kept in priority order; equal priorities keep insertion order.
         let at = ns.rules.firstIndex { $0.family == r.family && $0.priority > r.priority }
             ?? (ns.rules.lastIndex { $0.family == r.family }.map { $0 + 1 } ?? ns.rules.count)
         ns.rules.insert(r, at: at)
     }
 
-    mutating func ruleDel(_ ns: inout NamespaceSnapshot, _ w: [String], _ family: IPAddress.Family, _ fail: (String) -> EditError) throws(EditError) {
-        let r = try parseRule(ns, w, family, fail)
-        let hasPriority = w.contains { ["priority", "pref", "preference"].contains($0) }
+    /// `ip rule del`: the first rule of the family that matches what the command gives.
+    mutating func ruleDel(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, _ fail: (String) -> EditError) throws(EditError) {
         guard let i = ns.rules.firstIndex(where: { x in
-            x.family == r.family && (!hasPriority || x.priority == r.priority) && x.src == r.src && x.dst == r.dst
-                && (r.action != RuleAction.toTable || !w.contains { $0 == "lookup" || $0 == "table" } || x.table == r.table)
+            guard x.family == spec.family && x.src == spec.from && x.dst == spec.to else { return false }
+            if let p = spec.priority, x.priority != p { return false }
+            if case .lookup(let t) = spec.action, x.table != t { return false }
+            return true
         }) else { throw fail("RTNETLINK answers: No such file or directory") }
         ns.rules.remove(at: i)
     }
 
     // MARK: links
 
-    mutating func linkAdd(_ ns: inout NamespaceSnapshot, _ w: [String], _ fail: (String) -> EditError) throws(EditError) {
-        // ip link add NAME type vrf table N
-        guard w.count >= 5, w[1] == "type", w[2] == "vrf", w[3] == "table", let t = UInt32(w[4]) else {
-            throw fail("only `ip link add NAME type vrf table N` is supported")
-        }
-        guard ns.link(named: w[0]) == nil else { throw fail("RTNETLINK answers: File exists") }
-        var l = Link(index: (ns.links.map(\.index).max() ?? 0) + 1, name: w[0], flags: LinkFlags.noarp | 0x400,
+    mutating func vrfAdd(_ ns: inout NamespaceSnapshot, name: String, table t: UInt32, _ fail: (String) -> EditError) throws(EditError) {
+        guard ns.link(named: name) == nil else { throw fail("RTNETLINK answers: File exists") }
+        var l = Link(index: (ns.links.map(\.index).max() ?? 0) + 1, name: name, flags: LinkFlags.noarp | 0x400,
                      operstate: "DOWN", mtu: 65575, linkType: 1)
         l.kind = "vrf"; l.vrfTable = t
         ns.links.append(l)
@@ -379,43 +261,35 @@ public struct SnapshotEditor {
 
     struct Move { var link: Int32; var target: String }
 
-    mutating func linkSet(_ ns: inout NamespaceSnapshot, _ w: [String], _ fail: (String) -> EditError) throws(EditError) -> Move? {
-        var w = w
-        if w.first == "dev" { w.removeFirst() }
-        guard let name = w.first, let k = ns.links.firstIndex(where: { $0.name == name }) else { throw fail("Cannot find device \"\(w.first ?? "")\"") }
-        var i = 1
-        while i < w.count {
-            switch w[i] {
-            case "up":
-                ns.links[k].flags |= LinkFlags.up | LinkFlags.lowerUp
-                ns.links[k].operstate = ns.links[k].isLoopback ? "UNKNOWN" : "UP"
-                let l = ns.links[k]
-                ns.routes.removeAll { $0.protocol == 2 && $0.oif == l.index }
-                for a in ns.addresses where a.index == l.index { ns.routes += kernelRoutes(a, l, ns) }
-            case "down":
-                ns.links[k].flags &= ~(LinkFlags.up | LinkFlags.lowerUp)
-                ns.links[k].operstate = "DOWN"
-                let index = ns.links[k].index
-                flushRoutes(&ns, via: index)
-                // addrconf_ifdown: IPv6 addresses go with the link (keep_addr_on_down is 0 by
-                // default; it is not recorded).
-                ns.addresses.removeAll { $0.index == index && $0.family == .v6 }
-            case "master":
-                guard i + 1 < w.count, let v = ns.link(named: w[i + 1]), v.isVRF else { throw fail("master must be a VRF device of this namespace") }
-                i += 1
-                ns.links[k].master = v.index
-                ns.links[k].slaveKind = "vrf"
-                recreateRoutes(&ns, k)
-            case "nomaster":
-                ns.links[k].master = nil
-                ns.links[k].slaveKind = nil
-                recreateRoutes(&ns, k)
-            case "netns":
-                guard i + 1 < w.count else { throw fail("netns needs a namespace") }
-                return Move(link: ns.links[k].index, target: w[i + 1])
-            default: throw fail("unsupported link setting \(w[i])")
-            }
-            i += 1
+    mutating func linkSet(_ ns: inout NamespaceSnapshot, device name: String, _ change: SnapshotEdit.LinkChange,
+                          _ fail: (String) -> EditError) throws(EditError) -> Move? {
+        guard let k = ns.links.firstIndex(where: { $0.name == name }) else { throw fail("Cannot find device \"\(name)\"") }
+        switch change {
+        case .up:
+            ns.links[k].flags |= LinkFlags.up | LinkFlags.lowerUp
+            ns.links[k].operstate = ns.links[k].isLoopback ? "UNKNOWN" : "UP"
+            let l = ns.links[k]
+            ns.routes.removeAll { $0.protocol == 2 && $0.oif == l.index }
+            for a in ns.addresses where a.index == l.index { ns.routes += kernelRoutes(a, l, ns) }
+        case .down:
+            ns.links[k].flags &= ~(LinkFlags.up | LinkFlags.lowerUp)
+            ns.links[k].operstate = "DOWN"
+            let index = ns.links[k].index
+            flushRoutes(&ns, via: index)
+            // addrconf_ifdown: IPv6 addresses go with the link (keep_addr_on_down is 0 by
+            // default; it is not recorded).
+            ns.addresses.removeAll { $0.index == index && $0.family == .v6 }
+        case .master(let vrf):
+            guard let v = ns.link(named: vrf), v.isVRF else { throw fail("master must be a VRF device of this namespace") }
+            ns.links[k].master = v.index
+            ns.links[k].slaveKind = "vrf"
+            recreateRoutes(&ns, k)
+        case .nomaster:
+            ns.links[k].master = nil
+            ns.links[k].slaveKind = nil
+            recreateRoutes(&ns, k)
+        case .netns(let target):
+            return Move(link: ns.links[k].index, target: target)
         }
         return nil
     }
@@ -475,6 +349,10 @@ public struct SnapshotEditor {
         dst.links.append(l)
         snapshot.namespaces[t] = dst
     }
+}
+
+extension SnapshotEdit {
+    var isSysctl: Bool { if case .sysctl = self { return true }; return false }
 }
 
 public struct EditError: Error, CustomStringConvertible, Sendable {
