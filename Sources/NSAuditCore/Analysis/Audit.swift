@@ -144,9 +144,9 @@ public struct Audit: Sendable {
             let services = Self.services(ns, r.address)
             for (verdict, ranges) in r.byVerdict {
                 var f: Finding
-                let sources = describe ? ranges.prefixes(limit: maxSources).map(\.description) : []
+                let sources = describe ? ranges.prefixes(limit: maxSources) : []
                 let count = describe ? (sources.count < maxSources ? sources.count : ranges.prefixCount) : 0
-                let sample = sources.prefix(3).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
+                let sample = sources.prefix(3).map(\.description).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
                 switch verdict {
                 case .symmetric, .notApplicable, .requestRejected:
                     continue

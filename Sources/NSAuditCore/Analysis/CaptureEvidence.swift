@@ -15,7 +15,7 @@ public enum CaptureEvidence {
             // The complete source set when the audit ran in this process (`sources` may list
             // only its first blocks), else the listed blocks.
             let ranges = f.sourceRanges
-            let sources = ranges == nil ? f.sources.compactMap(IPPrefix.init) : []
+            let sources = ranges == nil ? f.sources : []
             let c = CaptureConfirmation.forFinding(verdicts, netns: nsID, ingress: ing, server: a) { client in
                 ranges?.contains(client) ?? sources.contains { $0.contains(client) }
             }
@@ -33,7 +33,7 @@ public enum CaptureEvidence {
             m.localAddress = v.flow.server
             m.ingress = v.ingress
             m.egress = v.observedEgress.joined(separator: ",")
-            m.sources = [IPPrefix(v.flow.client, v.flow.client.family.bitWidth).description]
+            m.sources = [IPPrefix(v.flow.client, v.flow.client.family.bitWidth)]
             m.evidence = ["capture", "model"]
             m.confirmed = false
             m.observed = ObservedSummary([v.flow])

@@ -108,7 +108,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
 
     struct Problem {
         var summary: String
-        var sources: [String] = []
+        var sources: [IPPrefix] = []
         var egress: String?
         var gateway: IPAddress?
         var table: UInt32?
@@ -125,13 +125,13 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         }
         let analysis = ReturnPathAnalysis(ns, model: model)
         let result = analysis.analyze(addr, ingress: ing)
-        var bad: [String] = []
+        var bad: [IPPrefix] = []
         var first: (ReturnPathAnalysis.Verdict, [IPPrefix])?
         for (verdict, ranges) in result.byVerdict {
             var hit: [IPPrefix] = []
             for c in clients { hit += ranges.intersecting(IPPrefix(c)!).prefixes }
             if !hit.isEmpty {
-                bad += hit.map(\.description)
+                bad += hit
                 if first == nil { first = (verdict, hit) }
             }
         }
@@ -177,24 +177,24 @@ public struct FlowIntent: Codable, Sendable, Equatable {
                     guard let f = try? model.routeGet(fwd) else { continue }
                     if let e = f.error {
                         return Problem(summary: "traffic from \(client) to \(d) arriving on \(ingress) is not forwarded (\(e.rawValue)).",
-                                       sources: [c.description], table: f.table, rule: f.rule)
+                                       sources: [c], table: f.table, rule: f.rule)
                     }
                     let outDev = f.dev ?? f.multipath.first?.dev ?? "?"
                     if let want = egress, outDev != want {
                         return Problem(summary: "traffic from \(client) to \(d) arriving on \(ingress) is forwarded out \(outDev), not \(want).",
-                                       sources: [c.description], egress: outDev, gateway: f.gateway, table: f.table, rule: f.rule)
+                                       sources: [c], egress: outDev, gateway: f.gateway, table: f.table, rule: f.rule)
                     }
                     var back = RouteQuery(dst: client, line: "transit-reply")
                     back.src = d; back.iif = outDev; back.ipproto = proto; back.sport = port ?? 0
                     guard let b = try? model.routeGet(back) else { continue }
                     if let e = b.error {
                         return Problem(summary: "replies from \(d) to \(client) arriving on \(outDev) are not forwarded (\(e.rawValue)).",
-                                       sources: [c.description], table: b.table, rule: b.rule)
+                                       sources: [c], table: b.table, rule: b.rule)
                     }
                     let backDev = b.dev ?? b.multipath.first?.dev ?? "?"
                     if backDev != ingress {
                         return Problem(summary: "replies from \(d) to \(client) leave through \(backDev), not \(ingress) where the request came in.",
-                                       sources: [c.description], egress: backDev, gateway: b.gateway, table: b.table, rule: b.rule)
+                                       sources: [c], egress: backDev, gateway: b.gateway, table: b.table, rule: b.rule)
                     }
                 }
             }

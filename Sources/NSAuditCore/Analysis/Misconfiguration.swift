@@ -27,7 +27,7 @@ public enum Misconfiguration {
             var f = Finding(kind: .arpFlux, severity: .warning, netns: netns,
                             summary: "Interfaces \(loose.joined(separator: ", ")) share subnet \(subnet) with arp_ignore=0 and arp_announce=0: each answers ARP for the others' addresses (ARP flux), so peers may send traffic for one address to another interface.")
             f.ingress = loose.joined(separator: ",")
-            f.sources = [subnet.description]
+            f.sources = [subnet]
             f.details = ["key": subnet.description, "fix": "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"]
             out.append(f)
         }

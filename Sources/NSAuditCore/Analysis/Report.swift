@@ -148,7 +148,7 @@ public struct Finding: Codable, Sendable, Equatable {
     public var rule: UInt32?
     /// The client sources concerned, as CIDR blocks in address order: all of them, or the
     /// first `Audit.Options.maxSources` when `sourcesTruncated` is true.
-    public var sources: [String]
+    public var sources: [IPPrefix]
     /// How many CIDR blocks the complete source set has (return-path findings).
     public var sourcesTotal: Int?
     /// True when `sources` lists only the first blocks of the set.

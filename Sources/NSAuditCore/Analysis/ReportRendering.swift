@@ -92,10 +92,6 @@ public enum ReportRenderer {
     /// big report) are written here instead: CIDR text needs no escaping, so each list is
     /// its lines at the depth the encoder would put them.
     static func encodePiece(_ findings: [Finding]) -> [UInt8] {
-        func plain(_ s: String) -> Bool {
-            s.utf8.allSatisfy { b in (b >= 0x30 && b <= 0x3a) || (b >= 0x61 && b <= 0x66) || b == 0x2e || b == 0x2f }
-        }
-        guard findings.allSatisfy({ $0.sources.allSatisfy(plain) }) else { return Array(try! encoder().encode(findings)) }
         var emptied = findings
         for i in emptied.indices { emptied[i].sources = [] }
         let bytes = Array(try! encoder().encode(emptied))
@@ -111,7 +107,7 @@ public enum ReportRenderer {
                 out.append(contentsOf: "\n    \"sources\" : [\n".utf8)
                 for (j, src) in f.sources.enumerated() {
                     out.append(contentsOf: "      \"".utf8)
-                    out.append(contentsOf: src.utf8)
+                    out.append(contentsOf: src.description.utf8)
                     out.append(contentsOf: j + 1 < f.sources.count ? "\",\n".utf8 : "\"\n".utf8)
                 }
                 out.append(contentsOf: "    ]".utf8)
@@ -164,7 +160,7 @@ public enum ReportRenderer {
         for f in r.findings {
             out += "\(sev(f.severity)) [\(f.id)] \(f.netns): \(f.summary)\n"
             if !f.sources.isEmpty {
-                let shown = f.sources.prefix(8).joined(separator: " ")
+                let shown = f.sources.prefix(8).map(\.description).joined(separator: " ")
                 let total = f.sourcesTotal ?? f.sources.count
                 out += "      sources: \(shown)\(total > 8 ? " … (\(total) prefixes)" : "")\n"
             }

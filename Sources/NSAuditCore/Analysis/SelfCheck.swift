@@ -155,7 +155,7 @@ public enum SelfCheck {
         var reps: [IPAddress] = []
         // The blocks in memory when the audit made the finding, else its text (lazily: a
         // finding may list millions).
-        let blocks: [IPPrefix] = f.sourceRanges?.prefixes(limit: 8) ?? Array(f.sources.lazy.compactMap(IPPrefix.init).prefix(8))
+        let blocks: [IPPrefix] = f.sourceRanges?.prefixes(limit: 8) ?? Array(f.sources.prefix(8))
         for p in blocks {
             let w = p.family.bitWidth
             let cand = Int(p.length) >= w - 1 ? p.address : IPAddress(family: p.family, bits: p.address.bits + 1)
