@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import NSAuditCore
+@_spi(Testing) @testable import NSAuditCore
 
 /// Addresses that route alike share one classification (ReturnPathAnalysis.ResultKey): on
 /// every recorded lab, with and without --any-ingress, sharing gives exactly what
@@ -14,7 +14,9 @@ import Testing
             let model = RoutingModel(ns)
             for any in [false, true] {
                 let shared = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: any)).run()
-                let alone = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: any, shareResults: false)).run()
+                var unshared = ReturnPathAnalysis.Options(anyIngress: any)
+                unshared.shareResults = false
+                let alone = ReturnPathAnalysis(ns, model: model, options: unshared).run()
                 #expect(shared.count == alone.count)
                 for (x, y) in zip(shared, alone) {
                     #expect(x.address == y.address && x.ingress == y.ingress)
@@ -40,7 +42,9 @@ import Testing
             for ns in snap.namespaces where ns.status == .ok {
                 let model = RoutingModel(ns)
                 let shared = ReturnPathAnalysis(ns, model: model).run()
-                let alone = ReturnPathAnalysis(ns, model: model, options: .init(shareResults: false)).run()
+                var unshared = ReturnPathAnalysis.Options()
+                unshared.shareResults = false
+                let alone = ReturnPathAnalysis(ns, model: model, options: unshared).run()
                 #expect(shared.count == alone.count)
                 for (x, y) in zip(shared, alone) {
                     #expect(x.address == y.address && x.ingress == y.ingress && x.symmetric == y.symmetric, "\(url.lastPathComponent) \(x.address.local)")

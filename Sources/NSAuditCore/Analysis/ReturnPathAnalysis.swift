@@ -12,8 +12,8 @@ public struct ReturnPathAnalysis: Sendable {
         /// Consider every interface as a possible ingress, not only the address's own.
         public var anyIngress = false
         /// Reuse one address's classification for the addresses that route alike
-        /// (`ResultKey`); off only to check that sharing changes nothing.
-        public var shareResults = true
+        /// (`ResultKey`); off only to check that sharing changes nothing (tests).
+        @_spi(Testing) public var shareResults = true
         /// Only these addresses (incremental re-audits); nil for all.
         public var only: Set<IPAddress>? = nil
         /// Cut the source space into this many chunks analysed concurrently; nil: one per
@@ -24,8 +24,8 @@ public struct ReturnPathAnalysis: Sendable {
         /// three quarters of the routes of their family and the family has more routes than
         /// this; 0 does it whenever the tables can be shown (tests), nil never.
         var reduceAbove: Int? = 50_000
-        public init(anyIngress: Bool = false, shareResults: Bool = true, only: Set<IPAddress>? = nil) {
-            self.anyIngress = anyIngress; self.shareResults = shareResults; self.only = only
+        public init(anyIngress: Bool = false, only: Set<IPAddress>? = nil) {
+            self.anyIngress = anyIngress; self.only = only
         }
     }
 
