@@ -837,13 +837,24 @@ extension ReferenceFIB {
         return p.dev
     }
 
-    /// fib6_rule_lookup: local then main without custom rules; else the rules
-    /// (fib6_rule_action, fib6_rule_suppress). A suppress_ifgroup rule suppresses a result
-    /// when every path the hash may choose is in the group.
-    func fibLookup6(_ fl: inout Flow, input: Bool, strict: Bool) -> Outcome {
-        let defaults = rules6.count == 2 && zip(rules6, [(UInt32(0), Table.local), (UInt32(32766), Table.main)]).allSatisfy { r, d in
+    /// The IPv6 rules are the two default ones (local, main), plain.
+    var defaultRules6: Bool {
+        rules6.count == 2 && zip(rules6, [(UInt32(0), Table.local), (UInt32(32766), Table.main)]).allSatisfy { r, d in
             r.priority == d.0 && r.table == d.1 && r.action == RuleAction.toTable && r.hasNoSelector && !r.l3mdev
         }
+    }
+
+    /// The interface groups of the IPv6 table rules with suppress_ifgroup.
+    var suppressedGroups6: Set<Int64> {
+        Set(rules6.filter { $0.action == RuleAction.toTable }.compactMap { ifgroup($0) })
+    }
+
+    /// fib6_rule_lookup: local then main without custom rules; else the rules
+    /// (fib6_rule_action, fib6_rule_suppress). A suppress_ifgroup rule judges the device of
+    /// the path the hash chose: `anyCandidate` false suppresses a result when every path the
+    /// hash may choose is in the group, true when one is.
+    func fibLookup6(_ fl: inout Flow, input: Bool, strict: Bool, anyCandidate: Bool = false) -> Outcome {
+        let defaults = defaultRules6
         if defaults {
             let oif = input ? fl.iif : fl.oif
             var o = tableLookup6(Table.local, dst: fl.dst, src: fl.src, oif: oif, strict: strict)
@@ -861,18 +872,17 @@ extension ReferenceFIB {
             if suppressedByPrefix(r, h) { return true }
             if let g = ifgroup(r) {
                 let e = entries[h.entry]
-                return hashCandidates6(h, oif: oif, strict: strict).allSatisfy { k in
+                let inGroup = hashCandidates6(h, oif: oif, strict: strict).map { k in
                     device(resultDev6(e, e.paths[k])).map { Int64($0.link.group) == g } ?? false
                 }
+                return anyCandidate ? inGroup.contains(true) : inGroup.allSatisfy { $0 }
             }
             return false
         })
     }
 
-    /// ip6_route_output / ip6_route_input_lookup as `ip route get` asks them. Returns nil for
-    /// what the reference leaves out: multipath answers under suppress_ifgroup rules (whose
-    /// outcome depends on the hash's choice).
-    func route6(_ q: RouteQuery, oif: Int32, iif: Int32) -> RouteResult? {
+    /// ip6_route_output / ip6_route_input_lookup as `ip route get` asks them.
+    func route6(_ q: RouteQuery, oif: Int32, iif: Int32) -> RouteResult {
         let dst = q.dst.bits
         let input = iif != 0
         var fl = Flow(dst: dst, src: q.src?.bits ?? 0, iif: input ? iif : loopback, oif: input ? 0 : oif, mark: q.mark, tos: q.tos,
@@ -884,7 +894,17 @@ extension ReferenceFIB {
         let scoringOif = input ? iif : oif
         var res = RouteResult(query: q.line, family: .v6, dst: q.dst)
         if input { res.iif = name(iif) }
+        let flow = fl
         let o = fibLookup6(&fl, input: input, strict: strict)
+        // Under suppress_ifgroup rules a multipath result may be suppressed for some of its
+        // paths only: `alternate` answers when the hash picks one of those.
+        var alternate: Outcome? = nil
+        let groups = suppressedGroups6
+        if !defaultRules6 && !groups.isEmpty {
+            var f2 = flow
+            let a = fibLookup6(&f2, input: input, strict: strict, anyCandidate: true)
+            if a.error != o.error || a.hit?.entry != o.hit?.entry || a.rule != o.rule { alternate = a }
+        }
         if let e = o.error {
             var f = RouteResult.failure(q, e == .EAGAIN ? .ENETUNREACH : e, rule: o.rule, type: o.rejectType)
             f.iif = res.iif
@@ -907,10 +927,18 @@ extension ReferenceFIB {
         if e.paths.count > 1 {
             let ks = hashCandidates6(h, oif: scoringOif, strict: strict)
             if ks.count > 1 {
-                if rules6.contains(where: { ifgroup($0) != nil }) { return nil }
                 res.multipath = ks.map { k in
-                    var rp = RoutePath(dev: name(e.paths[k].dev) ?? "if\(e.paths[k].dev)", gateway: e.paths[k].gateway, weight: e.paths[k].weight)
+                    let p = e.paths[k]
+                    var rp = RoutePath(dev: name(p.dev) ?? "if\(p.dev)", gateway: p.gateway, weight: p.weight)
                     rp.nexthop = k
+                    if let a = alternate, let d = device(resultDev6(e, p)), groups.contains(Int64(d.link.group)) {
+                        // the hash's choice of this path suppresses the result: the later rules answer
+                        if let err = a.error { rp.error = err == .EAGAIN ? .ENETUNREACH : err }
+                        else if let ah = a.hit {
+                            let ae = entries[ah.entry], ap = ae.paths[ah.nh]
+                            rp = RoutePath(dev: name(resultDev6(ae, ap)) ?? "if\(ap.dev)", gateway: ap.gateway, weight: p.weight)
+                        }
+                    }
                     return rp
                 }
                 if Set(res.multipath.map(\.dev)).count > 1 { res.dev = nil }
@@ -925,7 +953,7 @@ extension ReferenceFIB {
 
 extension ReferenceFIB {
     /// The answer to one `ip route get` query, or nil when the query names a device the
-    /// namespace does not have (ip refuses it) or asks what the reference leaves out.
+    /// namespace does not have (ip refuses it).
     public func routeGet(_ q: RouteQuery) -> RouteResult? {
         var oif: Int32 = 0, iif: Int32 = 0
         if let o = q.oif { guard let i = names[o] else { return nil }; oif = i }
