@@ -54,7 +54,7 @@ struct LookupAccelerator4: Sendable {
     /// The tables with a /24 index a destination-only output lookup may consult.
     private let touchTables: [TouchTable4]
     /// Destination-only IPv4 output lookups decided per /24 block.
-    let blocks: OutputBlockIndex4
+    private let blocks: OutputBlockIndex4
 
     init(_ plan: Plan, rules: RuleSet, entries: RouteEntries, tables: RouteTables, options: Options) {
         outputRules = plan.outputRules
