@@ -297,12 +297,12 @@ public struct ReferenceFIB: Sendable {
         return Outcome(error: .ENETUNREACH)
     }
 
-    /// fib_rule_suppress (both families): a prefix no longer than suppress_prefixlength, or
-    /// (IPv4) the first path's device in suppress_ifgroup.
+    /// fib_rule_suppress (both families): a prefix no longer than suppress_prefixlength.
     func suppressedByPrefix(_ r: Rule, _ h: Hit) -> Bool {
         if let p = r.suppressPrefixlen, p >= 0, Int(h.prefixLen) <= Int(p) { return true }
         return false
     }
+    /// The rule's suppress_ifgroup, if any (each family's lookup judges the device).
     func ifgroup(_ r: Rule) -> Int64? {
         guard let g = r.suppressIfgroup, g != UInt32.max else { return nil }
         return Int64(g)
