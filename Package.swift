@@ -24,7 +24,10 @@ let package = Package(
             "NSAuditCore", "NSAuditLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "NSAuditCoreTests", dependencies: ["NSAuditCore"]),
+        // A plain, slow reference model of the kernel's route lookups (public API only), that
+        // the tests hold RoutingModel and its accelerators to.
+        .target(name: "FIBReference", dependencies: ["NSAuditCore"], path: "Tests/FIBReference"),
+        .testTarget(name: "NSAuditCoreTests", dependencies: ["NSAuditCore", "FIBReference"]),
         .testTarget(name: "NSAuditLiveTests", dependencies: ["NSAuditCore", "NSAuditLinux"]),
     ],
     swiftLanguageModes: [.v6]

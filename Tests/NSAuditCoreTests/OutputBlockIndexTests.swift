@@ -30,7 +30,7 @@ struct OutputBlockIndexTests {
     static func compare(_ indexed: RoutingModel, _ general: RoutingModel, _ dsts: [UInt32], _ name: String) -> (Int, [String]) {
         var answered = 0, bad: [String] = []
         for a in dsts {
-            if !indexed.outputBlocks4.isEmpty && a != 0 && indexed.outputBlocks4.entry(a) & OutputBlockIndex4.answersOutput != 0 {
+            if indexed.accel4.answersDestinationOnly(a) {
                 answered += 1
             }
             let got = indexed.decideOutput4(dst: a), want = general.decideOutput4(dst: a)
@@ -72,8 +72,8 @@ struct OutputBlockIndexTests {
             for unmerged in [false, true] {
                 let general = RoutingModel(ns, forceUnmerged: unmerged, outputIndexMinimum: Int.max)
                 let indexed = RoutingModel(ns, forceUnmerged: unmerged, outputIndexMinimum: 0)
-                #expect(general.outputBlocks4.isEmpty)
-                if !indexed.outputBlocks4.isEmpty { indexedModels += 1 }
+                #expect(!general.accel4.hasOutputIndex)
+                if indexed.accel4.hasOutputIndex { indexedModels += 1 }
                 let (n, b) = Self.compare(indexed, general, dsts, (f as NSString).lastPathComponent + (unmerged ? " unmerged" : ""))
                 answered += n; total += dsts.count; bad += b
             }
@@ -193,7 +193,7 @@ struct OutputBlockIndexTests {
             let ns = Self.generated(30_000, rules: rules, seed: 7)
             let general = RoutingModel(ns, forceUnmerged: false, outputIndexMinimum: Int.max)
             let indexed = RoutingModel(ns)
-            #expect(indexed.outputBlocks4.isEmpty == !expectIndex, "\(name): index built \(!indexed.outputBlocks4.isEmpty)")
+            #expect(indexed.accel4.hasOutputIndex == expectIndex, "\(name): index built \(indexed.accel4.hasOutputIndex)")
             var extra: [UInt32] = []
             for b in stride(from: UInt32(0xC612_0000), to: 0xC616_0000, by: 0x40) { extra.append(b | 0x11) }
             let dsts = Self.probes(ns, random: 50_000, extra: extra)

@@ -432,7 +432,8 @@ public struct ReturnPathAnalysis: Sendable {
         return out
     }
 
-    /// The IPv4 reply verdicts of one chunk, one lookup decision per range (`decideOutput4`):
+    /// The IPv4 reply verdicts of one chunk, one lookup decision per range (the model's
+    /// `replyDecision4`, a ReplyDecision4):
     /// replies that reach the same decision (error, rule, table, type, device, path gateway;
     /// the route itself when several paths are possible) get the same verdict but for the
     /// default-route coverage, so the full answer is rendered once per decision and each
@@ -441,63 +442,29 @@ public struct ReturnPathAnalysis: Sendable {
                         chunk: Range<Int>, coverage: Coverage, memo: ReverseLookupMemo, hook: @escaping FIBLookupHook,
                         into out: inout ReplyMap) {
         var q = query
-        var templates: [DecisionKey: Int] = [:]
+        var templates: [ReplyDecision4: Int] = [:]
         var made: [VerdictTemplate] = []
         var ids: [Int32] = []  // per template, per kind slot
-        var last: (DecisionKey, Int)? = nil
+        var last: (ReplyDecision4, Int)? = nil
         let src = a.local.v4
-        model.routes4.withUnsafeBufferPointer { routes in
-            model.paths.withUnsafeBufferPointer { paths in
-                for i in chunk where !skip[i] {
-                    q.dst = part.representative(i)
-                    memo.index = i
-                    let d = model.decideOutput4(dst: q.dst.v4, src: src, oif: oif, mark: q.mark, tos: q.tos, proto: q.ipproto,
-                                                sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
-                    let key = DecisionKey(d, routes: routes, paths: paths)
-                    let n: Int
-                    if let l = last, l.0 == key { n = l.1 } else if let x = templates[key] { n = x } else {
-                        var x = VerdictTemplate(model.output4(q, oif: oif, lookup: hook))
-                        x.defaultRoute = key.defaultRoute
-                        n = made.count
-                        made.append(x)
-                        ids += [-1, -1, -1, -1]
-                        templates[key] = n
-                    }
-                    last = (key, n)
-                    let slot = n * 4 + made[n].kindSlot(q.dst, coverage)
-                    if ids[slot] < 0 { ids[slot] = out.intern(made[n].verdict(slot % 4)) }
-                    out.ids[i] = ids[slot]
-                }
+        for i in chunk where !skip[i] {
+            q.dst = part.representative(i)
+            memo.index = i
+            let key = model.replyDecision4(dst: q.dst.v4, src: src, oif: oif, mark: q.mark, tos: q.tos, proto: q.ipproto,
+                                           sport: q.sport, dport: q.dport, uid: q.uid ?? 0, lookup: hook)
+            let n: Int
+            if let l = last, l.0 == key { n = l.1 } else if let x = templates[key] { n = x } else {
+                var x = VerdictTemplate(model.output4(q, oif: oif, lookup: hook))
+                x.defaultRoute = key.defaultRoute
+                n = made.count
+                made.append(x)
+                ids += [-1, -1, -1, -1]
+                templates[key] = n
             }
-        }
-    }
-
-    /// What decides an IPv4 reply's verdict, from the lookup's decision (see replyVerdicts).
-    struct DecisionKey: Hashable {
-        var error: KernelError?
-        var rejectType: RouteType?
-        var rule: UInt32?
-        var type: RouteType
-        var devOut: Int32
-        var local: Bool
-        var table: UInt32?
-        var gateway: IPAddress?
-        var shortPrefix: Bool
-        /// The route is a default route (/0): whether a longer prefix of its table covers the
-        /// client (`Coverage`) is then asked per range; else it does.
-        var defaultRoute: Bool
-        /// The route, when the answer lists its candidate paths (multipath, default alternatives).
-        var route: Int32
-        init(_ d: RoutingModel.OutputDecision4, routes: UnsafeBufferPointer<FIBRoute>, paths: UnsafeBufferPointer<FIBNexthop>) {
-            error = d.error; rejectType = d.rejectType; rule = d.rule; type = d.type; devOut = d.devOut; local = d.local
-            table = nil; gateway = nil; shortPrefix = false; defaultRoute = false; route = -1
-            if let h = d.hit {
-                table = h.table
-                shortPrefix = h.prefixLen < 4
-                defaultRoute = h.prefixLen == 0
-                gateway = paths[Int(routes[Int(h.route)].pathStart + h.nhSel)].gateway
-                if d.multipath || d.defaultAlternatives { route = h.route }
-            }
+            last = (key, n)
+            let slot = n * 4 + made[n].kindSlot(q.dst, coverage)
+            if ids[slot] < 0 { ids[slot] = out.intern(made[n].verdict(slot % 4)) }
+            out.ids[i] = ids[slot]
         }
     }
 

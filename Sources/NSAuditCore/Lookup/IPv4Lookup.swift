@@ -32,22 +32,18 @@ extension RoutingModel {
     @inline(__always)
     func tableLookup4(_ tid: UInt32, dst: UInt32, tos: UInt8, oif: Int32, ignoreLinkstate: Bool,
                       found: inout Leaf4) -> PolicyOutcome {
-        if tid == outputBlocks4.table && !outputBlocks4.isEmpty,
-           let lf = outputBlocks4.leaf(outputBlocks4.entry(dst)), oif == 0 || oif == lf.dev {
+        if let lf = accel4.blockLeaf(table: tid, dst: dst, oif: oif) {
             // the table's /24 index is the output block index: the block's (fast) leaf
             found = lf
             return PolicyOutcome(error: nil, hit: Hit(route: lf.route, nhSel: 0, prefixLen: lf.length, table: tid))
         }
-        guard let e = withTable4(tid, { $0.lookup(dst) }) else { return PolicyOutcome(error: .EAGAIN) }
-        if e >= 0 {
-            let base = tid < 256 ? smallLeafBase4.withUnsafeBufferPointer { $0[Int(tid)] } : leafBase4[tid] ?? 0
-            let lf = leaves4.withUnsafeBufferPointer { $0[Int(base + e)] }
-            if lf.flags & Leaf4.fast != 0 && (oif == 0 || oif == lf.dev) {
-                found = lf
-                return PolicyOutcome(error: nil, hit: Hit(route: lf.route, nhSel: 0, prefixLen: lf.length, table: tid))
-            }
+        guard let t = table4(tid) else { return PolicyOutcome(error: .EAGAIN) }
+        let e = t.lookup(dst)
+        if e >= 0, let lf = accel4.fastLeaf(table: tid, entry: e, oif: oif) {
+            found = lf
+            return PolicyOutcome(error: nil, hit: Hit(route: lf.route, nhSel: 0, prefixLen: lf.length, table: tid))
         }
-        return tableWalk4(table4(tid)!, e, tid, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate)
+        return tableWalk4(t, e, tid, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate)
     }
 
     /// fib_table_lookup from entry `e` of table `t` up its parent links.
@@ -121,7 +117,7 @@ extension RoutingModel {
             return o
         }
         updateL3mdev(&fl)
-        var actions = RuleActions4(model: Unmanaged.passUnretained(self), dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: found)
+        var actions = RuleActions4(dst: dst, tos: fl.tos, oif: fl.oif, ignoreLinkstate: ignoreLinkstate, found: found)
         let o = runRules(rules4, program, fl, v6: false, &actions)
         found = actions.found
         return o
@@ -129,30 +125,19 @@ extension RoutingModel {
 
     /// fib4_rule_action and fib4_rule_suppress.
     struct RuleActions4: RuleActions {
-        /// The model runRules is called on (alive for the whole call: no reference counting).
-        let model: Unmanaged<RoutingModel>
         let dst: UInt32
         let tos: UInt8
         let oif: Int32
         let ignoreLinkstate: Bool
         var found: Leaf4
-        @inline(__always) mutating func lookup(_ table: UInt32) -> PolicyOutcome {
-            let (dst, tos, oif, ignoreLinkstate) = (dst, tos, oif, ignoreLinkstate)
-            var f = found
-            let o = model._withUnsafeGuaranteedRef {
-                $0.tableLookup4(table, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &f)
-            }
-            found = f
-            return o
+        @inline(__always) mutating func lookup(_ model: RoutingModel, _ table: UInt32) -> PolicyOutcome {
+            model.tableLookup4(table, dst: dst, tos: tos, oif: oif, ignoreLinkstate: ignoreLinkstate, found: &found)
         }
-        @inline(__always) func suppress(_ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool {
+        @inline(__always) func suppress(_ model: RoutingModel, _ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool {
             if Int(hit.prefixLen) <= rule.pointee.suppressPrefixlen { return true }
             if rule.pointee.suppressIfgroup >= 0 {
-                return model._withUnsafeGuaranteedRef { model in
-                    let r = model.routes4[Int(hit.route)]
-                    if r.pathCount > 0, let l = model.link(model.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
-                    return false
-                }
+                let r = model.routes4[Int(hit.route)]
+                if r.pathCount > 0, let l = model.link(model.paths[Int(r.pathStart)].dev), Int64(l.group) == rule.pointee.suppressIfgroup { return true }
             }
             return false
         }
@@ -161,62 +146,10 @@ extension RoutingModel {
     // MARK: source address selection
 
     /// inet_select_addr.
-    func selectAddr4(_ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 {
-        RoutingModel.selectAddr4(links: links, slotOf: slotOf, dev, dst: dst, scope: scope)
-    }
-
-    static func selectAddr4(links: [LinkInfo], slotOf: [Int32], _ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 {
-        func link(_ i: Int32) -> LinkInfo? {
-            guard i > 0, Int(i) < slotOf.count, slotOf[Int(i)] >= 0 else { return nil }
-            return links[Int(slotOf[Int(i)])]
-        }
-        func l3mdevMaster(_ i: Int32) -> Int32 {
-            guard let l = link(i) else { return 0 }
-            if l.isVRF { return i }
-            if let m = l.master, let ml = link(m), ml.isVRF { return m }
-            return 0
-        }
-        func inDevSelect4(_ l: LinkInfo, scope: UInt8) -> UInt32? {
-            for a in l.addrs4 where a.flags & AddressFlags.secondary == 0 {
-                if a.scope != Scope.link && a.scope <= scope { return a.local.v4 }
-            }
-            return nil
-        }
-        var addr: UInt32 = 0
-        if let l = link(dev) {
-            let localnetScope: UInt8 = l.routeLocalnet ? Scope.link : Scope.host
-            for a in l.addrs4 {
-                if a.flags & AddressFlags.secondary != 0 { continue }
-                if min(a.scope, localnetScope) > scope { continue }
-                let local = a.local.v4
-                let mask = UInt32(truncatingIfNeeded: IPPrefix.mask(Int(a.prefixlen), 32))
-                if dst == 0 || (dst ^ local) & mask == 0 { return local }
-                if addr == 0 { addr = local }
-            }
-            if addr != 0 { return addr }
-        }
-        let master = l3mdevMaster(dev)
-        if master != 0, let m = link(master) {
-            if let a = inDevSelect4(m, scope: scope) { return a }
-        }
-        for l in links where l3mdevMaster(l.index) == master {
-            if let a = inDevSelect4(l, scope: scope) { return a }
-        }
-        return 0
-    }
+    func selectAddr4(_ dev: Int32, dst: UInt32, scope: UInt8) -> UInt32 { devices.selectAddr4(dev, dst: dst, scope: scope) }
 
     /// fib_result_prefsrc for a path of a route.
-    func resultPrefsrc4(_ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
-        RoutingModel.resultPrefsrc4(links: links, slotOf: slotOf, r, nh)
-    }
-
-    static func resultPrefsrc4(links: [LinkInfo], slotOf: [Int32], _ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 {
-        if let p = r.prefsrc { return p.v4 }
-        let gw = (nh.gateway ?? nh.selectGateway).flatMap { $0.family == .v4 ? $0.v4 : nil } ?? 0
-        var scope = r.scope
-        if r.usesObject { scope = (nh.gateway != nil ? Scope.link : Scope.host) - 1 }
-        return selectAddr4(links: links, slotOf: slotOf, nh.dev, dst: gw, scope: scope)
-    }
+    func resultPrefsrc4(_ r: FIBRoute, _ nh: FIBNexthop) -> UInt32 { devices.resultPrefsrc4(r, nh) }
 
     /// __ip_dev_find: the device holding a local address (or covered by a local route in
     /// the local table).
@@ -230,10 +163,7 @@ extension RoutingModel {
         return nil
     }
 
-    func isLocalAddr4(_ a: UInt32) -> Bool {
-        for l in links { for x in l.addrs4 where x.local.v4 == a { return true } }
-        return false
-    }
+    func isLocalAddr4(_ a: UInt32) -> Bool { devices.isLocalAddr4(a) }
 }
 
 @inline(__always) func v4IsMulticast(_ a: UInt32) -> Bool { a >> 28 == 0xe }

@@ -45,10 +45,9 @@ extension RoutingModel {
     func decideOutput4(dst: UInt32, src: UInt32, oif queryOif: Int32, mark: UInt32, tos: UInt8,
                        proto: UInt8, sport: UInt16, dport: UInt16, uid: UInt32, lookup: FIBLookupHook?) -> OutputDecision4 {
         if lookup == nil && queryOif == 0 && src == 0 && mark == 0 && tos == 0 && (proto == 0 || proto == 17)
-            && sport == 0 && dport == 0 && uid == 0 && dst != 0 && !outputBlocks4.isEmpty {
+            && sport == 0 && dport == 0 && uid == 0 && dst != 0, let d = accel4.destinationOnlyDecision(dst) {
             // `route get DST`: the block's answer, when the index holds one
-            let entry = outputBlocks4.entry(dst)
-            if entry & OutputBlockIndex4.answersOutput != 0 { return outputBlocks4.decision(entry, dst: dst) }
+            return d
         }
         var d = OutputDecision4()
         var daddr = dst
@@ -94,7 +93,7 @@ extension RoutingModel {
                 o = lookup(&fl)
             } else if queryOif == 0 && saddr == 0 && mark == 0 && tos == 0 && fl.proto == 17 && sport == 0 && dport == 0 && uid == 0 {
                 // the shape of `route get DST`: only the rules such a flow can match
-                o = fibLookup4(&fl, ignoreLinkstate: false, program: outputRules4, found: &found)
+                o = fibLookup4(&fl, ignoreLinkstate: false, program: accel4.outputRules, found: &found)
             } else {
                 o = fibLookup4(&fl, ignoreLinkstate: false, program: allRules4, found: &found)
             }
@@ -135,7 +134,7 @@ extension RoutingModel {
             if fl.oif == 0 {
                 if multiPath {
                     d.multipath = true
-                } else if h.prefixLen == 0, (h.table < 256 ? Int(smallNumDefault4[Int(h.table)]) : (numDefault4[h.table] ?? 0)) > 1, d.type == .unicast {
+                } else if h.prefixLen == 0, routeTables.numDefault4(h.table) > 1, d.type == .unicast {
                     d.defaultAlternatives = true
                 }
             }
@@ -465,14 +464,7 @@ extension RoutingModel {
             if !fastLeaf && hot4.withUnsafeBufferPointer({ $0[Int(h.route)].tos }) != 0 { return false }
             if routesWithMetrics4 && snapshotRoutes[Int(origin4[Int(h.route)])].metrics != nil { return false }
             let useFi = d.type != .broadcast && !(d.type == .multicast && h.prefixLen < 4)
-            if useFi && !d.local {
-                if lf.route == h.route && lf.flags & (Leaf4.gatewayV4 | Leaf4.noGateway) != 0 {
-                    if lf.flags & Leaf4.gatewayV4 != 0 { gateway = IPAddress(v4: lf.gw) }
-                } else {
-                    let start = hot4.withUnsafeBufferPointer { $0[Int(h.route)].pathStart }
-                    gateway = paths.withUnsafeBufferPointer { $0[Int(start + h.nhSel)].gateway }
-                }
-            }
+            if useFi && !d.local { gateway = gateway4(d, h) }
         }
         isError = false
         let devLink = link(d.devOut)
@@ -542,28 +534,7 @@ extension RoutingModel {
         return check
     }
 
-    /// Reads, for each destination, what the output block index reads for it, and where that
-    /// gives no answer (or there is no index), the /24 index entry and the leaf of every large
-    /// table a destination-only output lookup may consult.
-    @inline(never)
-    func touch4(_ dsts: UnsafeBufferPointer<UInt32>) -> Int {
-        var acc: Int32 = 0
-        touchTables4.withUnsafeBufferPointer { tt in
-            leaves4.withUnsafeBufferPointer { lv in
-                let indexed = !outputBlocks4.isEmpty
-                for d in dsts {
-                    if indexed {
-                        let entry = outputBlocks4.entry(d)
-                        acc ^= Int32(truncatingIfNeeded: entry)
-                        if entry & OutputBlockIndex4.answersOutput != 0 { continue }
-                    }
-                    for t in tt {
-                        let e = t.ref.ref._withUnsafeGuaranteedRef { $0.lookup(d) }
-                        if e >= 0 { acc ^= lv[Int(t.base + e)].route }
-                    }
-                }
-            }
-        }
-        return Int(acc)
-    }
+    /// Reads, for each destination, what its lookup will read (LookupAccelerator4.touch).
+    @inline(__always)
+    func touch4(_ dsts: UnsafeBufferPointer<UInt32>) -> Int { accel4.touch(dsts) }
 }

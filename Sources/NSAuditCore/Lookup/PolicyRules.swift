@@ -133,8 +133,8 @@ extension RoutingModel {
             case RuleAction.nop:
                 p += 1; continue
             case RuleAction.toTable:
-                var o = actions.lookup(table)
-                if o.error == nil, let h = o.hit, actions.suppress(rp, h) { p += 1; continue }
+                var o = actions.lookup(self, table)
+                if o.error == nil, let h = o.hit, actions.suppress(self, rp, h) { p += 1; continue }
                 if o.error != .EAGAIN { o.rule = priority; return o }
                 p += 1
             case RuleAction.unreachable:
@@ -194,14 +194,15 @@ struct RuleProgram: Sendable {
 
 /// What a rule's table action does: look a table up (.EAGAIN: continue) and decide whether
 /// the result is suppressed.
+/// `model` is the model runRules is called on (alive for the whole call).
 protocol RuleActions {
-    mutating func lookup(_ table: UInt32) -> PolicyOutcome
-    func suppress(_ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool
+    mutating func lookup(_ model: RoutingModel, _ table: UInt32) -> PolicyOutcome
+    func suppress(_ model: RoutingModel, _ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool
 }
 
 struct ClosureRuleActions: RuleActions {
     let lookupFn: (UInt32) -> PolicyOutcome
     let suppressFn: (UnsafePointer<FIBRule>, Hit) -> Bool
-    func lookup(_ table: UInt32) -> PolicyOutcome { lookupFn(table) }
-    func suppress(_ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool { suppressFn(rule, hit) }
+    func lookup(_ model: RoutingModel, _ table: UInt32) -> PolicyOutcome { lookupFn(table) }
+    func suppress(_ model: RoutingModel, _ rule: UnsafePointer<FIBRule>, _ hit: Hit) -> Bool { suppressFn(rule, hit) }
 }
