@@ -30,7 +30,6 @@ let package = Package(
         .target(name: "NSAuditCLI", dependencies: [
             "NSAuditCore", "NSAuditLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "SystemPackage", package: "swift-system"),
         ]),
         // The shipped command: a thin entry point into NSAuditCLI.
         .executableTarget(name: "nsaudit", dependencies: ["NSAuditCLI"]),
