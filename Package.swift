@@ -43,6 +43,10 @@ let package = Package(
             "NSAuditCLI", "NSAuditCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "NSAuditLinuxTests", dependencies: [
+            "NSAuditLinux", "NSAuditCore", "CNetlink",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "NSAuditLiveTests", dependencies: ["NSAuditCore", "NSAuditLinux"]),
     ],
     swiftLanguageModes: [.v6]
