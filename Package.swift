@@ -6,9 +6,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nsaudit", targets: ["nsaudit"]),
+        .executable(name: "nsaudit-bench", targets: ["nsaudit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -19,15 +21,35 @@ let package = Package(
         // Pure core: snapshot model, FIB lookup, analysis, report rendering. No syscalls.
         .target(name: "NSAuditCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Thin Linux shell: netlink, setns, sysctl, namespace discovery, libpcap, files.
-        .target(name: "NSAuditLinux", dependencies: ["NSAuditCore", "CNetlink", "CPcap"]),
-        .executableTarget(name: "nsaudit", dependencies: [
+        .target(name: "NSAuditLinux", dependencies: [
+            "NSAuditCore", "CNetlink", "CPcap",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // The command line: every subcommand, its options and exit statuses, and the `ip`
+        // personality. A library, so that parsing is tested without starting the binary.
+        .target(name: "NSAuditCLI", dependencies: [
             "NSAuditCore", "NSAuditLinux",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The shipped command: a thin entry point into NSAuditCLI.
+        .executableTarget(name: "nsaudit", dependencies: ["NSAuditCLI"]),
+        // Benchmarks that are not part of the shipped command (bench/route-get-bench.sh).
+        .executableTarget(name: "nsaudit-bench", dependencies: [
+            "NSAuditCore", "NSAuditCLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // A plain, slow reference model of the kernel's route lookups (public API only), that
         // the tests hold RoutingModel and its accelerators to.
         .target(name: "FIBReference", dependencies: ["NSAuditCore"], path: "Tests/FIBReference"),
         .testTarget(name: "NSAuditCoreTests", dependencies: ["NSAuditCore", "FIBReference"]),
+        .testTarget(name: "NSAuditCLITests", dependencies: [
+            "NSAuditCLI", "NSAuditCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "NSAuditLinuxTests", dependencies: [
+            "NSAuditLinux", "NSAuditCore", "CNetlink",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .testTarget(name: "NSAuditLiveTests", dependencies: ["NSAuditCore", "NSAuditLinux"]),
     ],
     swiftLanguageModes: [.v6]

@@ -4,17 +4,21 @@
 # One namespace with 1,000,000 IPv4 and 100,000 IPv6 routes of mixed prefix lengths and 50
 # policy rules. Measures, side by side with the kernel anchor:
 #   1. building the lookup structures from the snapshot (target < 1 s);
-#   2. in-process output lookups for random addresses on one core (target >= 5,000,000/s);
+#   2. in-process output lookups for random addresses on one core (target >= 5,000,000/s),
+#      with `nsaudit-bench route-get` (the benchmark executable, not the shipped command);
 #   3. `nsaudit route-get --batch` of 100,000 queries against `ip -batch` of the same
 #      100,000 `route get` lines in the same namespace (target: >= 5x faster).
 # Usage: bench/route-get-bench.sh [--quick]   (--quick: 100,000 + 10,000 routes)
-# Env: BIN (default .build-fib/release/nsaudit, built if missing), V4 / V6 route counts.
+# Env: BIN (default .build-fib/release/nsaudit) and BENCH (default .build-fib/release/nsaudit-bench),
+#      built if missing; V4 / V6 route counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V4=${V4:-1000000}; V6=${V6:-100000}; Q=${Q:-100000}
 [ "${1:-}" = "--quick" ] && { V4=100000; V6=10000; }
 BIN=${BIN:-.build-fib/release/nsaudit}
+BENCH=${BENCH:-.build-fib/release/nsaudit-bench}
 if [ ! -x "$BIN" ]; then swift build -c release --scratch-path .build-fib --product nsaudit >&2; fi
+if [ ! -x "$BENCH" ]; then swift build -c release --scratch-path .build-fib --product nsaudit-bench >&2; fi
 [ "$(id -u)" = 0 ] || { echo "route-get-bench: needs root (creates a network namespace)" >&2; exit 2; }
 
 NS=nsafib-bench-$$; PEER=nsafib-bench-$$-peer
@@ -90,7 +94,7 @@ echo "  nsaudit snapshot: $(elapsed "$t" "$(now)") s, $(du -m "$TMP/snap.json" |
 
 echo
 echo "== 1+2. lookup structures and in-process output lookups (one core)"
-"$BIN" route-get --snapshot "$TMP/snap.json" --netns "$NS" --timing --benchmark-lookups 5000000 2>&1 | tee "$TMP/lookups.txt" | sed 's/^/  /'
+"$BENCH" route-get --snapshot "$TMP/snap.json" --netns "$NS" --lookups 5000000 2>&1 | tee "$TMP/lookups.txt" | sed 's/^/  /'
 
 echo
 echo "== 3. batch of $Q route get queries, side by side"

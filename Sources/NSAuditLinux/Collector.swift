@@ -2,6 +2,7 @@ import CNetlink
 import Foundation
 import Glibc
 import NSAuditCore
+import SystemPackage
 
 public struct CollectOptions: Sendable {
     /// Restrict to these namespaces (names as `ip netns list` shows them, Docker names, or
@@ -68,8 +69,9 @@ public enum Collector {
             var ns = NamespaceSnapshot(id: c.id, names: c.names, inode: c.inode, foundBy: c.foundBy)
             let fd = open(c.path, O_RDONLY | O_CLOEXEC)
             if fd < 0 {
-                let err = SystemError("open", subject: c.path)
-                ns.status = (errno == ENOENT || errno == ESRCH) ? .vanished : (errno == EACCES || errno == EPERM) ? .denied : .error
+                let err = SystemCallError("open", subject: c.path)
+                ns.status = [.noSuchFileOrDirectory, .noSuchProcess].contains(err.errno) ? .vanished
+                    : [.permissionDenied, .notPermitted].contains(err.errno) ? .denied : .error
                 ns.error = err.description
             } else if let ino = NamespaceDiscovery.fdInode(fd), ino != c.inode {
                 // The name now points at another namespace: the one we discovered is gone.
@@ -119,9 +121,9 @@ public enum Collector {
     static func collectOne(_ r: inout NamespaceResult, fd: Int32, path: String, sockets: Bool) {
         do {
             try NamespaceThread.enter(fd: fd, path: path)
-        } catch let e as SystemError {
-            r.snapshot.status = (e.errno == EPERM || e.errno == EACCES) ? .denied : .error
-            r.snapshot.error = e.description + (e.errno == EPERM ? "; run nsaudit as root (CAP_SYS_ADMIN) to enter other namespaces" : "")
+        } catch let e as SystemCallError {
+            r.snapshot.status = [.notPermitted, .permissionDenied].contains(e.errno) ? .denied : .error
+            r.snapshot.error = e.description + (e.errno == .notPermitted ? "; run nsaudit as root (CAP_SYS_ADMIN) to enter other namespaces" : "")
             return
         } catch { return }
         do {
@@ -171,7 +173,7 @@ public enum Collector {
                 r.snapshot.sockets = socks
             }
             if r.snapshot.links.contains(where: { $0.linkNetnsid != nil }) { r.socket = nl }
-        } catch let e as SystemError {
+        } catch let e as SystemCallError {
             r.snapshot.status = .error
             r.snapshot.error = e.description
         } catch {

@@ -27,6 +27,7 @@ static inline int cnl_nlmsg_align(int len) { return NLMSG_ALIGN(len); }
 static inline int cnl_rta_align(int len) { return RTA_ALIGN(len); }
 static inline int cnl_rta_length(int len) { return RTA_LENGTH(len); }
 static inline int cnl_nla_hdrlen(void) { return NLA_HDRLEN; }
+static inline unsigned short cnl_nla_type(unsigned short type) { return type & NLA_TYPE_MASK; }
 
 /// setns(2) and unshare(2) need _GNU_SOURCE; wrapped in CNetlink.c.
 int cnl_setns(int fd, int nstype);

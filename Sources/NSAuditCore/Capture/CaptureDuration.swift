@@ -1,6 +1,20 @@
 /// Capture durations as the command line spells them: `5s`, `2m`, `500ms`, `1h`, `1m30s`,
 /// or a plain number of seconds.
-public enum CaptureDuration {
+public struct CaptureDuration: Sendable, Equatable, CustomStringConvertible {
+    /// As it was written (`5s`), for messages.
+    public let text: String
+    /// The duration in seconds (positive).
+    public let seconds: Double
+
+    /// nil when the text is not a positive duration.
+    public init?(_ text: String) {
+        guard let seconds = Self.parse(text) else { return nil }
+        self.text = text
+        self.seconds = seconds
+    }
+
+    public var description: String { text }
+
     /// Seconds, or nil when the text is not a positive duration.
     public static func parse(_ text: String) -> Double? {
         let s = text.trimmingCharacters(in: " ")

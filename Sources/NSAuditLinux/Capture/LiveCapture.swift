@@ -152,7 +152,7 @@ public enum LiveCapture {
         for c in chosen {
             let fd = open(c.path, O_RDONLY | O_CLOEXEC)
             let s = CaptureSession(netns: c.id, path: c.path, fd: fd, options: options)
-            if fd < 0 { s.error = SystemError("open", subject: c.path).description }
+            if fd < 0 { s.error = SystemCallError("open", subject: c.path).description }
             sessions.append(s)
         }
         defer { for s in sessions where s.fd >= 0 { close(s.fd) } }

@@ -7,7 +7,7 @@ import Glibc
 enum NamespaceThread {
     /// Enters the namespace behind `fd` on the current (dedicated) thread.
     static func enter(fd: Int32, path: String) throws {
-        guard cnl_setns(fd, cnl_clone_newnet()) == 0 else { throw SystemError("setns", subject: path) }
+        guard cnl_setns(fd, cnl_clone_newnet()) == 0 else { throw SystemCallError("setns", subject: path) }
     }
 
     /// Runs `body(worker)` for `workers` dedicated threads and waits for all of them.

@@ -6,21 +6,21 @@ import NSAuditCore
 extension NetlinkSocket {
     func dumpAddresses() throws -> (addresses: [Address], outcome: DumpOutcome) {
         var out: [Address] = []
-        let body = [UInt8](repeating: 0, count: 8)  // struct ifaddrmsg, AF_UNSPEC
-        let outcome = try dump(type: UInt16(RTM_GETADDR), body: body) { m in
-            guard Int32(m.type) == RTM_NEWADDR, m.payload.count >= 8 else { return }
-            if let a = Self.decodeAddress(m.payload) { out.append(a) }
+        let outcome = try dump(type: UInt16(RTM_GETADDR), body: requestBody(ifaddrmsg())) { m in  // AF_UNSPEC
+            guard Int32(m.type) == RTM_NEWADDR, let h = m.payload.familyHeader(ifaddrmsg.self) else { return }
+            if let a = Self.decodeAddress(h, m.payload) { out.append(a) }
         }
         return (out, outcome)
     }
 
-    static func decodeAddress(_ p: UnsafeRawBufferPointer) -> Address? {
-        let prefixlen = p.u8(1), flags8 = p.u8(2), scope = p.u8(3)
-        let index = Int32(bitPattern: p.u32(4))
+    /// `h`: the message's ifaddrmsg; `p`: the whole payload (header, then IFA_* attributes).
+    static func decodeAddress(_ h: ifaddrmsg, _ p: UnsafeRawBufferPointer) -> Address? {
+        let prefixlen = h.ifa_prefixlen, scope = h.ifa_scope
+        let index = Int32(bitPattern: h.ifa_index)
         var local: IPAddress?, address: IPAddress?, broadcast: IPAddress?, label: String?
-        var flags = UInt32(flags8)
+        var flags = UInt32(h.ifa_flags)  // IFA_FLAGS, when present, has all 32 bits
         var valid: UInt32?, preferred: UInt32?
-        forEachAttribute(p, from: 8) { t, a in
+        forEachAttribute(p, after: ifaddrmsg.self) { t, a in
             switch Int(t) {
             case K(IFA_LOCAL): local = a.ipAddress()
             case K(IFA_ADDRESS): address = a.ipAddress()
@@ -28,7 +28,7 @@ extension NetlinkSocket {
             case K(IFA_LABEL): label = a.cString()
             case K(IFA_FLAGS): flags = a.u32()
             case K(IFA_CACHEINFO):
-                preferred = a.u32(0); valid = a.u32(4)
+                if let c = a.familyHeader(ifa_cacheinfo.self) { preferred = c.ifa_prefered; valid = c.ifa_valid }
             default: break
             }
         }

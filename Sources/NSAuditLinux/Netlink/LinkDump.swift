@@ -10,11 +10,10 @@ extension NetlinkSocket {
     func dumpLinks() throws -> (links: [Link], outcome: DumpOutcome, sysctls: DeviceSysctls) {
         var links: [Link] = []
         var sysctls = DeviceSysctls()
-        let body = [UInt8](repeating: 0, count: 16)  // struct ifinfomsg, AF_UNSPEC
-        let outcome = try dump(type: UInt16(RTM_GETLINK), body: body) { m in
-            guard Int32(m.type) == RTM_NEWLINK, m.payload.count >= 16 else { return }
-            let link = Self.decodeLink(m.payload)
-            forEachAttribute(m.payload, from: 16) { t, a in
+        let outcome = try dump(type: UInt16(RTM_GETLINK), body: requestBody(ifinfomsg())) { m in  // AF_UNSPEC
+            guard Int32(m.type) == RTM_NEWLINK, let h = m.payload.familyHeader(ifinfomsg.self) else { return }
+            let link = Self.decodeLink(h, m.payload)
+            forEachAttribute(m.payload, after: ifinfomsg.self) { t, a in
                 if Int(t) == K(IFLA_AF_SPEC) { sysctls.add(device: link.name, afSpec: a) }
             }
             links.append(link)
@@ -22,12 +21,10 @@ extension NetlinkSocket {
         return (links, outcome, sysctls)
     }
 
-    static func decodeLink(_ p: UnsafeRawBufferPointer) -> Link {
-        let type = p.u16(2)
-        let index = p.i32(4)
-        let flags = p.u32(8)
-        var link = Link(index: index, name: "", flags: flags, operstate: "UNKNOWN", mtu: 0, linkType: type)
-        forEachAttribute(p, from: 16) { t, a in
+    /// `h`: the message's ifinfomsg; `p`: the whole payload (header, then IFLA_* attributes).
+    static func decodeLink(_ h: ifinfomsg, _ p: UnsafeRawBufferPointer) -> Link {
+        var link = Link(index: h.ifi_index, name: "", flags: h.ifi_flags, operstate: "UNKNOWN", mtu: 0, linkType: h.ifi_type)
+        forEachAttribute(p, after: ifinfomsg.self) { t, a in
             switch Int(t) {
             case K(IFLA_IFNAME): link.name = a.cString()
             case K(IFLA_MTU): link.mtu = a.u32()

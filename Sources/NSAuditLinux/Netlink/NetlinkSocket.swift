@@ -1,12 +1,13 @@
 import CNetlink
 import Glibc
 import NSAuditCore
+import SystemPackage
 
 /// One netlink message as received: valid only inside the handler it is passed to.
 struct NetlinkMessage {
     let type: UInt16
     let flags: UInt16
-    /// The bytes after the 16-byte nlmsghdr.
+    /// The bytes after the nlmsghdr (NLMSG_DATA): the family header, then attributes.
     let payload: UnsafeRawBufferPointer
 }
 
@@ -22,20 +23,22 @@ final class NetlinkSocket {
     let fd: Int32
     private var seq: UInt32 = 0
     private let buffer: UnsafeMutableRawBufferPointer
-    static let headerSize = 16
+    /// NLMSG_HDRLEN: where a message's payload starts.
+    static let headerSize = Int(cnl_nlmsg_length(0))
 
     init(protocol proto: Int32 = NETLINK_ROUTE) throws {
         let s = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
-        guard s >= 0 else { throw SystemError("socket(AF_NETLINK)") }
+        guard s >= 0 else { throw SystemCallError("socket(AF_NETLINK)") }
         fd = s
         buffer = .allocate(byteCount: 1 << 20, alignment: 8)
         var size: Int32 = 4 << 20
+        let intSize = socklen_t(MemoryLayout<Int32>.size)
         // SO_RCVBUFFORCE needs CAP_NET_ADMIN; fall back to the capped SO_RCVBUF.
-        if setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &size, 4) != 0 {
-            _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, 4)
+        if setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &size, intSize) != 0 {
+            _ = setsockopt(s, SOL_SOCKET, SO_RCVBUF, &size, intSize)
         }
         var one: Int32 = 1
-        _ = setsockopt(s, Int32(SOL_NETLINK), NETLINK_EXT_ACK, &one, 4)
+        _ = setsockopt(s, Int32(SOL_NETLINK), NETLINK_EXT_ACK, &one, intSize)
         var addr = sockaddr_nl()
         addr.nl_family = sa_family_t(AF_NETLINK)
         let r = withUnsafePointer(to: &addr) {
@@ -44,7 +47,7 @@ final class NetlinkSocket {
             }
         }
         guard r == 0 else {
-            let e = SystemError("bind(AF_NETLINK)")
+            let e = SystemCallError("bind(AF_NETLINK)")
             close(s); buffer.deallocate()
             throw e
         }
@@ -58,20 +61,20 @@ final class NetlinkSocket {
     /// Builds a request: nlmsghdr + `body` (family header and attributes).
     private func frame(type: UInt16, flags: UInt16, body: [UInt8]) -> [UInt8] {
         seq &+= 1
-        var msg = [UInt8](repeating: 0, count: NetlinkSocket.headerSize)
+        var header = nlmsghdr(nlmsg_len: UInt32(Self.headerSize + body.count), nlmsg_type: type,
+                              nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0)
+        var msg = withUnsafeBytes(of: &header) { [UInt8]($0) }
         msg.append(contentsOf: body)
-        msg.withUnsafeMutableBytes { p in
-            p.storeBytes(of: UInt32(p.count), toByteOffset: 0, as: UInt32.self)
-            p.storeBytes(of: type, toByteOffset: 4, as: UInt16.self)
-            p.storeBytes(of: flags, toByteOffset: 6, as: UInt16.self)
-            p.storeBytes(of: seq, toByteOffset: 8, as: UInt32.self)
-        }
         return msg
     }
 
     private func send(_ msg: [UInt8]) throws {
-        let n = msg.withUnsafeBytes { p in retryingEINTR { Glibc.send(fd, p.baseAddress, p.count, 0) } }
-        guard n == msg.count else { throw SystemError("send(netlink)") }
+        let sent = msg.withUnsafeBytes { p in retryingInterrupts { Glibc.send(fd, p.baseAddress, p.count, 0) } }
+        switch sent {
+        case .failure(let e): throw SystemCallError("send(netlink)", errno: e)
+        case .success(let n) where n != msg.count: throw SystemCallError("send(netlink)", errno: .messageTooLong)
+        case .success: break
+        }
     }
 
     /// Receives datagrams and hands every message of sequence `seq` to `body` until it
@@ -84,26 +87,28 @@ final class NetlinkSocket {
     /// it returns true.
     private func receive(_ body: (NetlinkMessage, UInt32) throws -> Bool) throws {
         while true {
-            let n = retryingEINTR { recv(fd, buffer.baseAddress, buffer.count, 0) }
-            guard n > 0 else { throw SystemError("recv(netlink)") }
+            let n: Int
+            switch retryingInterrupts({ recv(fd, buffer.baseAddress, buffer.count, 0) }) {
+            case .success(let got) where got > 0: n = got
+            case .success: throw SystemCallError("recv(netlink)", errno: .ioError)
+            case .failure(let e): throw SystemCallError("recv(netlink)", errno: e)
+            }
             let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             var off = 0
-            while off + NetlinkSocket.headerSize <= n {
-                let len = Int(data.loadUnaligned(fromByteOffset: off, as: UInt32.self))
-                guard len >= NetlinkSocket.headerSize, off + len <= n else { break }
-                let mtype = data.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self)
-                let mflags = data.loadUnaligned(fromByteOffset: off + 6, as: UInt16.self)
-                let mseq = data.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
-                let payload = UnsafeRawBufferPointer(rebasing: data[(off + NetlinkSocket.headerSize)..<(off + len)])
-                off += (len + 3) & ~3
-                if try body(NetlinkMessage(type: mtype, flags: mflags, payload: payload), mseq) { return }
+            while off + Self.headerSize <= n {
+                let h = data.loadUnaligned(fromByteOffset: off, as: nlmsghdr.self)
+                let len = Int(h.nlmsg_len)
+                guard len >= Self.headerSize, off + len <= n else { break }
+                let payload = UnsafeRawBufferPointer(rebasing: data[(off + Self.headerSize)..<(off + len)])
+                off += Int(cnl_nlmsg_align(Int32(len)))
+                if try body(NetlinkMessage(type: h.nlmsg_type, flags: h.nlmsg_flags, payload: payload), h.nlmsg_seq) { return }
             }
         }
     }
 
     /// The errno of an NLMSG_ERROR or NLMSG_DONE payload (0: success).
     private static func errorCode(_ payload: UnsafeRawBufferPointer) -> Int32 {
-        payload.count >= 4 ? -payload.loadUnaligned(as: Int32.self) : EIO
+        payload.count >= MemoryLayout<Int32>.size ? -payload.loadUnaligned(as: Int32.self) : EIO
     }
 
     /// Sends a dump request and calls `handler` for each answer until NLMSG_DONE.
@@ -116,7 +121,7 @@ final class NetlinkSocket {
             switch Int32(m.type) {
             case NLMSG_DONE, NLMSG_ERROR:
                 let err = Self.errorCode(m.payload)
-                if err > 0 { throw SystemError("netlink dump \(type)", errno: err) }
+                if err > 0 { throw SystemCallError("netlink dump \(type)", errno: Errno(rawValue: err)) }
                 return true
             case NLMSG_NOOP, NLMSG_OVERRUN:
                 return false
@@ -137,7 +142,7 @@ final class NetlinkSocket {
         try receive(seq: seq) { m in
             if Int32(m.type) == NLMSG_ERROR {
                 let err = Self.errorCode(m.payload)
-                if err != 0 { throw SystemError("netlink request \(type)", errno: err) }
+                if err != 0 { throw SystemCallError("netlink request \(type)", errno: Errno(rawValue: err)) }
             }
             answer = (m.type, Array(m.payload))
             return true
@@ -180,38 +185,65 @@ extension NetlinkSocket {
     }
 }
 
-/// Appends netlink attributes (type, length, 4-byte aligned payload) to a request body.
+/// A request body: the family header (`rtmsg`, `ifinfomsg`, ...) padded to NLMSG_ALIGN, then
+/// netlink attributes (type, length, 4-byte aligned payload).
 struct AttributeBuilder {
     var bytes: [UInt8]
-    init(header: [UInt8]) { bytes = header }
+
+    init<Header: BitwiseCopyable>(header: Header) {
+        var h = header
+        bytes = withUnsafeBytes(of: &h) { [UInt8]($0) }
+        bytes += repeatElement(0, count: attributeOffset(after: Header.self) - bytes.count)
+    }
 
     mutating func add(_ type: UInt16, _ payload: [UInt8]) {
-        let len = 4 + payload.count
-        withUnsafeBytes(of: UInt16(len).littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: type.littleEndian) { bytes.append(contentsOf: $0) }
+        var a = rtattr(rta_len: UInt16(cnl_rta_length(Int32(payload.count))), rta_type: type)
+        withUnsafeBytes(of: &a) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: payload)
-        while bytes.count % 4 != 0 { bytes.append(0) }
+        bytes += repeatElement(0, count: Int(cnl_rta_align(Int32(bytes.count))) - bytes.count)
     }
     mutating func add<T: FixedWidthInteger>(_ type: UInt16, value: T) {
         add(type, withUnsafeBytes(of: value) { Array($0) })
     }
 }
 
+/// A request body that is only a family header (a dump request).
+func requestBody<Header: BitwiseCopyable>(_ header: Header) -> [UInt8] {
+    AttributeBuilder(header: header).bytes
+}
+
+/// Where a message's attributes start: after its family header, aligned (NLMSG_ALIGN).
+@inline(__always) func attributeOffset<Header>(after _: Header.Type) -> Int {
+    Int(cnl_nlmsg_align(Int32(MemoryLayout<Header>.size)))
+}
+
 /// Walks the attributes of a message payload starting at `offset`.
 @inline(__always)
 func forEachAttribute(_ p: UnsafeRawBufferPointer, from offset: Int, _ body: (UInt16, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    let headerSize = MemoryLayout<rtattr>.size
     var off = offset
     let n = p.count
-    while off + 4 <= n {
-        let len = Int(p.loadUnaligned(fromByteOffset: off, as: UInt16.self))
-        let type = p.loadUnaligned(fromByteOffset: off + 2, as: UInt16.self) & 0x3fff  // NLA_TYPE_MASK
-        guard len >= 4, off + len <= n else { return }
-        try body(type, UnsafeRawBufferPointer(rebasing: p[(off + 4)..<(off + len)]))
-        off += (len + 3) & ~3
+    while off + headerSize <= n {
+        let a = p.loadUnaligned(fromByteOffset: off, as: rtattr.self)
+        let len = Int(a.rta_len)
+        guard len >= headerSize, off + len <= n else { return }
+        try body(cnl_nla_type(a.rta_type), UnsafeRawBufferPointer(rebasing: p[(off + headerSize)..<(off + len)]))
+        off += Int(cnl_rta_align(Int32(len)))
     }
 }
 
+/// Walks the attributes that follow a message's family header.
+@inline(__always)
+func forEachAttribute<Header>(_ p: UnsafeRawBufferPointer, after header: Header.Type, _ body: (UInt16, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    try forEachAttribute(p, from: attributeOffset(after: header), body)
+}
+
 extension UnsafeRawBufferPointer {
+    /// The family header (`rtmsg`, `ifinfomsg`, ...) a message payload starts with; nil when
+    /// the payload is shorter.
+    @inline(__always) func familyHeader<Header: BitwiseCopyable>(_: Header.Type) -> Header? {
+        count >= MemoryLayout<Header>.size ? loadUnaligned(as: Header.self) : nil
+    }
     @inline(__always) func u8(_ at: Int = 0) -> UInt8 { count > at ? self[at] : 0 }
     @inline(__always) func u16(_ at: Int = 0) -> UInt16 { count >= at + 2 ? loadUnaligned(fromByteOffset: at, as: UInt16.self) : 0 }
     @inline(__always) func u32(_ at: Int = 0) -> UInt32 { count >= at + 4 ? loadUnaligned(fromByteOffset: at, as: UInt32.self) : 0 }

@@ -1,29 +1,30 @@
 import CNetlink
 import Glibc
 import NSAuditCore
+import SystemPackage
 
 /// RTM_GETNEXTHOP dump → `Nexthop` objects and groups (nhmsg + NHA_* attributes).
 extension NetlinkSocket {
     func dumpNexthops() throws -> (nexthops: [Nexthop], outcome: DumpOutcome) {
         var out: [Nexthop] = []
-        let body = [UInt8](repeating: 0, count: 8)  // struct nhmsg, AF_UNSPEC
         do {
-            let outcome = try dump(type: UInt16(RTM_GETNEXTHOP), body: body) { m in
-                guard Int32(m.type) == RTM_NEWNEXTHOP, m.payload.count >= 8 else { return }
-                out.append(Self.decodeNexthop(m.payload))
+            let outcome = try dump(type: UInt16(RTM_GETNEXTHOP), body: requestBody(nhmsg())) { m in  // AF_UNSPEC
+                guard Int32(m.type) == RTM_NEWNEXTHOP, let h = m.payload.familyHeader(nhmsg.self) else { return }
+                out.append(Self.decodeNexthop(h, m.payload))
             }
             return (out, outcome)
-        } catch let e as SystemError where e.errno == EOPNOTSUPP || e.errno == EINVAL || e.errno == EAFNOSUPPORT {
+        } catch let e as SystemCallError where [.notSupportedOnSocket, .invalidArgument, .addressFamilyNotSupported].contains(e.errno) {
             return ([], DumpOutcome())  // kernel without nexthop objects: there are none
         }
     }
 
-    static func decodeNexthop(_ p: UnsafeRawBufferPointer) -> Nexthop {
-        var nh = Nexthop(id: 0, family: p.u8(0))
-        nh.protocol = p.u8(2)
-        nh.scope = p.u8(1)
-        nh.flags = p.u32(4)
-        forEachAttribute(p, from: 8) { t, a in
+    /// `h`: the message's nhmsg; `p`: the whole payload (header, then NHA_* attributes).
+    static func decodeNexthop(_ h: nhmsg, _ p: UnsafeRawBufferPointer) -> Nexthop {
+        var nh = Nexthop(id: 0, family: h.nh_family)
+        nh.protocol = h.nh_protocol
+        nh.scope = h.nh_scope
+        nh.flags = h.nh_flags
+        forEachAttribute(p, after: nhmsg.self) { t, a in
             switch Int(t) {
             case K(NHA_ID): nh.id = a.u32()
             case K(NHA_OIF): nh.oif = a.i32()
@@ -32,13 +33,17 @@ extension NetlinkSocket {
             case K(NHA_FDB): nh.fdb = true
             case K(NHA_GROUP_TYPE): nh.groupType = a.u16() == 1 ? "resilient" : "mpath"
             case K(NHA_GROUP):
-                // struct nexthop_grp: id u32, weight u8 (weight - 1), weight_high u8, resvd u16
+                // struct nexthop_grp: id, weight (weight - 1), then the weight's high byte
+                // (weight_high since Linux 6.12, resvd1 in older headers, so read by its place).
                 var members: [NexthopGroupMember] = []
+                let size = MemoryLayout<nexthop_grp>.stride
+                let weightHigh = MemoryLayout<nexthop_grp>.offset(of: \nexthop_grp.weight)! + 1
                 var off = 0
-                while off + 8 <= a.count {
-                    let w = UInt16(a.u8(off + 4)) | UInt16(a.u8(off + 5)) << 8
-                    members.append(NexthopGroupMember(id: a.u32(off), weight: w + 1))
-                    off += 8
+                while off + size <= a.count {
+                    let g = a.loadUnaligned(fromByteOffset: off, as: nexthop_grp.self)
+                    let w = UInt16(g.weight) | UInt16(a.u8(off + weightHigh)) << 8
+                    members.append(NexthopGroupMember(id: g.id, weight: w + 1))
+                    off += size
                 }
                 nh.group = members
             default: break
@@ -50,13 +55,13 @@ extension NetlinkSocket {
 
     /// RTM_GETNSID: the id this namespace gives the namespace behind `fd`, or nil if none.
     func nsid(of fd: Int32) throws -> Int32? {
-        var b = AttributeBuilder(header: [UInt8](repeating: 0, count: 4))  // struct rtgenmsg, aligned
+        var b = AttributeBuilder(header: rtgenmsg())
         b.add(UInt16(K(NETNSA_FD)), value: UInt32(bitPattern: fd))
         let answer = try request(type: UInt16(RTM_GETNSID), body: b.bytes)
         guard Int32(answer.type) == RTM_NEWNSID else { return nil }
         var id: Int32?
         answer.payload.withUnsafeBytes { p in
-            forEachAttribute(p, from: 4) { t, a in
+            forEachAttribute(p, after: rtgenmsg.self) { t, a in
                 if Int(t) == K(NETNSA_NSID) { id = a.i32() }
             }
         }

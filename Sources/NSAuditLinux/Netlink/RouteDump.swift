@@ -12,27 +12,26 @@ extension NetlinkSocket {
     }
 
     func dumpRoutes(family: IPAddress.Family, into out: RouteChunks) throws -> DumpOutcome {
-        var body = [UInt8](repeating: 0, count: 12)  // struct rtmsg; table 0 = all tables
-        body[0] = family.rawValue
-        return try dump(type: UInt16(RTM_GETROUTE), body: body) { m in
-            guard Int32(m.type) == RTM_NEWROUTE, m.payload.count >= 12 else { return }
-            if let r = Self.decodeRoute(m.payload) { out.append(r) }
+        var header = rtmsg()  // table 0: every table
+        header.rtm_family = family.rawValue
+        return try dump(type: UInt16(RTM_GETROUTE), body: requestBody(header)) { m in
+            guard Int32(m.type) == RTM_NEWROUTE, let h = m.payload.familyHeader(rtmsg.self) else { return }
+            if let r = Self.decodeRoute(h, m.payload) { out.append(r) }
         }
     }
 
-    static let clonedFlag: UInt32 = 0x200  // RTM_F_CLONED: cache entries, not FIB routes
-
-    static func decodeRoute(_ p: UnsafeRawBufferPointer) -> Route? {
-        guard let family = IPAddress.Family(rawValue: p.u8(0)) else { return nil }
-        let flags = p.u32(8)
-        if flags & clonedFlag != 0 { return nil }
-        let dstLen = Int(p.u8(1)), srcLen = Int(p.u8(2))
-        var route = Route(family: family, table: UInt32(p.u8(4)), type: RouteType(rawValue: p.u8(7)) ?? .unspec,
-                          dst: IPPrefix.any(family), protocol: p.u8(5), scope: p.u8(6))
-        route.tos = p.u8(3)
-        route.flags = flags
+    /// `h`: the message's rtmsg; `p`: the whole payload (rtmsg, then RTA_* attributes).
+    static func decodeRoute(_ h: rtmsg, _ p: UnsafeRawBufferPointer) -> Route? {
+        guard let family = IPAddress.Family(rawValue: h.rtm_family) else { return nil }
+        // RTM_F_CLONED: route cache entries, not FIB routes
+        if h.rtm_flags & UInt32(RTM_F_CLONED) != 0 { return nil }
+        let dstLen = Int(h.rtm_dst_len), srcLen = Int(h.rtm_src_len)
+        var route = Route(family: family, table: UInt32(h.rtm_table), type: RouteType(rawValue: h.rtm_type) ?? .unspec,
+                          dst: IPPrefix.any(family), protocol: h.rtm_protocol, scope: h.rtm_scope)
+        route.tos = h.rtm_tos
+        route.flags = h.rtm_flags
         var dst: IPAddress?
-        forEachAttribute(p, from: 12) { t, a in
+        forEachAttribute(p, after: rtmsg.self) { t, a in
             switch Int(t) {
             case K(RTA_DST): dst = a.ipAddress()
             case K(RTA_SRC): if let x = a.ipAddress() { route.src = IPPrefix(x, srcLen) }
@@ -59,17 +58,20 @@ extension NetlinkSocket {
         return route
     }
 
-    /// struct rtnexthop entries: len u16, flags u8, hops u8, ifindex i32, then attributes.
+    /// struct rtnexthop entries (RTNH_ALIGNed), each followed by its attributes.
     static func decodeMultipath(_ a: UnsafeRawBufferPointer) -> [RouteNexthop] {
         var hops: [RouteNexthop] = []
+        let size = MemoryLayout<rtnexthop>.size
         var off = 0
-        while off + 8 <= a.count {
-            let len = Int(a.u16(off))
-            guard len >= 8, off + len <= a.count else { break }
-            var nh = RouteNexthop(gateway: nil, oif: a.i32(off + 4), weight: UInt16(a.u8(off + 3)) + 1,
-                                  flags: UInt32(a.u8(off + 2)))
+        while off + size <= a.count {
+            let rtnh = a.loadUnaligned(fromByteOffset: off, as: rtnexthop.self)
+            let len = Int(rtnh.rtnh_len)
+            guard len >= size, off + len <= a.count else { break }
+            // rtnh_hops is the weight minus one
+            var nh = RouteNexthop(gateway: nil, oif: rtnh.rtnh_ifindex, weight: UInt16(rtnh.rtnh_hops) + 1,
+                                  flags: UInt32(rtnh.rtnh_flags))
             let inner = UnsafeRawBufferPointer(rebasing: a[off..<(off + len)])
-            forEachAttribute(inner, from: 8) { t, x in
+            forEachAttribute(inner, after: rtnexthop.self) { t, x in
                 switch Int(t) {
                 case K(RTA_GATEWAY): nh.gateway = x.ipAddress()
                 case K(RTA_VIA): nh.gateway = x.ipAddress(at: 2)
@@ -77,7 +79,7 @@ extension NetlinkSocket {
                 }
             }
             hops.append(nh)
-            off += (len + 3) & ~3
+            off += Int(cnl_rta_align(Int32(len)))  // RTNH_ALIGN
         }
         return hops
     }

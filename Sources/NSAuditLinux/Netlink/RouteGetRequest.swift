@@ -2,17 +2,18 @@ import CNetlink
 import Foundation
 import Glibc
 import NSAuditCore
+import SystemPackage
 
 extension NetlinkSocket {
     /// The RTM_GETROUTE body (rtmsg and attributes) for one query, with device names already
     /// resolved to this namespace's ifindexes.
     static func routeRequest(_ q: RouteQuery, iif: Int32?, oif: Int32?) -> [UInt8] {
         let bits = q.family.bitWidth
-        var hdr = [UInt8](repeating: 0, count: 12)  // struct rtmsg
-        hdr[0] = q.family.rawValue
-        hdr[1] = UInt8(bits)
-        if q.src != nil { hdr[2] = UInt8(bits) }
-        hdr[3] = q.tos
+        var hdr = rtmsg()
+        hdr.rtm_family = q.family.rawValue
+        hdr.rtm_dst_len = UInt8(bits)
+        if q.src != nil { hdr.rtm_src_len = UInt8(bits) }
+        hdr.rtm_tos = q.tos
         var b = AttributeBuilder(header: hdr)
         b.add(UInt16(K(RTA_DST)), q.dst.bytes)
         if let s = q.src { b.add(UInt16(K(RTA_SRC)), s.bytes) }
@@ -28,13 +29,14 @@ extension NetlinkSocket {
 
     /// The answer to an RTM_GETROUTE: an RTM_NEWROUTE message, or the kernel's errno.
     static func routeAnswer(_ m: NetlinkMessage?, errno: Int32) -> KernelRouteAnswer {
-        guard let m else { return KernelRouteAnswer(error: ErrnoName.name(errno)) }
-        guard Int32(m.type) == RTM_NEWROUTE else { return KernelRouteAnswer(error: "EPROTO") }
-        let p = m.payload
+        guard let m else { return KernelRouteAnswer(error: Errno(rawValue: errno).symbolicName) }
+        guard Int32(m.type) == RTM_NEWROUTE, let h = m.payload.familyHeader(rtmsg.self) else {
+            return KernelRouteAnswer(error: "EPROTO")
+        }
         var a = KernelRouteAnswer()
-        a.type = RouteType(rawValue: p.u8(7))
-        a.table = UInt32(p.u8(4))
-        forEachAttribute(p, from: 12) { t, x in
+        a.type = RouteType(rawValue: h.rtm_type)
+        a.table = UInt32(h.rtm_table)
+        forEachAttribute(m.payload, after: rtmsg.self) { t, x in
             switch Int(t) {
             case K(RTA_OIF): a.oif = x.i32()
             case K(RTA_GATEWAY): a.gateway = x.ipAddress()
@@ -76,9 +78,9 @@ public enum KernelRouteLookup {
 
     /// Enters `ns` on the current (dedicated) thread and asks its kernel.
     static func askHere(_ ns: NamespaceSnapshot, _ queries: [RouteQuery]) throws -> [KernelRouteAnswer] {
-        guard let path = ns.foundBy.first?.path else { throw SystemError("setns", errno: ENOENT, subject: ns.id) }
+        guard let path = ns.foundBy.first?.path else { throw SystemCallError("setns", errno: .noSuchFileOrDirectory, subject: ns.id) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SystemError("open", subject: path) }
+        guard fd >= 0 else { throw SystemCallError("open", subject: path) }
         defer { close(fd) }
         try NamespaceThread.enter(fd: fd, path: path)
         let nl = try NetlinkSocket()

@@ -6,22 +6,23 @@ import NSAuditCore
 extension NetlinkSocket {
     func dumpRules(family: IPAddress.Family) throws -> (rules: [Rule], outcome: DumpOutcome) {
         var out: [Rule] = []
-        var body = [UInt8](repeating: 0, count: 12)  // struct fib_rule_hdr
-        body[0] = family.rawValue
-        let outcome = try dump(type: UInt16(RTM_GETRULE), body: body) { m in
-            guard Int32(m.type) == RTM_NEWRULE, m.payload.count >= 12 else { return }
-            if let r = Self.decodeRule(m.payload) { out.append(r) }
+        var header = fib_rule_hdr()
+        header.family = family.rawValue
+        let outcome = try dump(type: UInt16(RTM_GETRULE), body: requestBody(header)) { m in
+            guard Int32(m.type) == RTM_NEWRULE, let h = m.payload.familyHeader(fib_rule_hdr.self) else { return }
+            if let r = Self.decodeRule(h, m.payload) { out.append(r) }
         }
         return (out, outcome)
     }
 
-    static func decodeRule(_ p: UnsafeRawBufferPointer) -> Rule? {
-        guard let family = IPAddress.Family(rawValue: p.u8(0)) else { return nil }
-        let dstLen = Int(p.u8(1)), srcLen = Int(p.u8(2))
-        var rule = Rule(family: family, priority: 0, table: UInt32(p.u8(4)), action: p.u8(7))
-        rule.tos = p.u8(3)
-        rule.flags = p.u32(8)
-        forEachAttribute(p, from: 12) { t, a in
+    /// `h`: the message's fib_rule_hdr; `p`: the whole payload (header, then FRA_* attributes).
+    static func decodeRule(_ h: fib_rule_hdr, _ p: UnsafeRawBufferPointer) -> Rule? {
+        guard let family = IPAddress.Family(rawValue: h.family) else { return nil }
+        let dstLen = Int(h.dst_len), srcLen = Int(h.src_len)
+        var rule = Rule(family: family, priority: 0, table: UInt32(h.table), action: h.action)
+        rule.tos = h.tos
+        rule.flags = h.flags
+        forEachAttribute(p, after: fib_rule_hdr.self) { t, a in
             switch Int(t) {
             case K(FRA_PRIORITY): rule.priority = a.u32()
             case K(FRA_TABLE): rule.table = a.u32()

@@ -8,33 +8,33 @@ extension NetlinkSocket {
                             "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
 
     func dumpSockets(family: IPAddress.Family, protocol proto: UInt8, into out: inout [Socket]) throws {
-        // struct inet_diag_req_v2: family, protocol, ext, pad, states u32, inet_diag_sockid (48)
-        var body = [UInt8](repeating: 0, count: 56)
-        body[0] = family.rawValue
-        body[1] = proto
+        var req = inet_diag_req_v2()
+        req.sdiag_family = family.rawValue
+        req.sdiag_protocol = proto
         // TCP_ESTABLISHED (1) ... TCP_NEW_SYN_RECV (12) except TIME_WAIT (6): lingering
         // closed connections are not flows. TCP_BOUND_INACTIVE (13, bound but neither
         // listening nor connected) is left out too: not a flow, and asking for it makes the
         // kernel walk the whole bind hash as well.
-        let states: UInt32 = 0x1ffe & ~(1 << 6)
-        withUnsafeBytes(of: states) { for (i, b) in $0.enumerated() { body[4 + i] = b } }
+        req.idiag_states = 0x1ffe & ~(1 << 6)
         let name = proto == IPProto.tcp ? "tcp" : "udp"
-        try dump(type: UInt16(SOCK_DIAG_BY_FAMILY), body: body) { m in
-            let p = m.payload
-            guard p.count >= 72, let fam = IPAddress.Family(rawValue: p.u8(0)) else { return }
-            let stateIndex = Int(p.u8(1))
-            let sport = UInt16(bigEndian: p.u16(4)), dport = UInt16(bigEndian: p.u16(6))
+        try dump(type: UInt16(SOCK_DIAG_BY_FAMILY), body: requestBody(req)) { m in
+            guard let msg = m.payload.familyHeader(inet_diag_msg.self),
+                  let fam = IPAddress.Family(rawValue: msg.idiag_family) else { return }
+            let stateIndex = Int(msg.idiag_state)
+            let sport = UInt16(bigEndian: msg.id.idiag_sport), dport = UInt16(bigEndian: msg.id.idiag_dport)
             let addrLen = fam == .v4 ? 4 : 16
-            guard let src = UnsafeRawBufferPointer(rebasing: p[8..<(8 + addrLen)]).ipAddress(),
-                  let dst = UnsafeRawBufferPointer(rebasing: p[24..<(24 + addrLen)]).ipAddress() else { return }
+            var id = msg.id
+            let src = withUnsafeBytes(of: &id.idiag_src) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
+            let dst = withUnsafeBytes(of: &id.idiag_dst) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
+            guard let src, let dst else { return }
             var state = stateIndex < Self.tcpStates.count ? Self.tcpStates[stateIndex] : String(stateIndex)
             if proto == IPProto.udp { state = stateIndex == 1 ? "ESTABLISHED" : "UNCONN" }
             var s = Socket(protocol: name, family: fam, state: state, local: src, localPort: sport,
                            remote: dst, remotePort: dport)
-            let ifindex = p.i32(40)
+            let ifindex = Int32(bitPattern: msg.id.idiag_if)
             if ifindex != 0 { s.boundIf = ifindex }
-            s.uid = p.u32(64)
-            s.inode = p.u32(68)
+            s.uid = msg.idiag_uid
+            s.inode = msg.idiag_inode
             out.append(s)
         }
     }

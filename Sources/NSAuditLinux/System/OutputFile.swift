@@ -1,11 +1,12 @@
 import Glibc
+import SystemPackage
 
 /// Where a command's result goes: stdout, or a file written atomically (a temporary file in
 /// the same directory, fsync, rename), so a reader never sees half a file and a failed run
 /// leaves the previous file in place. A target that exists and is not a regular file (a
 /// device such as /dev/null, a FIFO) is written in place: renaming over it would replace it.
 public final class OutputFile {
-    private let fd: Int32
+    private let fd: FileDescriptor
     private let path: String?
     private let tempPath: String?
     private let ownsFD: Bool
@@ -15,9 +16,11 @@ public final class OutputFile {
     public init(path: String?) throws {
         var st = stat()
         if let path, path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
-            let f = open(path, O_WRONLY | O_CLOEXEC)
-            guard f >= 0 else { throw SystemError("open for writing", subject: path) }
-            fd = f
+            do {
+                fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.closeOnExec])
+            } catch {
+                throw SystemCallError("open for writing", errno: error as? Errno ?? .ioError, subject: path)
+            }
             self.path = path
             tempPath = nil
             ownsFD = true
@@ -26,31 +29,26 @@ public final class OutputFile {
             if let real = realpath(path, nil) { path = String(cString: real); free(real) }
             let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
             var template = Array("\(dir.isEmpty ? "/" : dir)/.\(path.split(separator: "/").last ?? "out").XXXXXX".utf8CString)
+            // mkstemp: swift-system has no temporary-file call.
             let f = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard f >= 0 else { throw SystemError("create temporary file in", subject: dir) }
+            guard f >= 0 else { throw SystemCallError("create temporary file in", subject: dir) }
             fchmod(f, 0o644)
             _ = fcntl(f, F_SETFD, FD_CLOEXEC)
-            fd = f
+            fd = FileDescriptor(rawValue: f)
             self.path = path
             tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             ownsFD = true
         } else {
-            fd = STDOUT_FILENO
+            fd = .standardOutput
             self.path = nil
             tempPath = nil
             ownsFD = false
         }
     }
 
+    /// Writes every byte (retried when a signal interrupts the write).
     public func write(_ bytes: [UInt8]) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { p in
-                retryingEINTR { Glibc.write(fd, p.baseAddress! + off, p.count - off) }
-            }
-            guard n > 0 else { throw SystemError("write", subject: path ?? "standard output") }
-            off += n
-        }
+        try bytes.withUnsafeBytes { try fd.writeAll($0, naming: path ?? "standard output") }
     }
 
     public func write(_ s: String) throws { try write(Array(s.utf8)) }
@@ -58,30 +56,34 @@ public final class OutputFile {
     /// Makes the file visible under its name (no-op for stdout).
     public func commit() throws {
         guard let path, let tempPath else { return }
-        guard fsync(fd) == 0 else { throw SystemError("fsync", subject: tempPath) }
-        guard rename(tempPath, path) == 0 else { throw SystemError("rename to", subject: path) }
+        if case .failure(let e) = retryingInterrupts({ fsync(fd.rawValue) }) { throw SystemCallError("fsync", errno: e, subject: tempPath) }
+        guard rename(tempPath, path) == 0 else { throw SystemCallError("rename to", subject: path) }
         committed = true
     }
 
     deinit {
-        if ownsFD { close(fd) }
+        if ownsFD { try? fd.close() }
         if let tempPath, !committed { unlink(tempPath) }
     }
 }
 
 /// Reads a whole file, with errors that name it.
 public func readWholeFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw SystemError("open", subject: path) }
-    defer { close(fd) }
+    let fd: FileDescriptor
+    do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
+        throw SystemCallError("open", errno: error as? Errno ?? .ioError, subject: path)
+    }
+    defer { try? fd.close() }
     var st = stat()
-    fstat(fd, &st)
+    fstat(fd.rawValue, &st)
     var out = [UInt8]()
     out.reserveCapacity(Int(st.st_size) + 1)
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     while true {
-        let n = chunk.withUnsafeMutableBytes { p in retryingEINTR { read(fd, p.baseAddress, p.count) } }
-        guard n >= 0 else { throw SystemError("read", subject: path) }
+        let n: Int
+        do { n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } catch {
+            throw SystemCallError("read", errno: error as? Errno ?? .ioError, subject: path)
+        }
         if n == 0 { break }
         out.append(contentsOf: chunk[0..<n])
     }

@@ -28,44 +28,25 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(name: .customLong("no-sockets"), help: "Do not record TCP/UDP sockets.")
     var noSockets = false
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the snapshot to FILE atomically (default: standard output).", valueName: "FILE"))
-    var output: String?
+    @OptionGroup var output: OutputOptions
 
-    @Flag(name: .shortAndLong, help: "Print progress on standard error.")
-    var verbose = false
+    @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws {
-        let verbose = self.verbose
-        let progress: (@Sendable (String) -> Void)? = { msg in
-            if verbose { FileHandle.standardError.write(Data("nsaudit: \(msg)\n".utf8)) }
-        }
         let snap: Snapshot
         do {
-            snap = try Collector.collect(CollectOptions(netns: netns, includeRoot: root, sockets: !noSockets), progress: progress)
-        } catch let e as CollectError {
-            throw CLIFailure(message: e.description, code: 2)
+            snap = try Collector.collect(CollectOptions(netns: netns, includeRoot: root, sockets: !noSockets), progress: verbosity.progress)
+        } catch {
+            throw CLIFailure("\(error)")
         }
         for ns in snap.namespaces where ns.status != .ok {
-            FileHandle.standardError.write(Data("nsaudit: namespace \(ns.id): \(ns.status.rawValue): \(ns.error ?? "")\n".utf8))
+            note("namespace \(ns.id): \(ns.status.rawValue): \(ns.error ?? "")")
         }
-        let out = try CLIFailure.wrap { try OutputFile(path: output) }
+        let out = try output.open()
         var writer = SnapshotWriter { bytes in try out.write(bytes) }
         try CLIFailure.wrap {
             try writer.write(snap)
             try out.commit()
-        }
-    }
-}
-
-/// A failure the user must act on: one line on stderr, a chosen exit code.
-struct CLIFailure: Error, CustomStringConvertible {
-    var message: String
-    var code: Int32
-    var description: String { message }
-
-    static func wrap<T>(code: Int32 = 2, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as CLIFailure { throw e } catch {
-            throw CLIFailure(message: "\(error)", code: code)
         }
     }
 }

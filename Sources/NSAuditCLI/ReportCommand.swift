@@ -21,8 +21,12 @@ struct ReportCommand: ParsableCommand {
         model, or kernel answers that put a source in another class, is reported as \
         model-mismatch.
 
+        Packets confirm what the model predicts: --confirm DURATION captures them live while \
+        the snapshot is taken, --pcap FILE --pcap-netns NAME reads a saved capture (the same \
+        options as `nsaudit capture`). A finding the packets contradict says so.
+
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
-        audit could not run (bad snapshot, unknown namespace, no permission).
+        audit could not run (a usage error, bad snapshot, unknown namespace, no permission).
 
         Examples:
           nsaudit report --format text
@@ -30,11 +34,12 @@ struct ReportCommand: ParsableCommand {
           nsaudit report --flows flows.yaml --fail-on error
           nsaudit report --format prometheus -o /var/lib/node_exporter/textfile/nsaudit.prom
           nsaudit report --snapshot host.json --apply planned-change.ip
+          nsaudit report --netns server --confirm 10s
+          nsaudit report --snapshot host.json --pcap server.pcap --pcap-netns server
         """
     )
 
-    @Option(help: ArgumentHelp("Audit this snapshot file instead of the live host.", valueName: "FILE"))
-    var snapshot: String?
+    @OptionGroup var source: SnapshotSourceOptions
 
     @Option(name: .customLong("netns"), help: ArgumentHelp("Only this namespace (repeatable).", valueName: "NAME"))
     var netns: [String] = []
@@ -45,14 +50,13 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
     var apply: String?
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Write the report to FILE atomically (default: standard output).", valueName: "FILE"))
-    var output: String?
+    @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("json, text or prometheus.", valueName: "FORMAT"))
-    var format: OutputFormat = .json
+    @Option(help: ArgumentHelp("How to print the report.", valueName: "FORMAT"))
+    var format: ReportFormat = .json
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher: error, warning, info or never.", valueName: "LEVEL"))
-    var failOn: FailLevel = .warning
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found).", valueName: "LEVEL"))
+    var failOn: FailOn = FailOn(.warning)
 
     @Flag(name: .customLong("any-ingress"), help: "Consider requests arriving on every interface, not only on the address's own.")
     var anyIngress = false
@@ -66,38 +70,23 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("max-sources"), help: ArgumentHelp("List at most N source CIDR blocks per finding; sources_total still counts all of them and sources_truncated says the list was cut. 0 lists every block (a full Internet table can make that millions).", valueName: "N"))
     var maxSources: Int = 1000
 
-    @Option(help: ArgumentHelp("Also capture request/reply packets in the audited namespaces for this long (e.g. 5s, 2m) and confirm the findings with them.", valueName: "DURATION"))
-    var confirm: String?
-
-    @Option(help: ArgumentHelp("Confirm the findings with a saved capture (pcap or pcapng, e.g. tcpdump -i any -y LINUX_SLL2, or nsaudit capture -w).", valueName: "FILE"))
-    var pcap: String?
-
-    @Option(name: .customLong("pcap-netns"), help: ArgumentHelp("The namespace the --pcap capture was taken in.", valueName: "NAME"))
-    var pcapNetns: String?
+    @OptionGroup(title: "Packet evidence")
+    var packets: PacketSourceOptions
 
     @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
     var lock: String = "/run/lock/nsaudit.lock"
 
-    @Flag(name: .shortAndLong, help: "Print progress on standard error.")
-    var verbose = false
-
-    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json, text, prometheus }
-    enum FailLevel: String, ExpressibleByArgument, CaseIterable { case error, warning, info, never }
+    @OptionGroup var verbosity: VerbosityOptions
 
     func validate() throws {
-        if confirm != nil && snapshot != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
-        if confirm != nil && pcap != nil { throw ValidationError("use either --confirm or --pcap") }
-        if pcap != nil && pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
+        if packets.confirm != nil && source.file != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
+        if packets.pcapFile != nil && packets.pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
         if maxSources < 0 { throw ValidationError("--max-sources takes a count (0 for all), not \(maxSources)") }
-        if let c = confirm, CaptureDuration.parse(c) == nil { throw ValidationError("--confirm takes a duration such as 5s, 2m or 500ms, not \"\(c)\"") }
     }
 
     func run() throws {
         let started = Date()
-        let verbose = self.verbose
-        let progress: @Sendable (String) -> Void = { msg in
-            if verbose { FileHandle.standardError.write(Data("nsaudit: \(msg)\n".utf8)) }
-        }
+        let progress = verbosity.progress
         let lockPath = FileManager.default.isWritableFile(atPath: (lock as NSString).deletingLastPathComponent) ? lock : NSTemporaryDirectory() + "nsaudit.lock"
         let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
         defer { withExtendedLifetime(heldLock) {} }
@@ -107,44 +96,38 @@ struct ReportCommand: ParsableCommand {
         var marks: [(String, Date)] = [("start", started)]
         var observedFlows: [ObservedFlow]?
         var snap: Snapshot
-        if let confirm, let seconds = CaptureDuration.parse(confirm) {
+        let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
+        if let confirm = packets.confirm {
             progress("capturing for \(confirm) while taking the snapshot")
             LiveCapture.installSignalHandlers()
             defer { LiveCapture.removeSignalHandlers() }
-            let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
             // The snapshot is taken while the capture runs (once every handle is active), so
             // the model and the packets describe the same moment.
             do {
-                let (s, capture) = try LiveCapture.captureWithSnapshot(collect, capture: LiveCaptureOptions(duration: seconds), progress: progress)
+                let (s, capture) = try LiveCapture.captureWithSnapshot(collect, capture: LiveCaptureOptions(duration: confirm.seconds), progress: progress)
                 snap = s
                 observedFlows = capture.flows
-                for w in capture.warnings { FileHandle.standardError.write(Data("nsaudit: capture: \(w)\n".utf8)) }
+                for w in capture.warnings { note("capture: \(w)") }
             } catch {
-                throw CLIFailure(message: "\(error)", code: 2)
+                throw CLIFailure("\(error)")
             }
         } else {
-            snap = try loadSnapshot(progress)
+            snap = try source.loadOrCollect(collect, progress: progress)
         }
-        if let pcap, let pcapNetns {
+        if let pcapNetns = packets.pcapNetns {
             guard let ns = snap.namespace(pcapNetns) else {
-                throw CLIFailure(message: "--pcap-netns: no namespace \"\(pcapNetns)\" in the snapshot", code: 2)
+                throw CLIFailure("--pcap-netns: no namespace \"\(pcapNetns)\" in the snapshot")
             }
-            let bytes = try CLIFailure.wrap { try readWholeFile(pcap) }
-            let observation: CaptureObservation
-            do { observation = try CaptureAnalysis.observe(bytes: bytes, netns: ns.id, snapshot: snap) } catch {
-                throw CLIFailure(message: "\(pcap): \(error)", code: 2)
-            }
-            for w in observation.warnings { FileHandle.standardError.write(Data("nsaudit: \(pcap): \(w)\n".utf8)) }
-            observedFlows = observation.flows
+            observedFlows = try packets.observeFile(namespace: ns.id, snapshot: snap, warningPrefix: "")?.flows
         }
         marks.append(("collect", Date()))
         for n in netns where snap.namespace(n) == nil {
-            throw CLIFailure(message: "no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))", code: 2)
+            throw CLIFailure("no namespace \"\(n)\" in the snapshot (it has: \(snap.namespaces.map(\.id).joined(separator: ", ")))")
         }
         if let apply {
             let text = try CLIFailure.wrap { String(decoding: try readWholeFile(apply), as: UTF8.self) }
             var editor = SnapshotEditor(snap, defaultNamespace: netns.first.flatMap { snap.namespace($0)?.id })
-            do { try editor.apply(script: text) } catch { throw CLIFailure(message: "\(apply): \(error)", code: 2) }
+            do { try editor.apply(script: text) } catch { throw CLIFailure("\(apply): \(error)") }
             snap = editor.snapshot
         }
         var intents: [FlowIntent] = []
@@ -155,7 +138,7 @@ struct ReportCommand: ParsableCommand {
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
         let chosen: Set<String>? = netns.isEmpty ? nil : Set(netns.compactMap { snap.namespace($0)?.id })
-        let kernelCheck = snapshot == nil && apply == nil && !noKernelCheck
+        let kernelCheck = source.file == nil && apply == nil && !noKernelCheck
         var options = Audit.Options(anyIngress: anyIngress, intents: intents, remediate: !noRemediation,
                                     maxSources: maxSources == 0 ? .max : maxSources)
         options.selfCheckSamples = kernelCheck
@@ -173,20 +156,16 @@ struct ReportCommand: ParsableCommand {
         }
         marks.append(("kernel-check", Date()))
         var report = Report(generatedAt: Date().formatted(.iso8601), host: snap.host,
-                            source: snapshot ?? "live", snapshotTakenAt: snap.takenAt,
+                            source: source.file ?? "live", snapshotTakenAt: snap.takenAt,
                             namespaces: outcome.namespaces, findings: outcome.findings)
         report.observedFlows = confirmations
         report.kernel = ReportKernel(snap.kernelFacts)
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 
-        let color = output == nil && isatty(STDOUT_FILENO) != 0 && format == .text
-        let rendered = ReportRenderer.render(report, as: ReportFormat(rawValue: format.rawValue)!, color: color)
-        let out = try CLIFailure.wrap { try OutputFile(path: output) }
-        try CLIFailure.wrap {
-            try out.write(rendered)
-            try out.commit()
-        }
+        let color = output.file == nil && isatty(STDOUT_FILENO) != 0 && format == .text
+        let rendered = ReportRenderer.render(report, as: format, color: color)
+        try OutputOptions.write(try output.open(), Array(rendered.utf8))
         if timing {
             marks.append(("output", Date()))
             var parts: [String] = []
@@ -194,25 +173,8 @@ struct ReportCommand: ParsableCommand {
                 parts.append("\(marks[i].0)=" + String(format: "%.3f", marks[i].1.timeIntervalSince(marks[i - 1].1)))
             }
             parts.append("total=" + String(format: "%.3f", marks[marks.count - 1].1.timeIntervalSince(started)))
-            FileHandle.standardError.write(Data("nsaudit: timing \(parts.joined(separator: " ")) findings=\(report.findings.count)\n".utf8))
+            note("timing \(parts.joined(separator: " ")) findings=\(report.findings.count)")
         }
-        if let worst = report.findings.map(\.severity).max(), failOn != .never,
-           worst >= Severity(rawValue: failOn.rawValue)! {
-            throw ExitCode(1)
-        }
-    }
-
-    func loadSnapshot(_ progress: @escaping @Sendable (String) -> Void) throws -> Snapshot {
-        if let path = snapshot {
-            let bytes = try CLIFailure.wrap { try readWholeFile(path) }
-            do { return try SnapshotReader.decode(Data(bytes), name: path) } catch {
-                throw CLIFailure(message: "\(error)", code: 2)
-            }
-        }
-        do {
-            return try Collector.collect(CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false), progress: progress)
-        } catch {
-            throw CLIFailure(message: "\(error)", code: 2)
-        }
+        if failOn.fails(on: report.findings.map(\.severity).max()) { throw CLIFailure.findings }
     }
 }

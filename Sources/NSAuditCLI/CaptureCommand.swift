@@ -15,31 +15,33 @@ struct CaptureCommand: ParsableCommand {
         reversed 5-tuple, and prints for each flow the interface the request arrived on and \
         the interface the reply left through. Needs root.
 
-        With --confirm, a snapshot is taken while the capture runs and every observed request         is compared with the model's prediction (confirmed / model-mismatch / no-reply).         With --read FILE, flows come from a saved capture instead (pcap or pcapng, e.g.         `tcpdump -i any -y LINUX_SLL2 -w FILE` run inside the namespace named by         --pcap-netns); --snapshot maps interface indexes to names and confirms.
+        With --confirm DURATION (as in `nsaudit report`), a snapshot is taken while the \
+        capture runs, and every observed request is checked against the model's prediction \
+        for it: confirmed (the reply left where the model says), model-mismatch (it left \
+        through another interface) or no-reply.
+
+        With --pcap FILE, the flows come from a saved capture instead of the live host \
+        (pcap or pcapng: -w of an earlier run, or `tcpdump -i any -y LINUX_SLL2 -w FILE` run \
+        inside one namespace). --pcap-netns NAME says which namespace it was taken in; \
+        --snapshot FILE names the interfaces by that snapshot and confirms the flows against \
+        it.
 
         Examples:
           nsaudit capture 10s --netns server
-          nsaudit capture 30s --netns server --confirm
+          nsaudit capture --confirm 30s --netns server
           nsaudit capture 2m -w flows.pcapng --json > flows.json
-          nsaudit capture --read server.pcap --pcap-netns server --snapshot host.json
+          nsaudit capture --pcap server.pcap --pcap-netns server --snapshot host.json
           tshark -r flows.pcapng -T fields -e frame.interface_name -e ip.src -e ip.dst
         """
     )
 
-    @Argument(help: ArgumentHelp("How long to capture: 5s, 2m, 500ms, 1h, or seconds.", valueName: "DURATION"))
-    var duration: String?
+    @Argument(help: ArgumentHelp("How long to capture: 5s, 2m, 500ms, 1h, or seconds (or give --confirm DURATION).", valueName: "DURATION"))
+    var duration: CaptureDuration?
 
-    @Flag(help: "Take a snapshot while capturing and compare every observed request with the model.")
-    var confirm = false
+    @OptionGroup(title: "Packet evidence")
+    var packets: PacketSourceOptions
 
-    @Option(name: .customLong("read"), help: ArgumentHelp("Read a saved capture (pcap/pcapng) instead of capturing.", valueName: "FILE"))
-    var readFile: String?
-
-    @Option(help: ArgumentHelp("With --read: the snapshot for interface names and confirmation.", valueName: "SNAP"))
-    var snapshot: String?
-
-    @Option(name: .customLong("pcap-netns"), help: ArgumentHelp("With --read: the namespace the capture was taken in.", valueName: "NAME"))
-    var pcapNetns: String?
+    @OptionGroup var source: SnapshotSourceOptions
 
     @Option(name: .customLong("netns"), help: ArgumentHelp("Only this namespace (repeatable).", valueName: "NAME"))
     var netns: [String] = []
@@ -68,26 +70,30 @@ struct CaptureCommand: ParsableCommand {
     @Flag(help: "libpcap immediate mode: every packet delivered at once (more CPU; default: kernel blocks, retired within 100 ms).")
     var immediate = false
 
+    /// How long to capture live: DURATION or --confirm DURATION.
+    var liveDuration: CaptureDuration? { packets.confirm ?? duration }
+
     func validate() throws {
-        if readFile != nil {
-            guard duration == nil, write == nil, !confirm else {
-                throw ValidationError("--read takes no DURATION, -w or --confirm (use --snapshot to confirm)")
+        if packets.pcapFile != nil {
+            guard duration == nil, write == nil else {
+                throw ValidationError("--pcap reads a saved capture: it takes no DURATION or -w (add --snapshot FILE to confirm)")
             }
             return
         }
-        guard snapshot == nil, pcapNetns == nil else { throw ValidationError("--snapshot and --pcap-netns go with --read") }
-        guard let duration else { throw ValidationError("missing DURATION (or --read FILE)") }
-        guard CaptureDuration.parse(duration) != nil else {
-            throw ValidationError("DURATION must look like 5s, 2m, 500ms or 1h (got \"\(duration)\")")
+        guard source.file == nil else { throw ValidationError("--snapshot goes with --pcap FILE (a live capture takes its own snapshot with --confirm)") }
+        if duration != nil && packets.confirm != nil {
+            throw ValidationError("give the duration once: DURATION to capture, or --confirm DURATION to capture and compare with the model")
         }
+        guard liveDuration != nil else { throw ValidationError("missing DURATION (e.g. `nsaudit capture 10s`), --confirm DURATION or --pcap FILE") }
         guard (64...65535).contains(snaplen) else { throw ValidationError("--snaplen must be 64...65535") }
         guard maxPackets > 0 else { throw ValidationError("--max-packets must be positive") }
     }
 
     func run() throws {
-        if let readFile { return try runOffline(readFile) }
-        let duration = self.duration!
-        let seconds = CaptureDuration.parse(duration)!
+        if let path = packets.pcapFile { return try runOffline(path) }
+        let duration = liveDuration!
+        let seconds = duration.seconds
+        let confirm = packets.confirm != nil
         var opts = LiveCaptureOptions(netns: netns, includeRoot: root, duration: seconds, maxPackets: maxPackets,
                                       snaplen: snaplen, bufferSize: bufferMiB << 20, immediate: immediate,
                                       keepPackets: write != nil)
@@ -98,74 +104,64 @@ struct CaptureCommand: ParsableCommand {
         defer { LiveCapture.removeSignalHandlers() }
         let result: LiveCaptureResult
         var snap: Snapshot?
-        let ready = "nsaudit: capturing for \(duration) (Ctrl-C stops early)\n"
+        let ready = "capturing for \(duration) (Ctrl-C stops early)"
         do {
             if confirm {
                 let both = try LiveCapture.captureWithSnapshot(CollectOptions(netns: netns, includeRoot: root, sockets: false),
                                                                capture: opts, onReady: {
-                    FileHandle.standardError.write(Data(ready.utf8))
+                    note(ready)
                 })
                 (snap, result) = (both.snapshot, both.capture)
             } else {
-                result = try LiveCapture.run(opts) { FileHandle.standardError.write(Data(ready.utf8)) }
+                result = try LiveCapture.run(opts) { note(ready) }
             }
         } catch let e as LiveCaptureError {
-            throw CLIFailure(message: e.description, code: 2)
+            throw CLIFailure(e.description)
         } catch let e as CollectError {
-            throw CLIFailure(message: e.description, code: 2)
+            throw CLIFailure(e.description)
         }
         let confirmations = snap.map { CaptureConfirmation.confirm(result.flows, snapshot: $0) }
-        for w in result.warnings { FileHandle.standardError.write(Data("nsaudit: warning: \(w)\n".utf8)) }
-        if let out, let bytes = result.pcapng {
-            try CLIFailure.wrap {
-                try out.write(bytes)
-                try out.commit()
-            }
-        }
+        for w in result.warnings { note("warning: \(w)") }
+        if let out, let bytes = result.pcapng { try OutputOptions.write(out, bytes) }
         if json {
             let doc = CaptureDocument(durationSeconds: seconds, wallSeconds: result.wallSeconds,
                                       processCPUSeconds: result.processCPUSeconds, observedFlows: result.flows,
                                       stats: result.stats, warnings: result.warnings, pcapng: write,
                                       confirmations: confirmations)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            var data = try enc.encode(doc)
-            data.append(0x0a)
-            FileHandle.standardOutput.write(data)
+            try printJSON(doc)
         } else {
-            print(CaptureText.render(flows: result.flows, stats: result.stats, wall: result.wallSeconds,
-                                     cpu: result.processCPUSeconds), terminator: "")
-            if let confirmations { print(CaptureText.render(confirmations), terminator: "") }
+            try CLIFailure.wrap {
+                try StandardStream.output.write(CaptureText.render(flows: result.flows, stats: result.stats, wall: result.wallSeconds,
+                                                                   cpu: result.processCPUSeconds))
+                if let confirmations { try StandardStream.output.write(CaptureText.render(confirmations)) }
+            }
         }
     }
 
     func runOffline(_ path: String) throws {
-        let bytes = try CLIFailure.wrap { try readWholeFile(path) }
-        var snap: Snapshot?
-        if let snapshot {
-            let data = try CLIFailure.wrap { Data(try readWholeFile(snapshot)) }
-            snap = try CLIFailure.wrap { try SnapshotReader.decode(data, name: snapshot) }
-        }
-        let obs: CaptureObservation
-        do {
-            obs = try CaptureAnalysis.observe(bytes: bytes, netns: pcapNetns ?? "capture", snapshot: snap)
-        } catch let e as PcapError {
-            throw CLIFailure(message: "\(path): \(e)", code: 2)
-        }
-        for w in obs.warnings { FileHandle.standardError.write(Data("nsaudit: warning: \(path): \(w)\n".utf8)) }
+        let snap = try source.load()
+        let obs = try packets.observeFile(namespace: packets.pcapNetns ?? "capture", snapshot: snap, warningPrefix: "warning: ")!
         let confirmations = snap.map { CaptureConfirmation.confirm(obs.flows, snapshot: $0) }
         if json {
             let doc = CaptureDocument(durationSeconds: nil, wallSeconds: nil, processCPUSeconds: nil,
                                       observedFlows: obs.flows, stats: obs.stats, warnings: obs.warnings, pcapng: nil,
                                       confirmations: confirmations, source: path)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try printJSON(doc)
+        } else {
+            try CLIFailure.wrap {
+                try StandardStream.output.write(CaptureText.render(flows: obs.flows, stats: obs.stats, wall: nil, cpu: nil))
+                if let confirmations { try StandardStream.output.write(CaptureText.render(confirmations)) }
+            }
+        }
+    }
+
+    func printJSON(_ doc: CaptureDocument) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try CLIFailure.wrap {
             var data = try enc.encode(doc)
             data.append(0x0a)
-            FileHandle.standardOutput.write(data)
-        } else {
-            print(CaptureText.render(flows: obs.flows, stats: obs.stats, wall: nil, cpu: nil), terminator: "")
-            if let confirmations { print(CaptureText.render(confirmations), terminator: "") }
+            try StandardStream.output.write(data)
         }
     }
 }

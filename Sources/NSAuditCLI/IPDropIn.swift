@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import NSAuditCore
 import NSAuditLinux
+import Synchronization
 
 /// The `ip` personality: nsaudit run through a symlink (or wrapper) named `ip`, or as
 /// `nsaudit ip ARGS` (what contrib/ip-route-get-dropin runs). IPRouteGetDropIn does the work;
@@ -31,9 +32,11 @@ enum IPDropIn {
                 write(2, Array("Cannot open file \"\(name)\" for reading: \(String(cString: strerror(errno)))\n".utf8))
                 return 1
             }
-            return IPRouteGetDropIn.batch(String(decoding: data, as: UTF8.self), name: name, force: o.force, family: o.family, ctx: ctx, emit: emit)
+            let status = IPRouteGetDropIn.batch(String(decoding: data, as: UTF8.self), name: name, force: o.force, family: o.family, ctx: ctx, emit: emit)
+            return outputFailed.withLock { $0 } ? 1 : status
         }
-        return IPRouteGetDropIn.command(rest, family: o.family, ctx: ctx, emit: emit).status
+        let status = IPRouteGetDropIn.command(rest, family: o.family, ctx: ctx, emit: emit).status
+        return outputFailed.withLock { $0 } ? 1 : status
     }
 
     /// The namespace's model and the names `ip` prints with.
@@ -92,14 +95,18 @@ enum IPDropIn {
         return names
     }
 
+    /// Writes to standard output (1) or standard error (2), every byte (retried on EINTR).
+    /// A failed write to standard output is said once on standard error and ends the run
+    /// with ip's status for a failed command, 1; a failed write to standard error is dropped.
     static func write(_ fd: Int32, _ b: [UInt8]) {
-        b.withUnsafeBufferPointer { p in
-            var off = 0
-            while off < p.count {
-                let n = Glibc.write(fd, p.baseAddress! + off, p.count - off)
-                if n <= 0 { break }
-                off += n
-            }
+        guard !outputFailed.withLock({ $0 }) else { return }
+        do { try (fd == 2 ? StandardStream.error : .output).write(b) } catch {
+            guard fd != 2 else { return }
+            outputFailed.withLock { $0 = true }
+            try? StandardStream.error.write("nsaudit: \(error)\n")
         }
     }
+
+    /// Set once a write to standard output failed: nothing more is written, status 1.
+    static let outputFailed = Mutex(false)
 }

@@ -1,0 +1,25 @@
+import Foundation
+import Glibc
+import NSAuditLinux
+
+/// Clocks for the timing lines on standard error (`route-get --timing`, nsaudit-bench).
+public enum Timing {
+    /// CPU time of the calling thread (the "one core" figure, independent of other load).
+    public static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    public static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Milliseconds with one decimal.
+    public static func ms(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
+}
+
+/// One line on standard error, prefixed `nsaudit: ` (progress, notes, warnings).
+func note(_ s: String) {
+    try? StandardStream.error.write("nsaudit: \(s)\n")
+}
