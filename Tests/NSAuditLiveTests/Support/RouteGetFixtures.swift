@@ -4,8 +4,8 @@ import NSAuditCore
 /// Where the recorded route-get corpus lives, and how a case is written.
 enum RouteGetFixtures {
     static var root: String {
-        // Tests/NSAuditLiveTests/<this file> → repository root
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        // Tests/NSAuditLiveTests/Support/<this file> → repository root
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
     static var generatedDir: String { root + "/fixtures/routeget/generated" }
 
