@@ -3,9 +3,8 @@
 #
 #   1. Builds one namespace with N4 IPv4 + N6 IPv6 routes (default 1,000,000 + 100,000) with
 #      `ip -batch` and records it with `nsaudit snapshot --no-root --netns NS -o FILE`.
-#   2. Times `nsaudit route-get --snapshot FILE --netns NS --timing 16.0.0.5`, whose
-#      "snapshot load" phase is the read (file read + decode + schema check), with the fast
-#      reader and with NSAUDIT_SNAPSHOT_READER=foundation (JSONDecoder, the old reader).
+#   2. Times `nsaudit-bench snapshot-read [--reader foundation] FILE` (file read + decode +
+#      schema check) with the fast reader and with JSONDecoder (the reference reader).
 #      Prints both load times, the ratio, wall time and peak RSS of each run.
 #
 # Usage: bench/snapshot-read-bench.sh [--routes N4] [--routes6 N6] [--runs R] [--quick]
@@ -15,6 +14,7 @@
 #   --snapshot FILE  read this existing snapshot (with --netns-name NS) instead of making one
 #   --keep FILE      keep the generated snapshot here
 #   NSAUDIT=path     use this binary instead of building release (.build-bench scratch path)
+#   BENCH=path       the nsaudit-bench binary (default: beside NSAUDIT)
 #
 # Needs root to generate (ip netns add). The namespace it creates is named nsardb-<pid>-big
 # and deleted on exit, also on failure or Ctrl-C; no other namespace is touched.
@@ -40,6 +40,8 @@ done
 bench_init nsardb
 BIG="${PREFIX}big"
 bench_binary .build-bench snapshot-read-bench
+BENCH=${BENCH:-$(dirname "$NSAUDIT")/nsaudit-bench}   # built with it (swift build builds every product)
+[[ -x "$BENCH" ]] || { echo "snapshot-read-bench: no $BENCH (build the nsaudit-bench product, or set BENCH)" >&2; exit 2; }
 
 if [[ -z "$SNAP" ]]; then
     [[ $EUID -eq 0 ]] || { echo "snapshot-read-bench: needs root (ip netns add)" >&2; exit 2; }
@@ -89,12 +91,11 @@ fi
 [[ -n "$NSNAME" ]] || { echo "snapshot-read-bench: --snapshot needs --netns-name NS" >&2; exit 2; }
 log "snapshot: $(du -m "$SNAP" | cut -f1) MB"
 
-# read_once [ENV=VALUE...]: prints "LOAD_MS WALL_MS RSS_MB"
+# read_once READER: prints "LOAD_MS WALL_MS RSS_MB"
 read_once() {
     local t0 t1 load
     t0=$(date +%s%N)
-    env "$@" /usr/bin/time -f '%M' -o "$WORK/time.txt" "$NSAUDIT" route-get --snapshot "$SNAP" --netns "$NSNAME" --timing 16.0.0.5 \
-        > /dev/null 2> "$WORK/err.txt" || true   # the query's own answer does not matter here
+    /usr/bin/time -f '%M' -o "$WORK/time.txt" "$BENCH" snapshot-read --reader "$1" "$SNAP" > "$WORK/err.txt" 2>&1 || true
     t1=$(date +%s%N)
     load=$(sed -n 's/.*snapshot load \([0-9.]*\) ms.*/\1/p' "$WORK/err.txt" | head -n 1)
     [[ -n "$load" ]] || { cat "$WORK/err.txt" >&2; exit 1; }
@@ -104,11 +105,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 NEW=()
 for ((r = 1; r <= RUNS; r++)); do
-    read -r l w m < <(read_once NSAUDIT_SNAPSHOT_READER=fast)
+    read -r l w m < <(read_once fast)
     log "fast reader run $r: load $l ms, wall $w ms, peak RSS $m MB"
     NEW+=("$l"); NEWRSS=$m; NEWWALL=$w
 done
-read -r OLD OLDWALL OLDRSS < <(read_once NSAUDIT_SNAPSHOT_READER=foundation)
+read -r OLD OLDWALL OLDRSS < <(read_once foundation)
 log "JSONDecoder run: load $OLD ms, wall $OLDWALL ms, peak RSS $OLDRSS MB"
 NEWMED=$(printf '%s\n' "${NEW[@]}" | median)
 printf '\nsnapshot read (%s, %s MB)\n' "$(basename "$SNAP")" "$(du -m "$SNAP" | cut -f1)"

@@ -8,7 +8,7 @@ struct NSAuditBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nsaudit-bench",
         abstract: "nsaudit's in-process benchmarks (not part of the shipped command).",
-        subcommands: [RouteGetLookups.self]
+        subcommands: [RouteGetLookups.self, SnapshotRead.self]
     )
 }
 
@@ -62,6 +62,37 @@ struct RouteGetLookups: ParsableCommand {
         HugePages.advise(model)
         print("snapshot load \(Timing.ms(t1 - t0)) ms; lookup structures built in \(Timing.ms(t2 - t1)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(ns.routes.count) routes, \(ns.rules.count) rules)")
         RouteGetBenchmark.run(model: model, count: lookups)
+    }
+}
+
+/// Reading a snapshot file with the byte-level reader nsaudit uses, or with Foundation's
+/// `JSONDecoder` (the reference reader), timed side by side by bench/snapshot-read-bench.sh.
+struct SnapshotRead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot-read",
+        abstract: "Time reading a snapshot file (file read, decode, schema check).",
+        discussion: """
+        Examples:
+          nsaudit-bench snapshot-read host.json
+          nsaudit-bench snapshot-read --reader foundation host.json
+        """
+    )
+
+    enum Reader: String, ExpressibleByArgument, CaseIterable { case fast, foundation }
+
+    @Option(help: "fast: the reader nsaudit uses; foundation: JSONDecoder over the model's Codable.")
+    var reader: Reader = .fast
+
+    @Argument(help: ArgumentHelp("The snapshot file.", valueName: "FILE"))
+    var file: String
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file): cannot read the file") }
+        let snap = reader == .fast ? try SnapshotReader.decode(data, name: file) : try SnapshotReader.decodeWithFoundation(data, name: file)
+        let t1 = clock.now
+        print("snapshot load \(Timing.ms(t1 - t0)) ms (\(reader.rawValue); \(snap.namespaces.reduce(0) { $0 + $1.routes.count }) routes)")
     }
 }
 

@@ -30,15 +30,9 @@ public enum SnapshotReader {
     /// first, then a missing or other schema, then the first field that does not fit, with
     /// its path. Valid JSON the fast reader does not handle itself (see `SnapshotDecoder`)
     /// goes to `decodeWithFoundation`.
-    ///
-    /// Benchmark only: `NSAUDIT_SNAPSHOT_READER=foundation` in the environment makes it use
-    /// `decodeWithFoundation` (the old reader), so `bench/snapshot-read-bench.sh` can time both.
     public static func decode(_ data: Data, name: String) throws -> Snapshot {
-        if useFoundation { return try decodeWithFoundation(data, name: name) }
-        return try decode(data, name: name, fallback: true)
+        try decode(data, name: name, fallback: true)
     }
-
-    private static let useFoundation = ProcessInfo.processInfo.environment["NSAUDIT_SNAPSHOT_READER"] == "foundation"
 
     /// `decode` without the `JSONDecoder` fallback (for tests: proves the fast reader handled
     /// a file). Valid JSON it does not handle throws `.invalid` with "fast reader does not handle".
