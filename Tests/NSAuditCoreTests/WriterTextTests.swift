@@ -14,7 +14,7 @@ import Testing
                      "1:2:3:4:5:6:7:8", "1:0:3:4:5:6:7:8", "::ffff:0:1", "64:ff9b::192.0.2.1",
                      "0.0.0.0", "255.255.255.255", "10.0.0.1", "1.2.3.4", "100.10.1.99", "9.99.199.200"]
         out += fixed.map { IPAddress($0)! }
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(17)
         for i in 0..<3000 {
             // Random words, many of them zero, so runs of zeros land everywhere.
             var v: UInt128 = 0
