@@ -191,29 +191,16 @@ extension IPAddress {
     /// prefix length, no blanks, no signs.
     @inline(__always)
     static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
-        guard let p = text.baseAddress else { return nil }
-        return parse(p, text.count)
-    }
-
-    @inline(__always)
-    static func parse(_ p: UnsafePointer<UInt8>, _ count: Int) -> IPAddress? {
-        if let v = parseV4(p, count) { return IPAddress(v4: v) }
-        if let v = parseV6(p, count) { return IPAddress(v6: v) }
+        if let v = parseV4(text) { return IPAddress(v4: v) }
+        if let v = parseV6(text) { return IPAddress(v6: v) }
         return nil
     }
 
     /// A dotted quad (see `parse`).
     @inline(__always)
-    static func parseV4(_ text: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        guard let p = text.baseAddress else { return nil }
-        return parseV4(p, text.count)
-    }
-
-    @inline(__always)
-    static func parseV4(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt32? {
+    static func parseV4(_ q: UnsafeBufferPointer<UInt8>) -> UInt32? {
         var value: UInt32 = 0, dots = 0, cur: UInt32 = 0, digits = 0
-        for j in 0..<count {
-            let c = q[j]
+        for c in q {
             if c == UInt8(ascii: ".") {
                 guard digits > 0, dots < 3 else { return nil }
                 value = value << 8 | cur; dots += 1; cur = 0; digits = 0
@@ -227,7 +214,8 @@ extension IPAddress {
     }
 
     /// IPv6 text (see `parse`).
-    static func parseV6(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt128? {
+    static func parseV6(_ q: UnsafeBufferPointer<UInt8>) -> UInt128? {
+        let count = q.count
         guard count >= 2 else { return nil }
         var j = 0, gap = false
         // the groups before "::" and after it, each as one number
@@ -254,7 +242,7 @@ extension IPAddress {
             }
             if j < count && q[j] == UInt8(ascii: ".") {
                 // a dotted quad to the end: the last two groups
-                guard let v4 = parseV4(q + groupStart, count - groupStart) else { return nil }
+                guard let v4 = parseV4(UnsafeBufferPointer(rebasing: q[groupStart...])) else { return nil }
                 if gap { tailV = tailV << 32 | UInt128(v4); tailN += 2 } else { headV = headV << 32 | UInt128(v4); headN += 2 }
                 guard headN + tailN <= 8 else { return nil }
                 break
@@ -344,24 +332,18 @@ extension IPPrefix {
     /// three decimal digits at most the family's width; or an address alone (a host prefix).
     /// The address is masked to the length.
     @inline(__always)
-    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPPrefix? {
-        guard let p = text.baseAddress else { return nil }
-        return parse(p, text.count)
-    }
-
-    @inline(__always)
-    static func parse(_ q: UnsafePointer<UInt8>, _ count: Int) -> IPPrefix? {
+    static func parse(_ q: UnsafeBufferPointer<UInt8>) -> IPPrefix? {
+        let count = q.count
         var slash = count - 1
         while slash >= 0 && q[slash] != UInt8(ascii: "/") { slash -= 1 }
         if slash < 0 {
-            guard let a = IPAddress.parse(q, count) else { return nil }
+            guard let a = IPAddress.parse(q) else { return nil }
             return IPPrefix(a, a.family.bitWidth)
         }
         let digits = count - slash - 1
-        guard digits >= 1 && digits <= 3, let a = IPAddress.parse(q, slash) else { return nil }
+        guard digits >= 1 && digits <= 3, let a = IPAddress.parse(UnsafeBufferPointer(rebasing: q[..<slash])) else { return nil }
         var len = 0
-        for j in slash + 1 ..< count {
-            let c = q[j]
+        for c in q[(slash + 1)...] {
             guard c &- 48 < 10 else { return nil }
             len = len * 10 + Int(c &- 48)
         }

@@ -550,7 +550,7 @@ struct SnapshotDecoder {
 
     private mutating func ipAddress() throws -> IPAddress {
         let s = try stringSpan()
-        if !s.escaped, let a = IPAddress.parse(p + s.start, s.end - s.start) { return a }
+        if !s.escaped, let a = IPAddress.parse(bytes(s)) { return a }
         let text = try makeString(s)
         guard let a = IPAddress(text) else { throw Failure.field(path: [], detail: "not an IP address: \(text)") }
         return a
@@ -558,7 +558,7 @@ struct SnapshotDecoder {
 
     private mutating func ipPrefix() throws -> IPPrefix {
         let s = try stringSpan()
-        if !s.escaped, let pr = IPPrefix.parse(p + s.start, s.end - s.start) { return pr }
+        if !s.escaped, let pr = IPPrefix.parse(bytes(s)) { return pr }
         let text = try makeString(s)
         guard let pr = IPPrefix(text) else { throw Failure.field(path: [], detail: "not an IP prefix: \(text)") }
         return pr
@@ -640,10 +640,15 @@ struct SnapshotDecoder {
         if s.escaped {
             text = String(validating: try unescape(s), as: UTF8.self)
         } else {
-            text = String(validating: UnsafeBufferPointer(start: p + s.start, count: s.end - s.start), as: UTF8.self)
+            text = String(validating: bytes(s), as: UTF8.self)
         }
         guard let text else { throw .unsupported("invalid UTF-8 in a string") }
         return text
+    }
+
+    /// A string's bytes between the quotes (not unescaped).
+    @inline(__always) private func bytes(_ s: StringSpan) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: p + s.start, count: s.end - s.start)
     }
 
     private func equals(_ s: StringSpan, _ word: StaticString) -> Bool {
