@@ -133,24 +133,27 @@ import Testing
     /// Schema object (a `$defs` name, or a path of properties from the top) → its CodingKeys,
     /// the decoder's table and the members only the writer adds.
     static let objects: [(schema: String, keys: [String], read: [String], extra: [SnapshotWrittenKeys])] = {
-        func e<K: CodingKey & CaseIterable & Sendable>(_ name: String, _ k: K.Type, _ t: FieldTable<K>, _ extra: [SnapshotWrittenKeys] = []) -> (String, [String], [String], [SnapshotWrittenKeys]) {
-            (name, K.allCases.map(\.stringValue), t.keys.map(\.stringValue), extra)
+        func e<K: EncodedCodingKey>(_ name: String, _: K.Type, _ extra: [SnapshotWrittenKeys] = []) -> (String, [String], [String], [SnapshotWrittenKeys]) {
+            let read = K.fields.keys.map(\.stringValue)
+            // what the writer copies is the same name
+            for k in K.allCases { #expect(Array(K.fields.quoted(k)) == Array("\"\(k.stringValue)\":".utf8)) }
+            return (name, K.allCases.map(\.stringValue), read, extra)
         }
         return [
-            e("", Snapshot.CodingKeys.self, Fields.snapshot),
-            e("kernel_facts", KernelFacts.CodingKeys.self, Fields.kernelFacts),
-            e("metadata", SnapshotMetadata.CodingKeys.self, Fields.metadata),
-            e("namespace", NamespaceSnapshot.CodingKeys.self, Fields.namespace),
-            e("discovery", Discovery.CodingKeys.self, Fields.discovery),
-            e("link", Link.CodingKeys.self, Fields.link, [.flagNames, .adminUp]),
-            e("address", Address.CodingKeys.self, Fields.address, [.dev, .flagNames]),
-            e("rule", Rule.CodingKeys.self, Fields.rule, [.actionName]),
-            e("port_range", RangeCodingKeys.self, Fields.range),
-            e("route", Route.CodingKeys.self, Fields.route, [.dev]),
-            e("route_nexthop", RouteNexthop.CodingKeys.self, Fields.routeNexthop, [.dev]),
-            e("nexthop", Nexthop.CodingKeys.self, Fields.nexthop, [.dev]),
-            e("group_member", NexthopGroupMember.CodingKeys.self, Fields.groupMember),
-            e("socket", Socket.CodingKeys.self, Fields.socket, [.boundDev]),
+            e("", Snapshot.CodingKeys.self),
+            e("kernel_facts", KernelFacts.CodingKeys.self),
+            e("metadata", SnapshotMetadata.CodingKeys.self),
+            e("namespace", NamespaceSnapshot.CodingKeys.self),
+            e("discovery", Discovery.CodingKeys.self),
+            e("link", Link.CodingKeys.self, [.flagNames, .adminUp]),
+            e("address", Address.CodingKeys.self, [.dev, .flagNames]),
+            e("rule", Rule.CodingKeys.self, [.actionName]),
+            e("port_range", RangeCodingKeys.self),
+            e("route", Route.CodingKeys.self, [.dev]),
+            e("route_nexthop", RouteNexthop.CodingKeys.self, [.dev]),
+            e("nexthop", Nexthop.CodingKeys.self, [.dev]),
+            e("group_member", NexthopGroupMember.CodingKeys.self),
+            e("socket", Socket.CodingKeys.self, [.boundDev]),
         ]
     }()
 

@@ -15,7 +15,7 @@ protocol ByteSink {
 extension ByteSink {
     /// A literal (ASCII), copied as it is.
     @inline(__always) mutating func write(_ s: StaticString) {
-        write(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        if s.utf8CodeUnitCount == 1 { write(s.utf8Start.pointee) } else { write(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
     }
 
     /// A string's UTF-8 bytes, as they are (no escaping).
@@ -110,10 +110,25 @@ final class ByteBuffer: ByteSink {
     }
 
     @inline(__always) func write(_ byte: UInt8) { reserve(1); base[count] = byte; count += 1 }
+    /// Short runs (member names, separators) are copied with two overlapping loads and
+    /// stores rather than a call to memmove.
     @inline(__always) func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-        reserve(bytes.count)
-        if let a = bytes.baseAddress { (base + count).update(from: a, count: bytes.count) }
-        count += bytes.count
+        let n = bytes.count
+        reserve(n)
+        guard let a = bytes.baseAddress else { return }
+        let src = UnsafeRawPointer(a), dst = UnsafeMutableRawPointer(base + count)
+        if n >= 8 && n <= 16 {
+            dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            dst.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self), toByteOffset: n - 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { dst.storeBytes(of: a[i], toByteOffset: i, as: UInt8.self) }
+        } else {
+            dst.copyMemory(from: src, byteCount: n)
+        }
+        count += n
     }
     @inline(__always) func write(atMost maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         reserve(maxCount)

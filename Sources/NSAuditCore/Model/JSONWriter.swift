@@ -73,6 +73,8 @@ struct JSONWriter<Out: ByteSink> {
     /// escaping).
     @inline(__always) mutating func key(_ name: StaticString) { element(); rawKey(name) }
     @inline(__always) mutating func key<K: CodingKey>(_ name: K) { element(); rawKey(name) }
+    /// A member name encoded once (the snapshot model's CodingKeys): copied, no String made.
+    @inline(__always) mutating func key<K: EncodedCodingKey>(_ name: K) { element(); out.write(K.fields.quoted(name)) }
     /// A member name from data (escaped like any string).
     mutating func key(escaping name: String) {
         element()
@@ -87,6 +89,9 @@ struct JSONWriter<Out: ByteSink> {
     @inline(__always) mutating func rawKey<K: CodingKey>(_ name: K) {
         out.write(UInt8(ascii: "\"")); out.write(utf8: name.stringValue); out.write(StaticString("\":"))
     }
+    @inline(__always) mutating func rawKey<K: EncodedCodingKey>(_ name: K) { out.write(K.fields.quoted(name)) }
+    /// `,"name":` without separator bookkeeping (a member after others, in a fixed sequence).
+    @inline(__always) mutating func nextKey<K: EncodedCodingKey>(_ name: K) { out.write(K.fields.separated(name)) }
 
     /// Bytes as they are (fragments of JSON).
     @inline(__always) mutating func raw(_ s: StaticString) { out.write(s) }

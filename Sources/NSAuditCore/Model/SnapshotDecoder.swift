@@ -39,6 +39,9 @@ struct SnapshotDecoder {
 
     private init(_ p: UnsafePointer<UInt8>, _ n: Int) { self.p = p; self.n = n }
 
+    /// The members `schema(_:)` looks for.
+    private static let header = FieldTable<Snapshot.CodingKeys>([.schema])
+
     /// Decodes a whole snapshot. The schema string is returned as found; the caller checks it.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> Snapshot {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { throw .syntax }
@@ -59,7 +62,7 @@ struct SnapshotDecoder {
             var schema: String?
             try d.beginObject()
             var o = ObjectCursor()
-            while let k = try d.field(Fields.header, &o) {
+            while let k = try d.field(Self.header, &o) {
                 schema = try d.at(k.stringValue) { try $0.null() ? nil : $0.string() }
             }
             return schema
@@ -95,7 +98,7 @@ struct SnapshotDecoder {
         var schema: String?, generator: String?, host: String?, kernel: String?, takenAt: String?
         var facts: KernelFacts?, metadata: SnapshotMetadata?, namespaces: [NamespaceSnapshot]?
         var o = ObjectCursor()
-        while let k = try field(Fields.snapshot, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .schema: schema = try d.string()
@@ -121,7 +124,7 @@ struct SnapshotDecoder {
         try beginObject()
         var release: String?, mroute6: Bool?
         var o = ObjectCursor()
-        while let k = try field(Fields.kernelFacts, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .release: release = try d.string()
@@ -138,7 +141,7 @@ struct SnapshotDecoder {
         try beginObject()
         var source: String?, lab: String?, note: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.metadata, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .source: source = try d.string()
@@ -158,7 +161,7 @@ struct SnapshotDecoder {
         var nsids: [String: String]?, links: [Link]?, addresses: [Address]?, rules: [Rule]?
         var routes: [Route]?, nexthops: [Nexthop]?, sysctls: [String: Int]?, sockets: [Socket]?
         var o = ObjectCursor()
-        while let k = try field(Fields.namespace, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.string()
@@ -201,7 +204,7 @@ struct SnapshotDecoder {
         try beginObject()
         var kind: Discovery.Kind?, path: String?, pid: Int32?, comm: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.discovery, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .kind: kind = try d.rawEnum()
@@ -222,7 +225,7 @@ struct SnapshotDecoder {
         var kind: String?, slaveKind: String?, carrier: Bool?, mac: String?, master: Int32?
         var vrfTable: UInt32?, link: Int32?, linkNetnsid: Int32?, peerNetns: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.link, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .index: index = try d.integer()
@@ -261,7 +264,7 @@ struct SnapshotDecoder {
         var peer: IPAddress?, broadcast: IPAddress?, label: String?
         var validLifetime: UInt32?, preferredLifetime: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.address, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .index: index = try d.integer()
@@ -294,7 +297,7 @@ struct SnapshotDecoder {
         var flags: UInt32?, tos: UInt8?, l3mdev: Bool?, proto: UInt8?
         var r = Rule(family: .v4, priority: 0, table: 0)
         var o = ObjectCursor()
-        while let k = try field(Fields.rule, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .family: family = try d.family()
@@ -349,7 +352,7 @@ struct SnapshotDecoder {
         try beginObject()
         var start: T?, end: T?
         var o = ObjectCursor()
-        while let k = try field(Fields.range, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .start: start = try d.integer()
@@ -369,7 +372,7 @@ struct SnapshotDecoder {
         var src: IPPrefix?, prefsrc: IPAddress?, gateway: IPAddress?, oif: Int32?
         var nexthops: [RouteNexthop]?, nhid: UInt32?, metrics: [String: UInt32]?, pref: UInt8?
         var o = ObjectCursor()
-        while let k = try field(Fields.route, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .family: family = try d.family()
@@ -408,7 +411,7 @@ struct SnapshotDecoder {
         try beginObject()
         var gateway: IPAddress?, oif: Int32?, weight: UInt16?, flags: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.routeNexthop, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .gateway: gateway = try d.null() ? nil : d.ipAddress()
@@ -428,7 +431,7 @@ struct SnapshotDecoder {
         var id: UInt32?, family: UInt8?, blackhole: Bool?, flags: UInt32?, proto: UInt8?, fdb: Bool?
         var gateway: IPAddress?, oif: Int32?, scope: UInt8?, group: [NexthopGroupMember]?, groupType: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.nexthop, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.integer()
@@ -459,7 +462,7 @@ struct SnapshotDecoder {
         try beginObject()
         var id: UInt32?, weight: UInt16?
         var o = ObjectCursor()
-        while let k = try field(Fields.groupMember, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.integer()
@@ -477,7 +480,7 @@ struct SnapshotDecoder {
         var localPort: UInt16?, remote: IPAddress?, remotePort: UInt16?
         var boundIf: Int32?, uid: UInt32?, inode: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.socket, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .protocol: proto = try d.string()
@@ -753,7 +756,7 @@ struct SnapshotDecoder {
 
     /// The next member this type knows, skipping the others; nil at the closing brace.
     @inline(__always)
-    private mutating func field<K>(_ table: FieldTable<K>, _ o: inout ObjectCursor) throws(Failure) -> K? {
+    private mutating func field<K: EncodedCodingKey>(_ table: FieldTable<K>, _ o: inout ObjectCursor) throws(Failure) -> K? {
         while true {
             guard let s = try nextKey(&o) else { return nil }
             let found: Int?
@@ -902,57 +905,4 @@ struct SnapshotDecoder {
             guard digits(&self) > 0 else { throw .syntax }
         }
     }
-}
-
-/// The member names of one model type, matched against key bytes without making Strings.
-struct FieldTable<K: CodingKey & CaseIterable & Sendable>: Sendable {
-    let keys: [K]
-    private let names: [UInt8]
-    private let starts: [Int]
-
-    init(_ keys: [K] = Array(K.allCases)) {
-        self.keys = keys
-        var names: [UInt8] = [], starts = [0]
-        for k in keys { names += Array(k.stringValue.utf8); starts.append(names.count) }
-        self.names = names; self.starts = starts
-    }
-
-    /// The index of the key with these bytes, trying `hint` (the member after the last one
-    /// found: writers keep one order) first.
-    @inline(__always)
-    func match(_ q: UnsafePointer<UInt8>, _ count: Int, from hint: Int) -> Int? {
-        let m = keys.count
-        return names.withUnsafeBufferPointer { nb -> Int? in
-            starts.withUnsafeBufferPointer { sb -> Int? in
-                var k = hint < m ? hint : 0
-                for _ in 0 ..< m {
-                    let s = sb[k]
-                    if sb[k + 1] - s == count && (count == 0 || memcmp(nb.baseAddress! + s, q, count) == 0) { return k }
-                    k += 1
-                    if k == m { k = 0 }
-                }
-                return nil
-            }
-        }
-    }
-}
-
-/// The member tables: every model type's `CodingKeys`, in declaration order, which is the
-/// order `SnapshotWriter` writes them (the first guess when matching).
-enum Fields {
-    static let header = FieldTable<Snapshot.CodingKeys>([.schema])
-    static let snapshot = FieldTable<Snapshot.CodingKeys>()
-    static let kernelFacts = FieldTable<KernelFacts.CodingKeys>()
-    static let metadata = FieldTable<SnapshotMetadata.CodingKeys>()
-    static let namespace = FieldTable<NamespaceSnapshot.CodingKeys>()
-    static let discovery = FieldTable<Discovery.CodingKeys>()
-    static let link = FieldTable<Link.CodingKeys>()
-    static let address = FieldTable<Address.CodingKeys>()
-    static let rule = FieldTable<Rule.CodingKeys>()
-    static let range = FieldTable<RangeCodingKeys>()
-    static let route = FieldTable<Route.CodingKeys>()
-    static let routeNexthop = FieldTable<RouteNexthop.CodingKeys>()
-    static let nexthop = FieldTable<Nexthop.CodingKeys>()
-    static let groupMember = FieldTable<NexthopGroupMember.CodingKeys>()
-    static let socket = FieldTable<Socket.CodingKeys>()
 }

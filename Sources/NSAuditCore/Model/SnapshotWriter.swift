@@ -203,24 +203,24 @@ public struct SnapshotWriter {
     private mutating func writeRoute(_ r: Route, _ devs: DeviceNames) {
         typealias K = Route.CodingKeys
         w.raw("{"); w.rawKey(K.family); w.raw(r.family == .v4 ? "\"inet\"" : "\"inet6\"")
-        w.raw(","); w.rawKey(K.table); w.int(r.table)
-        w.raw(","); w.rawKey(K.type); w.raw("\""); w.raw(r.type.nameText); w.raw("\"")
-        w.raw(","); w.rawKey(K.dst); w.prefix(r.dst)
-        if let s = r.src { w.raw(","); w.rawKey(K.src); w.prefix(s) }
-        w.raw(","); w.rawKey(K.tos); w.int(r.tos)
-        w.raw(","); w.rawKey(K.protocol); w.int(r.protocol)
-        w.raw(","); w.rawKey(K.scope); w.int(r.scope)
-        w.raw(","); w.rawKey(K.metric); w.int(r.metric)
-        if let p = r.prefsrc { w.raw(","); w.rawKey(K.prefsrc); w.address(p) }
-        if let g = r.gateway { w.raw(","); w.rawKey(K.gateway); w.address(g) }
+        w.nextKey(K.table); w.int(r.table)
+        w.nextKey(K.type); w.raw("\""); w.raw(r.type.nameText); w.raw("\"")
+        w.nextKey(K.dst); w.prefix(r.dst)
+        if let s = r.src { w.nextKey(K.src); w.prefix(s) }
+        w.nextKey(K.tos); w.int(r.tos)
+        w.nextKey(K.protocol); w.int(r.protocol)
+        w.nextKey(K.scope); w.int(r.scope)
+        w.nextKey(K.metric); w.int(r.metric)
+        if let p = r.prefsrc { w.nextKey(K.prefsrc); w.address(p) }
+        if let g = r.gateway { w.nextKey(K.gateway); w.address(g) }
         if let o = r.oif {
-            w.raw(","); w.rawKey(K.oif); w.int(o)
+            w.nextKey(K.oif); w.int(o)
             devs.write(o, to: &w)
         }
-        w.raw(","); w.rawKey(K.flags); w.int(r.flags)
+        w.nextKey(K.flags); w.int(r.flags)
         if let nhs = r.nexthops {
             typealias N = RouteNexthop.CodingKeys
-            w.raw(","); w.rawKey(K.nexthops); w.raw("[")
+            w.nextKey(K.nexthops); w.raw("[")
             var first = true
             for nh in nhs {
                 w.raw(first ? "{" : ",{")
@@ -228,21 +228,21 @@ public struct SnapshotWriter {
                 var sep = false
                 if let g = nh.gateway { w.rawKey(N.gateway); w.address(g); sep = true }
                 if let o = nh.oif {
-                    if sep { w.raw(",") }
-                    w.rawKey(N.oif); w.int(o)
+                    if sep { w.nextKey(N.oif) } else { w.rawKey(N.oif) }
+                    w.int(o)
                     devs.write(o, to: &w)
                     sep = true
                 }
-                if sep { w.raw(",") }
-                w.rawKey(N.weight); w.int(nh.weight)
-                w.raw(","); w.rawKey(N.flags); w.int(nh.flags)
+                if sep { w.nextKey(N.weight) } else { w.rawKey(N.weight) }
+                w.int(nh.weight)
+                w.nextKey(N.flags); w.int(nh.flags)
                 w.raw("}")
             }
             w.raw("]")
         }
-        if let x = r.nhid { w.raw(","); w.rawKey(K.nhid); w.int(x) }
+        if let x = r.nhid { w.nextKey(K.nhid); w.int(x) }
         if let m = r.metrics {
-            w.raw(","); w.rawKey(K.metrics); w.raw("{")
+            w.nextKey(K.metrics); w.raw("{")
             if m.count == 1, let (k, v) = m.first {
                 w.string(k); w.raw(":"); w.int(v)
             } else {
@@ -255,7 +255,7 @@ public struct SnapshotWriter {
             }
             w.raw("}")
         }
-        if let x = r.pref { w.raw(","); w.rawKey(K.pref); w.int(x) }
+        if let x = r.pref { w.nextKey(K.pref); w.int(x) }
         w.raw("}")
     }
 
@@ -318,7 +318,7 @@ struct DeviceNames {
         var encoded: [(Int32, [UInt8])] = []
         for l in links {
             var frag = JSONWriter([UInt8](), escaping: .unicode)
-            frag.raw(","); frag.rawKey(SnapshotWrittenKeys.dev); frag.string(l.name)
+            frag.nextKey(SnapshotWrittenKeys.dev); frag.string(l.name)
             encoded.append((l.index, frag.out))
         }
         let maxIndex = encoded.map { Int($0.0) }.max() ?? -1
