@@ -100,6 +100,31 @@ import Testing
         #expect(written(.foundation) == String(decoding: try enc.encode(Self.allBytes), as: UTF8.self))
     }
 
+    /// `.foundation` with `pretty` is what JSONEncoder writes with `.prettyPrinted`,
+    /// `.sortedKeys` and `.withoutEscapingSlashes` (the report's format), members in order.
+    @Test func prettyIsJSONEncoders() throws {
+        struct S: Encodable {
+            var a = 1; var b = [1, -2]; var c: [String: Int] = [:]; var d: [Int] = []; var e: [[Int]] = [[]]
+            var f = "x/y\n\"\u{1}é"; var g = ["k": ["v"]]; var h = [true]
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let mine = JSONWriter.text(escaping: .foundation, pretty: true) { w in
+            w.beginObject()
+            w.key("a"); w.int(1)
+            w.key("b"); w.beginArray(); w.element(); w.int(1); w.element(); w.int(-2); w.endArray()
+            w.key("c"); w.beginObject(); w.endObject()
+            w.key("d"); w.beginArray(); w.endArray()
+            w.key("e"); w.beginArray(); w.element(); w.beginArray(); w.endArray(); w.endArray()
+            w.key("f"); w.string(S().f)
+            w.key("g"); w.beginObject(); w.key(escaping: "k"); w.beginArray(); w.element(); w.string("v"); w.endArray(); w.endObject()
+            w.key(RangeCodingKeys.start); w.beginArray(); w.element(); w.bool(true); w.endArray()
+            w.endObject()
+        }
+        let want = String(decoding: try enc.encode(S()), as: UTF8.self).replacingOccurrences(of: "\"h\"", with: "\"start\"")
+        #expect(mine == want)
+    }
+
     @Test func styles() {
         #expect(written(.unicode, "a\tb\n\u{1}\"\\") == #""a\u0009b\u000a\u0001\"\\""#)
         #expect(written(.common, "a\tb\n\r\u{8}\u{1}") == #""a\tb\n\r\u0008\u0001""#)

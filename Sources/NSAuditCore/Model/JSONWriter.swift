@@ -31,24 +31,29 @@ struct JSONEscaping: Sendable, Equatable {
     }
 }
 
-/// The one JSON writer: compact JSON (no whitespace) into a `ByteSink`, for the snapshot
-/// (`SnapshotWriter`, into a chunked `ByteBuffer`), route-get's answers (`RouteGetFormat`,
-/// `ip -j` in `IPRouteText`, into `[UInt8]`) and whoever else writes JSON by hand.
+/// The one JSON writer: JSON into a `ByteSink`, for the snapshot (`SnapshotWriter`, into a
+/// chunked `ByteBuffer`), route-get's answers (`RouteGetFormat`, `ip -j` in `IPRouteText`,
+/// into `[UInt8]`) and whoever else writes JSON by hand.
 ///
+/// Compact (no whitespace), or with `pretty` laid out as JSONEncoder's `.prettyPrinted` lays
+/// it out (two spaces a level, `"name" : value`, empty containers as `[`, a blank line, `]`).
 /// Containers keep a separator state as a bit stack (bit `d` of `hasElement`: the container
-/// at depth `d` has an element), so `key` and `element` put the commas; hot paths that write
-/// a fixed sequence of members may instead write `rawKey` and `raw` separators themselves.
-/// Strings are escaped as `escaping` says; numbers, addresses and prefixes are formatted
-/// straight into the output (no Strings built).
+/// at depth `d` has an element), so `key` and `element` put the commas (and the line breaks);
+/// compact hot paths that write a fixed sequence of members may instead write `rawKey`,
+/// `nextKey` and `raw` separators themselves. Strings are escaped as `escaping` says
+/// (`.foundation` with `pretty` writes what JSONEncoder writes with `.withoutEscapingSlashes`);
+/// integers, addresses and prefixes are formatted straight into the output (no Strings built).
 struct JSONWriter<Out: ByteSink> {
     var out: Out
     var escaping: JSONEscaping
+    let pretty: Bool
     private var depth = 0
     private var hasElement: UInt64 = 0
 
-    init(_ out: Out, escaping: JSONEscaping) {
+    init(_ out: Out, escaping: JSONEscaping, pretty: Bool = false) {
         self.out = out
         self.escaping = escaping
+        self.pretty = pretty
     }
 
     // MARK: containers
@@ -59,35 +64,60 @@ struct JSONWriter<Out: ByteSink> {
         hasElement &= ~(1 << UInt64(depth))
     }
     @inline(__always) mutating func beginObject() { out.write(UInt8(ascii: "{")); push() }
-    @inline(__always) mutating func endObject() { out.write(UInt8(ascii: "}")); depth -= 1 }
+    @inline(__always) mutating func endObject() { close(); out.write(UInt8(ascii: "}")) }
     @inline(__always) mutating func beginArray() { out.write(UInt8(ascii: "[")); push() }
-    @inline(__always) mutating func endArray() { out.write(UInt8(ascii: "]")); depth -= 1 }
+    @inline(__always) mutating func endArray() { close(); out.write(UInt8(ascii: "]")) }
+
+    @inline(__always) private mutating func close() {
+        if pretty {
+            if hasElement & (1 << UInt64(depth)) == 0 { out.write(10) }
+            newline(depth - 1)
+        }
+        depth -= 1
+    }
+
+    /// A line break and the indentation of `level`.
+    private mutating func newline(_ level: Int) {
+        out.write(10)
+        for _ in 0..<level { out.write(StaticString("  ")) }
+    }
 
     /// The separator before an array element or object member (none before the first).
     @inline(__always) mutating func element() {
         let bit: UInt64 = 1 << UInt64(depth)
         if hasElement & bit != 0 { out.write(UInt8(ascii: ",")) } else { hasElement |= bit }
+        if pretty { newline(depth) }
+    }
+
+    /// What follows a member name.
+    @inline(__always) private mutating func colon() {
+        if pretty { out.write(StaticString(" : ")) } else { out.write(UInt8(ascii: ":")) }
     }
 
     /// A member name: the separator, `"name":`. Names known in code are plain ASCII (no
     /// escaping).
-    @inline(__always) mutating func key(_ name: StaticString) { element(); rawKey(name) }
-    @inline(__always) mutating func key<K: CodingKey>(_ name: K) { element(); rawKey(name) }
+    @inline(__always) mutating func key(_ name: StaticString) {
+        element(); out.write(UInt8(ascii: "\"")); out.write(name); out.write(UInt8(ascii: "\"")); colon()
+    }
+    @inline(__always) mutating func key<K: CodingKey>(_ name: K) {
+        element(); out.write(UInt8(ascii: "\"")); out.write(utf8: name.stringValue); out.write(UInt8(ascii: "\"")); colon()
+    }
     /// A member name encoded once (the snapshot model's CodingKeys): copied, no String made.
-    @inline(__always) mutating func key<K: EncodedCodingKey>(_ name: K) { element(); out.write(K.fields.quoted(name)) }
+    @inline(__always) mutating func key<K: EncodedCodingKey>(_ name: K) {
+        element()
+        let q = K.fields.quoted(name)
+        if pretty { out.write(UnsafeBufferPointer(rebasing: q.dropLast())); colon() } else { out.write(q) }
+    }
     /// A member name from data (escaped like any string).
     mutating func key(escaping name: String) {
         element()
         string(name)
-        out.write(UInt8(ascii: ":"))
+        colon()
     }
 
-    /// `"name":` without a separator.
+    /// `"name":` without a separator (compact only).
     @inline(__always) mutating func rawKey(_ name: StaticString) {
         out.write(UInt8(ascii: "\"")); out.write(name); out.write(StaticString("\":"))
-    }
-    @inline(__always) mutating func rawKey<K: CodingKey>(_ name: K) {
-        out.write(UInt8(ascii: "\"")); out.write(utf8: name.stringValue); out.write(StaticString("\":"))
     }
     @inline(__always) mutating func rawKey<K: EncodedCodingKey>(_ name: K) { out.write(K.fields.quoted(name)) }
     /// `,"name":` without separator bookkeeping (a member after others, in a fixed sequence).
@@ -169,8 +199,8 @@ extension JSONWriter where Out == [UInt8] {
     }
 
     /// One JSON document as a String.
-    static func text(escaping: JSONEscaping, _ body: (inout JSONWriter) -> Void) -> String {
-        var w = JSONWriter([], escaping: escaping)
+    static func text(escaping: JSONEscaping, pretty: Bool = false, _ body: (inout JSONWriter) -> Void) -> String {
+        var w = JSONWriter([], escaping: escaping, pretty: pretty)
         body(&w)
         return String(decoding: w.out, as: UTF8.self)
     }
