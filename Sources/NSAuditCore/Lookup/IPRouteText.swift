@@ -136,6 +136,11 @@ public enum IPRouteText {
     /// The text of one message, without the final newline. `oneline` is `ip -o`: the line
     /// breaks inside the answer become a backslash.
     public static func append(_ m: IPRouteMessage, names: IPRouteNames = .builtin, oneline: Bool = false, to o: inout [UInt8]) {
+        write(m, names: names, oneline: oneline, to: &o)
+    }
+
+    /// `append` into any byte sink (route-get --batch writes into its own buffer).
+    static func write<Out: ByteSink>(_ m: IPRouteMessage, names: IPRouteNames, oneline: Bool = false, to o: inout Out) {
         let sl: StaticString = oneline ? "\\" : "\n"
         let hostLen = UInt8(m.family.bitWidth)
         let cloned = m.flags & IPRouteMessage.cloned != 0
@@ -217,14 +222,14 @@ public enum IPRouteText {
         if len != hostLen { o.write(UInt8(ascii: "/")); o.write(decimal: len) }
     }
 
-    static func appendGateway(_ g: IPAddress?, routeFamily: IPAddress.Family, _ o: inout [UInt8]) {
+    static func appendGateway<Out: ByteSink>(_ g: IPAddress?, routeFamily: IPAddress.Family, _ o: inout Out) {
         guard let g else { return }
         o.write("via ")
         if g.family != routeFamily { o.write(utf8: g.family.description); o.write(32) }
         o.write(g); o.write(32)
     }
 
-    static func appendFlags(_ f: UInt32, _ o: inout [UInt8]) {
+    static func appendFlags<Out: ByteSink>(_ f: UInt32, _ o: inout Out) {
         guard f & flagBits != 0 else { return }
         for (bit, name) in flagNames where f & bit != 0 { o.write(utf8: name); o.write(32) }
     }
@@ -245,7 +250,7 @@ public enum IPRouteText {
         mx[name] ?? mx["rtax\(index)"]
     }
 
-    static func appendMetrics(_ mx: [String: UInt32], _ o: inout [UInt8]) {
+    static func appendMetrics<Out: ByteSink>(_ mx: [String: UInt32], _ o: inout Out) {
         let lock = mx["lock"] ?? 0
         for (i, name) in metricOrder {
             let v = metricValue(mx, i, name)

@@ -445,8 +445,8 @@ extension RoutingModel {
     /// paths (multipath, or default routes fib_select_default may rotate among): those go
     /// through output4. Errors are rendered too (`isError` set): in text mode the caller sends
     /// them to the error stream.
-    func appendDestinationOnly4(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool, names: IPRouteNames = .builtin,
-                                out o: inout [UInt8], err: inout [UInt8], isError: inout Bool) -> Bool {
+    func appendDestinationOnly4<Out: ByteSink>(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool, names: IPRouteNames = .builtin,
+                                               out o: inout Out, err: inout Out, isError: inout Bool) -> Bool {
         let d = decideOutput4(dst: dst)
         if let e = d.error {
             isError = true
@@ -492,7 +492,7 @@ extension RoutingModel {
         m.gateway = gateway; m.dev = devLink?.name; m.table = table ?? 0; m.prefsrc = prefsrc
         m.flags = IPRouteMessage.cloned | cacheFlags4(d, devLink)
         m.uid = 0
-        IPRouteText.append(m, names: names, to: &o)
+        IPRouteText.write(m, names: names, to: &o)
         return true
     }
 }

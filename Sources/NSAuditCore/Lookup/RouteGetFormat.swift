@@ -142,7 +142,7 @@ public enum RouteGetFormat {
 
         /// `{"query":...,"multipath":[...]}`, with `"fibmatch"` last when given (a string or null).
         @inline(__always)
-        func write(query: UnsafeBufferPointer<UInt8>, fibmatch: String?? = nil, to w: inout JSONWriter<[UInt8]>) {
+        func write<Out: ByteSink>(query: UnsafeBufferPointer<UInt8>, fibmatch: String?? = nil, to w: inout JSONWriter<Out>) {
             w.raw("{\"query\":"); w.string(query)
             w.raw(",\"error\":"); w.string(orNull: error?.rawValue)
             w.raw(",\"type\":"); w.string(orNull: type?.name)
@@ -166,7 +166,7 @@ public enum RouteGetFormat {
     }
 
     /// The kernel's error as `ip` prints it (without the final newline).
-    @inline(__always) static func appendKernelError(_ e: KernelError, to o: inout [UInt8]) {
+    @inline(__always) static func appendKernelError<Out: ByteSink>(_ e: KernelError, to o: inout Out) {
         o.write("RTNETLINK answers: "); o.write(utf8: e.message)
     }
 
@@ -256,9 +256,13 @@ public enum RouteGetBatch {
         // the fast path answers as uid 0 (nsaudit's default, root's `ip`)
         let fast = !options.ipCompat || (options.uid == 0 && !json)
         var c = Counts()
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 17)
-        var err: [UInt8] = []
+        // the fast path writes straight into these (no Array checks per write)
+        var out = ByteBuffer(capacity: 1 << 17), err = ByteBuffer(capacity: 1 << 15)
+        func emitFull() {
+            if out.count >= 1 << 16 { emit(out.take()[...], false) }
+            if err.count >= 1 << 14 { emit(err.take()[...], true) }
+        }
+        var lineOut: [UInt8] = [], lineErr: [UInt8] = []
         // Lines are taken in groups of 32: the table memory of the group's IPv4 destinations
         // is read for all of them first (their cache misses overlap), then each line is
         // answered as usual.
@@ -293,20 +297,20 @@ public enum RouteGetBatch {
                     // the common line: a destination alone, rendered from the decision
                     var isError = false
                     if model.appendDestinationOnly4(v4, line: line, json: json, names: options.names, out: &out, err: &err, isError: &isError) {
-                        if json || !isError { out.append(10) } else { c.kernelErrors += 1; err.append(10) }
-                        if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
-                        if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                        if json || !isError { out.write(10) } else { c.kernelErrors += 1; err.write(10) }
+                        emitFull()
                         continue
                     }
                 }
                 let text = String(decoding: line, as: UTF8.self)
-                answerLine(text, line: line, model: model, json: json, options: options, counts: &c, out: &out, err: &err)
-                if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
-                if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                answerLine(text, line: line, model: model, json: json, options: options, counts: &c, out: &lineOut, err: &lineErr)
+                lineOut.withUnsafeBufferPointer { out.write($0) }; lineOut.removeAll(keepingCapacity: true)
+                lineErr.withUnsafeBufferPointer { err.write($0) }; lineErr.removeAll(keepingCapacity: true)
+                emitFull()
             }
         }
-        if !out.isEmpty { emit(out[...], false) }
-        if !err.isEmpty { emit(err[...], true) }
+        if out.count > 0 { emit(out.take()[...], false) }
+        if err.count > 0 { emit(err.take()[...], true) }
         return c
     }
 

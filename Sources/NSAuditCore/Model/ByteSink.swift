@@ -10,6 +10,8 @@ protocol ByteSink {
     /// Lets `body` write at most `maxCount` (at most 64) bytes in place and keeps the number
     /// it returns.
     mutating func write(atMost maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int)
+    /// Runs `body` with a JSON writer whose output is this sink.
+    mutating func withJSONWriter(escaping: JSONEscaping, _ body: (inout JSONWriter<Self>) -> Void)
 }
 
 extension ByteSink {
@@ -64,18 +66,26 @@ extension Array: ByteSink where Element == UInt8 {
             append(contentsOf: UnsafeBufferPointer(start: p, count: n))
         }
     }
+    /// The writer borrows the array meanwhile (no copy: it holds the only reference).
+    @inline(__always) mutating func withJSONWriter(escaping: JSONEscaping, _ body: (inout JSONWriter<[UInt8]>) -> Void) {
+        var w = JSONWriter([UInt8](), escaping: escaping)
+        swap(&w.out, &self)
+        body(&w)
+        swap(&w.out, &self)
+    }
 }
 
-/// A growing byte buffer handed to `sink` in chunks (the snapshot writer's output: a million
-/// routes stream through it with flat memory). Bytes go into one manually managed allocation:
-/// no Array bounds or uniqueness checks per byte.
+/// A growing byte buffer, handed to `sink` in chunks (the snapshot writer's output: a million
+/// routes stream through it with flat memory) or taken by its owner (route-get --batch's
+/// output). Bytes go into one manually managed allocation: no Array bounds or uniqueness
+/// checks per write.
 final class ByteBuffer: ByteSink {
     typealias Sink = ([UInt8]) throws -> Void
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     private(set) var count = 0
     private let chunkSize: Int
-    private let sink: Sink
+    private let sink: Sink?
 
     init(chunkSize: Int, sink: @escaping Sink) {
         self.chunkSize = max(chunkSize, 4096)
@@ -84,16 +94,27 @@ final class ByteBuffer: ByteSink {
         base = .allocate(capacity: capacity)
     }
 
+    /// A buffer its owner empties with `take`.
+    init(capacity: Int) {
+        chunkSize = capacity
+        sink = nil
+        self.capacity = max(capacity, 4096)
+        base = .allocate(capacity: self.capacity)
+    }
+
     deinit { base.deallocate() }
 
     /// Hands the bytes to the sink once a chunk's worth has gathered.
     @inline(__always) func flushIfFull() throws { if count >= chunkSize { try flush() } }
     func flush() throws {
-        if count > 0 {
-            let chunk = Array(UnsafeBufferPointer(start: base, count: count))
-            count = 0
-            try sink(chunk)
-        }
+        if count > 0, let sink { try sink(take()) }
+    }
+
+    /// The bytes written since the last `take` (the buffer is empty after).
+    func take() -> [UInt8] {
+        let chunk = Array(UnsafeBufferPointer(start: base, count: count))
+        count = 0
+        return chunk
     }
 
     /// Makes room for `n` more bytes (the buffer grows when one element outgrows it).
@@ -133,6 +154,10 @@ final class ByteBuffer: ByteSink {
     @inline(__always) func write(atMost maxCount: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         reserve(maxCount)
         count += body(base + count)
+    }
+    @inline(__always) func withJSONWriter(escaping: JSONEscaping, _ body: (inout JSONWriter<ByteBuffer>) -> Void) {
+        var w = JSONWriter(self, escaping: escaping)
+        body(&w)
     }
 }
 

@@ -188,15 +188,15 @@ struct JSONWriter<Out: ByteSink> {
     @inline(__always) mutating func address(orNull a: IPAddress?) { if let a { address(a) } else { null() } }
 }
 
-extension JSONWriter where Out == [UInt8] {
-    /// Writes JSON at the end of `bytes` (which the writer borrows meanwhile: no copy).
+extension JSONWriter {
+    /// Writes JSON at the end of `bytes`.
     @inline(__always)
-    static func append(to bytes: inout [UInt8], escaping: JSONEscaping, _ body: (inout JSONWriter) -> Void) {
-        var w = JSONWriter([], escaping: escaping)
-        swap(&w.out, &bytes)
-        body(&w)
-        swap(&w.out, &bytes)
+    static func append(to bytes: inout Out, escaping: JSONEscaping, _ body: (inout JSONWriter) -> Void) {
+        bytes.withJSONWriter(escaping: escaping, body)
     }
+}
+
+extension JSONWriter where Out == [UInt8] {
 
     /// One JSON document as a String.
     static func text(escaping: JSONEscaping, pretty: Bool = false, _ body: (inout JSONWriter) -> Void) -> String {
