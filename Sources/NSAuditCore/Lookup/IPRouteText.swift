@@ -136,63 +136,70 @@ public enum IPRouteText {
     /// The text of one message, without the final newline. `oneline` is `ip -o`: the line
     /// breaks inside the answer become a backslash.
     public static func append(_ m: IPRouteMessage, names: IPRouteNames = .builtin, oneline: Bool = false, to o: inout [UInt8]) {
-        let sl: String = oneline ? "\\" : "\n"
+        write(m, names: names, oneline: oneline, to: &o)
+    }
+
+    /// `append` into any byte sink (route-get --batch writes into its own buffer).
+    static func write<Out: ByteSink>(_ m: IPRouteMessage, names: IPRouteNames, oneline: Bool = false, to o: inout Out) {
+        let sl: StaticString = oneline ? "\\" : "\n"
         let hostLen = UInt8(m.family.bitWidth)
         let cloned = m.flags & IPRouteMessage.cloned != 0
-        func s(_ x: String) { o += x.utf8 }
-        if m.type != .unicast { s(m.type.name); o.append(32) }
-        s(prefixText(m.dst, m.dstLength, hostLen: hostLen, missing: "default")); o.append(32)
+        if m.type != .unicast { o.write(m.type.nameText); o.write(32) }
+        appendPrefix(m.dst, m.dstLength, hostLen: hostLen, missing: "default", to: &o); o.write(32)
         if let src = m.src {
-            s("from "); s(prefixText(src, m.srcLength, hostLen: hostLen, missing: "")); o.append(32)
+            o.write("from "); appendPrefix(src, m.srcLength, hostLen: hostLen, missing: "", to: &o); o.write(32)
         } else if m.srcLength != 0 {
-            s("from 0/\(m.srcLength) ")
+            o.write("from 0/"); o.write(decimal: m.srcLength); o.write(32)
         }
-        if let id = m.nhid { s("nhid \(id) ") }
-        if m.tos != 0 { s("tos "); s(names.dsfield(m.tos)); o.append(32) }
+        if let id = m.nhid { o.write("nhid "); o.write(decimal: id); o.write(32) }
+        if m.tos != 0 { o.write("tos "); o.write(utf8: names.dsfield(m.tos)); o.write(32) }
         if let c = m.candidates, !c.isEmpty {
-            s("nexthop-candidates")
+            o.write("nexthop-candidates")
             for p in c {
-                s(" [")
-                if let g = p.gateway { s("via "); RouteGetFormat.appendAddr(g, &o); o.append(32) }
-                s("dev "); s(p.dev); s(" weight "); s(String(p.weight))
-                if let e = p.error { s(" error "); s(e.rawValue) }
-                o.append(UInt8(ascii: "]"))
+                o.write(" [")
+                if let g = p.gateway { o.write("via "); o.write(g); o.write(32) }
+                o.write("dev "); o.write(utf8: p.dev); o.write(" weight "); o.write(decimal: p.weight)
+                if let e = p.error { o.write(" error "); o.write(utf8: e.rawValue) }
+                o.write(UInt8(ascii: "]"))
             }
-            o.append(32)
+            o.write(32)
         } else {
             appendGateway(m.gateway, routeFamily: m.family, &o)
-            if let d = m.dev { s("dev "); s(d); o.append(32) }
+            if let d = m.dev { o.write("dev "); o.write(utf8: d); o.write(32) }
         }
-        if m.table != 0 && m.table != Table.main { s("table "); s(names.table(m.table)); o.append(32) }
+        if m.table != 0 && m.table != Table.main { o.write("table "); o.write(utf8: names.table(m.table)); o.write(32) }
         if !cloned {
-            if m.protocol != 3 { s("proto "); s(names.proto(m.protocol)); o.append(32) }
-            if m.scope != 0 { s("scope "); s(names.scope(m.scope)); o.append(32) }
+            if m.protocol != 3 { o.write("proto "); o.write(utf8: names.proto(m.protocol)); o.write(32) }
+            if m.scope != 0 { o.write("scope "); o.write(utf8: names.scope(m.scope)); o.write(32) }
         }
-        if let p = m.prefsrc { s("src "); RouteGetFormat.appendAddr(p, &o); o.append(32) }
-        if let p = m.priority { s("metric \(p) ") }
+        if let p = m.prefsrc { o.write("src "); o.write(p); o.write(32) }
+        if let p = m.priority { o.write("metric "); o.write(decimal: p); o.write(32) }
         appendFlags(m.flags, &o)
-        if let mark = m.mark, mark != 0 { s(mark >= 16 ? "mark 0x" + String(mark, radix: 16) + " " : "mark \(mark) ") }
-        if let u = m.uid { s("uid \(u) ") }
+        if let mark = m.mark, mark != 0 {
+            if mark >= 16 { o.write("mark 0x"); o.write(hex: UInt64(mark)) } else { o.write("mark "); o.write(decimal: mark) }
+            o.write(32)
+        }
+        if let u = m.uid { o.write("uid "); o.write(decimal: u); o.write(32) }
         if m.family == .v4 && cloned {
-            s(sl); s("    cache ")
+            o.write(sl); o.write("    cache ")
             var f = m.flags & ~UInt32(0xffff)
             if f != 0 {
-                o.append(UInt8(ascii: "<"))
+                o.write(UInt8(ascii: "<"))
                 for (bit, name) in cacheNames where f & bit != 0 {
                     f &= ~bit
-                    s(name); s(f != 0 ? "," : "> ")
+                    o.write(utf8: name); o.write(f != 0 ? "," : "> ")
                 }
-                if f != 0 { s(String(f, radix: 16)); o.append(UInt8(ascii: ">")) }
+                if f != 0 { o.write(hex: UInt64(f)); o.write(UInt8(ascii: ">")) }
             }
         }
         if let mx = m.metrics { appendMetrics(mx, &o) }
-        if let i = m.iif { s("iif "); s(i); o.append(32) }
-        if let p = m.pref { s(prefName(p)) }
+        if let i = m.iif { o.write("iif "); o.write(utf8: i); o.write(32) }
+        if let p = m.pref { o.write(utf8: prefName(p)) }
         if let hops = m.multipath {
             for h in hops {
-                s(sl); s("\tnexthop ")
+                o.write(sl); o.write("\tnexthop ")
                 appendGateway(h.gateway, routeFamily: m.family, &o)
-                s("dev "); s(h.dev); s(" weight \(h.weight) ")
+                o.write("dev "); o.write(utf8: h.dev); o.write(" weight "); o.write(decimal: h.weight); o.write(32)
                 appendFlags(h.flags, &o)
             }
         }
@@ -204,21 +211,31 @@ public enum IPRouteText {
         return String(decoding: b, as: UTF8.self)
     }
 
-    static func prefixText(_ a: IPAddress?, _ len: UInt8, hostLen: UInt8, missing: String) -> String {
-        guard let a else { return len != 0 ? "0/\(len) " : missing }
-        return len != hostLen ? "\(a)/\(len)" : a.description
+    /// ADDRESS/LENGTH, the address alone at the host length, `missing` without an address
+    /// (`0/LENGTH ` when the length is not 0).
+    static func appendPrefix<Out: ByteSink>(_ a: IPAddress?, _ len: UInt8, hostLen: UInt8, missing: StaticString, to o: inout Out) {
+        guard let a else {
+            if len != 0 { o.write("0/"); o.write(decimal: len); o.write(32) } else { o.write(missing) }
+            return
+        }
+        o.write(a)
+        if len != hostLen { o.write(UInt8(ascii: "/")); o.write(decimal: len) }
     }
 
-    static func appendGateway(_ g: IPAddress?, routeFamily: IPAddress.Family, _ o: inout [UInt8]) {
+    static func appendGateway<Out: ByteSink>(_ g: IPAddress?, routeFamily: IPAddress.Family, _ o: inout Out) {
         guard let g else { return }
-        o += "via ".utf8
-        if g.family != routeFamily { o += g.family.description.utf8; o.append(32) }
-        RouteGetFormat.appendAddr(g, &o); o.append(32)
+        o.write("via ")
+        if g.family != routeFamily { o.write(utf8: g.family.description); o.write(32) }
+        o.write(g); o.write(32)
     }
 
-    static func appendFlags(_ f: UInt32, _ o: inout [UInt8]) {
-        for (bit, name) in flagNames where f & bit != 0 { o += name.utf8; o.append(32) }
+    static func appendFlags<Out: ByteSink>(_ f: UInt32, _ o: inout Out) {
+        guard f & flagBits != 0 else { return }
+        for (bit, name) in flagNames where f & bit != 0 { o.write(utf8: name); o.write(32) }
     }
+
+    /// Every bit `flagNames` names.
+    static let flagBits: UInt32 = flagNames.reduce(0) { $0 | $1.0 }
 
     static func prefName(_ p: UInt8) -> String {
         switch p {
@@ -233,168 +250,128 @@ public enum IPRouteText {
         mx[name] ?? mx["rtax\(index)"]
     }
 
-    static func appendMetrics(_ mx: [String: UInt32], _ o: inout [UInt8]) {
+    static func appendMetrics<Out: ByteSink>(_ mx: [String: UInt32], _ o: inout Out) {
         let lock = mx["lock"] ?? 0
         for (i, name) in metricOrder {
             let v = metricValue(mx, i, name)
             if v == nil && lock & (1 << UInt32(i)) == 0 { continue }
             let val = i == 16 ? 0 : (v ?? 0)
             if i == 10 && val == UInt32.max { continue }
-            o += name.utf8; o.append(32)
-            if lock & (1 << UInt32(i)) != 0 { o += "lock ".utf8 }
+            o.write(utf8: name); o.write(32)
+            if lock & (1 << UInt32(i)) != 0 { o.write("lock ") }
             switch i {
             case 12:
                 var f = val
-                if f & 1 != 0 { o += "ecn ".utf8; f &= ~1 }
-                if f != 0 { o += "0x\(String(val, radix: 16)) ".utf8 }
+                if f & 1 != 0 { o.write("ecn "); f &= ~1 }
+                if f != 0 { o.write("0x"); o.write(hex: UInt64(val)); o.write(32) }
             case 4, 5, 13:
                 let x = i == 4 ? val / 8 : (i == 5 ? val / 4 : val)
-                if x >= 1000 { o += (String(format: "%g", Double(x) / 1e3) + "s ").utf8 } else { o += "\(x)ms ".utf8 }
+                if x >= 1000 { o.write(utf8: String(format: "%g", Double(x) / 1e3)); o.write("s ") } else { o.write(decimal: x); o.write("ms ") }
             case 16:
                 // The snapshot keeps metrics as numbers: the algorithm's name is not recorded.
-                o += "? ".utf8
+                o.write("? ")
             default:
-                o += "\(val) ".utf8
+                o.write(decimal: val); o.write(32)
             }
         }
     }
 
     // MARK: JSON (`ip -j`)
 
-    /// One `-j` object.
+    /// One `-j` object, written with iproute2's json_writer string escaping.
     public static func appendJSON(_ m: IPRouteMessage, names: IPRouteNames = .builtin, to o: inout [UInt8]) {
+        JSONWriter.append(to: &o, escaping: .iproute2) { w in writeJSON(m, names: names, to: &w) }
+    }
+
+    static func writeJSON(_ m: IPRouteMessage, names: IPRouteNames, to w: inout JSONWriter<[UInt8]>) {
         let hostLen = UInt8(m.family.bitWidth)
         let cloned = m.flags & IPRouteMessage.cloned != 0
-        var first = true
-        func key(_ k: String) {
-            if !first { o.append(UInt8(ascii: ",")) }
-            first = false
-            quote(k, &o); o.append(UInt8(ascii: ":"))
-        }
-        func str(_ k: String, _ v: String) { key(k); quote(v, &o) }
-        func num(_ k: String, _ v: UInt64) { key(k); o += String(v).utf8 }
         func flagArray(_ f: UInt32) {
-            key("flags"); o.append(UInt8(ascii: "["))
-            var n = 0
-            for (bit, name) in flagNames where f & bit != 0 {
-                if n > 0 { o.append(UInt8(ascii: ",")) }
-                quote(name, &o); n += 1
-            }
-            o.append(UInt8(ascii: "]"))
+            w.key("flags"); w.beginArray()
+            for (bit, name) in flagNames where f & bit != 0 { w.element(); w.string(name) }
+            w.endArray()
         }
         func gateway(_ g: IPAddress?) {
             guard let g else { return }
-            if g.family == m.family { str("gateway", g.description) }
-            else {
-                key("via"); o += "{\"family\":".utf8; quote(g.family.description, &o)
-                o += ",\"host\":".utf8; quote(g.description, &o); o.append(UInt8(ascii: "}"))
-            }
+            if g.family == m.family { w.key("gateway"); w.address(g); return }
+            w.key("via"); w.beginObject()
+            w.key("family"); w.string(g.family.description)
+            w.key("host"); w.address(g)
+            w.endObject()
         }
-        o.append(UInt8(ascii: "{"))
-        if m.type != .unicast { str("type", m.type.name) }
-        str("dst", prefixText(m.dst, m.dstLength, hostLen: hostLen, missing: "default"))
-        if let src = m.src { str("from", prefixText(src, m.srcLength, hostLen: hostLen, missing: "")) }
-        else if m.srcLength != 0 { str("src", "0/\(m.srcLength)") }
-        if let id = m.nhid { num("nhid", UInt64(id)) }
-        if m.tos != 0 { str("tos", names.dsfield(m.tos)) }
+        w.beginObject()
+        if m.type != .unicast { w.key("type"); w.string(m.type.name) }
+        w.key("dst"); w.plainString { appendPrefix(m.dst, m.dstLength, hostLen: hostLen, missing: "default", to: &$0) }
+        if let src = m.src {
+            w.key("from"); w.plainString { appendPrefix(src, m.srcLength, hostLen: hostLen, missing: "", to: &$0) }
+        } else if m.srcLength != 0 {
+            w.key("src"); w.plainString { $0.write("0/"); $0.write(decimal: m.srcLength) }
+        }
+        if let id = m.nhid { w.key("nhid"); w.int(id) }
+        if m.tos != 0 { w.key("tos"); w.string(names.dsfield(m.tos)) }
         gateway(m.gateway)
-        if let d = m.dev { str("dev", d) }
-        if m.table != 0 && m.table != Table.main { str("table", names.table(m.table)) }
+        if let d = m.dev { w.key("dev"); w.string(d) }
+        if m.table != 0 && m.table != Table.main { w.key("table"); w.string(names.table(m.table)) }
         if !cloned {
-            if m.protocol != 3 { str("protocol", names.proto(m.protocol)) }
-            if m.scope != 0 { str("scope", names.scope(m.scope)) }
+            if m.protocol != 3 { w.key("protocol"); w.string(names.proto(m.protocol)) }
+            if m.scope != 0 { w.key("scope"); w.string(names.scope(m.scope)) }
         }
-        if let p = m.prefsrc { str("prefsrc", p.description) }
-        if let p = m.priority { num("metric", UInt64(p)) }
+        if let p = m.prefsrc { w.key("prefsrc"); w.address(p) }
+        if let p = m.priority { w.key("metric"); w.int(p) }
         flagArray(m.flags)
-        if let mark = m.mark, mark != 0 { num("mark", UInt64(mark)) }
-        if let u = m.uid { num("uid", UInt64(u)) }
+        if let mark = m.mark, mark != 0 { w.key("mark"); w.int(mark) }
+        if let u = m.uid { w.key("uid"); w.int(u) }
         if m.family == .v4 && cloned {
-            key("cache"); o.append(UInt8(ascii: "["))
-            var f = m.flags & ~UInt32(0xffff), n = 0
+            w.key("cache"); w.beginArray()
+            var f = m.flags & ~UInt32(0xffff)
             for (bit, name) in cacheNames where f & bit != 0 {
                 f &= ~bit
-                if n > 0 { o.append(UInt8(ascii: ",")) }
-                quote(name, &o); n += 1
+                w.element(); w.string(name)
             }
-            o.append(UInt8(ascii: "]"))
+            w.endArray()
         }
         if let mx = m.metrics {
-            key("metrics"); o += "[{".utf8
+            w.key("metrics"); w.beginArray(); w.element(); w.beginObject()
             let lock = mx["lock"] ?? 0
-            var n = 0
             for (i, name) in metricOrder {
                 let v = metricValue(mx, i, name)
                 if v == nil && lock & (1 << UInt32(i)) == 0 { continue }
                 let val = v ?? 0
                 if i == 10 && val == UInt32.max { continue }
-                if n > 0 { o.append(UInt8(ascii: ",")) }
-                n += 1
                 switch i {
-                case 4: quote(name, &o); o += ":\(val / 8)".utf8
-                case 5: quote(name, &o); o += ":\(val / 4)".utf8
-                case 16: quote("congestion", &o); o += ":\"?\"".utf8
+                case 4: w.key(escaping: name); w.int(val / 8)
+                case 5: w.key(escaping: name); w.int(val / 4)
+                case 16: w.key("congestion"); w.string("?")
                 case 12:
-                    if val & 1 != 0 { quote("ecn", &o); o += ":null".utf8; if val & ~1 != 0 { o.append(UInt8(ascii: ",")) } }
-                    if val & ~1 != 0 { quote("features", &o); o += ":\"0x\(String(val, radix: 16))\"".utf8 }
-                default: quote(name, &o); o += ":\(val)".utf8
+                    if val & 1 != 0 { w.key("ecn"); w.null() }
+                    if val & ~1 != 0 { w.key("features"); w.plainString { $0.write("0x"); $0.write(hex: UInt64(val)) } }
+                default: w.key(escaping: name); w.int(val)
                 }
             }
-            o += "}]".utf8
+            w.endObject(); w.endArray()
         }
-        if let i = m.iif { str("iif", i) }
+        if let i = m.iif { w.key("iif"); w.string(i) }
         if let p = m.pref {
+            w.key("pref")
             switch p {
-            case 0: str("pref", "medium")
-            case 1: str("pref", "high")
-            case 3: str("pref", "low")
-            default: num("pref", UInt64(p))
+            case 0: w.string("medium")
+            case 1: w.string("high")
+            case 3: w.string("low")
+            default: w.int(p)
             }
         }
         if let hops = m.multipath {
-            key("nexthops"); o.append(UInt8(ascii: "["))
-            for (k, h) in hops.enumerated() {
-                if k > 0 { o.append(UInt8(ascii: ",")) }
-                o.append(UInt8(ascii: "{"))
-                var hf = true
-                if let g = h.gateway {
-                    if g.family == m.family { o += "\"gateway\":".utf8; quote(g.description, &o) }
-                    else {
-                        o += "\"via\":{\"family\":".utf8; quote(g.family.description, &o)
-                        o += ",\"host\":".utf8; quote(g.description, &o); o.append(UInt8(ascii: "}"))
-                    }
-                    hf = false
-                }
-                if !hf { o.append(UInt8(ascii: ",")) }
-                o += "\"dev\":".utf8; quote(h.dev, &o)
-                o += ",\"weight\":\(h.weight),\"flags\":[".utf8
-                var n = 0
-                for (bit, name) in flagNames where h.flags & bit != 0 {
-                    if n > 0 { o.append(UInt8(ascii: ",")) }
-                    quote(name, &o); n += 1
-                }
-                o += "]}".utf8
+            w.key("nexthops"); w.beginArray()
+            for h in hops {
+                w.element(); w.beginObject()
+                gateway(h.gateway)
+                w.key("dev"); w.string(h.dev)
+                w.key("weight"); w.int(h.weight)
+                flagArray(h.flags)
+                w.endObject()
             }
-            o.append(UInt8(ascii: "]"))
+            w.endArray()
         }
-        o.append(UInt8(ascii: "}"))
-    }
-
-    /// iproute2's json_writer string: `\t \n \r \f \b \\ "` escaped, every other byte as is.
-    static func quote(_ s: String, _ o: inout [UInt8]) {
-        o.append(34)
-        for b in s.utf8 {
-            switch b {
-            case 9: o += "\\t".utf8
-            case 10: o += "\\n".utf8
-            case 13: o += "\\r".utf8
-            case 12: o += "\\f".utf8
-            case 8: o += "\\b".utf8
-            case 92: o += "\\\\".utf8
-            case 34: o += "\\\"".utf8
-            default: o.append(b)
-            }
-        }
-        o.append(34)
+        w.endObject()
     }
 }

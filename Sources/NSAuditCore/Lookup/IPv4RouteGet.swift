@@ -223,15 +223,23 @@ extension RoutingModel {
             }
         }
         if src != 0 && src != givenSrc { res.prefsrc = IPAddress(v4: src) }
-        if let l = link(d.devOut), l.loopback || d.local { res.cacheFlags |= RouteCacheFlags.local }
-        if d.type == .broadcast { res.cacheFlags = RouteCacheFlags.local | RouteCacheFlags.broadcast }
-        if d.type == .multicast {
-            // ip_check_mc_rcu: the group must be joined on the output device. Memberships are
-            // not in the snapshot; every device that is up has joined all-hosts (224.0.0.1).
-            res.cacheFlags = RouteCacheFlags.multicast | (d.daddr == 0xe000_0001 ? RouteCacheFlags.local : 0)
-        }
+        res.cacheFlags = cacheFlags4(d, link(d.devOut))
         if q.notify { res.cacheFlags |= RouteCacheFlags.notify }
         return res
+    }
+
+    /// The RTCF_* flags of the route an output lookup caches (`cache <...>`).
+    @inline(__always) func cacheFlags4(_ d: OutputDecision4, _ devOut: LinkInfo?) -> UInt32 {
+        switch d.type {
+        case .broadcast: return RouteCacheFlags.local | RouteCacheFlags.broadcast
+        case .multicast:
+            // ip_check_mc_rcu: the group must be joined on the output device. Memberships are
+            // not in the snapshot; every device that is up has joined all-hosts (224.0.0.1).
+            return RouteCacheFlags.multicast | (d.daddr == 0xe000_0001 ? RouteCacheFlags.local : 0)
+        default:
+            if let l = devOut, l.loopback || d.local { return RouteCacheFlags.local }
+            return 0
+        }
     }
 
     /// fib_select_multipath: whether the hash may pick this path of a multipath route. It
@@ -429,27 +437,23 @@ extension RoutingModel {
 }
 
 extension RoutingModel {
-    /// `route get DST` for an IPv4 destination alone, rendered straight from the decision as
-    /// RouteGetFormat renders output4's answer (text, or JSON with `line` as the query), with
-    /// no RouteResult in between. Returns false, leaving `o` alone, for answers that list
-    /// several paths (multipath, or default routes fib_select_default may rotate among):
-    /// those go through output4. Errors are rendered too (`isError` set): in text mode the
-    /// caller sends them to the error stream.
-    func appendDestinationOnly4(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool, names: IPRouteNames = .builtin,
-                                out o: inout [UInt8], err: inout [UInt8], isError: inout Bool) -> Bool {
+    /// `route get DST` for an IPv4 destination alone, answered straight from the decision with
+    /// no RouteResult in between, and rendered by RouteGetFormat's and IPRouteText's printers
+    /// from the values output4 and RouteGetFormat.message would give them (text, or JSON with
+    /// `line` as the query). Returns false, leaving `o` alone, for answers that list several
+    /// paths (multipath, or default routes fib_select_default may rotate among): those go
+    /// through output4. Errors are rendered too (`isError` set): in text mode the caller sends
+    /// them to the error stream.
+    func appendDestinationOnly4<Out: ByteSink>(_ dst: UInt32, line: UnsafeBufferPointer<UInt8>, json: Bool, names: IPRouteNames = .builtin,
+                                               out o: inout Out, err: inout Out, isError: inout Bool) -> Bool {
         let d = decideOutput4(dst: dst)
         if let e = d.error {
             isError = true
             if json {
-                appendJSONHead(line, &o)
-                o += ",\"error\":\"".utf8; o += e.rawValue.utf8; o.append(34)
-                o += ",\"type\":".utf8
-                if let t = d.rejectType { o.append(34); o += t.name.utf8; o.append(34) } else { o += "null".utf8 }
-                o += ",\"dev\":null,\"gateway\":null,\"table\":null,\"prefsrc\":null,\"rule\":".utf8
-                if let p = d.rule { RouteGetFormat.appendInt(Int(p), &o) } else { o += "null".utf8 }
-                o += ",\"multipath\":[]}".utf8
+                let answer = RouteGetFormat.JSONAnswer(error: e, type: d.rejectType, rule: d.rule)
+                JSONWriter.append(to: &o, escaping: .common) { answer.write(query: line, to: &$0) }
             } else {
-                err += "RTNETLINK answers: ".utf8; err += e.message.utf8
+                RouteGetFormat.appendKernelError(e, to: &err)
             }
             return true
         }
@@ -468,48 +472,20 @@ extension RoutingModel {
         }
         isError = false
         let devLink = link(d.devOut)
-        let src = d.saddr
+        let prefsrc = d.saddr != 0 ? IPAddress(v4: d.saddr) : nil
         if json {
-            appendJSONHead(line, &o)
-            o += ",\"error\":null,\"type\":\"".utf8; o += d.type.name.utf8
-            o += "\",\"dev\":".utf8
-            if let l = devLink { RouteGetFormat.appendQuoted(l.name, &o) } else { o += "null".utf8 }
-            o += ",\"gateway\":".utf8
-            if let g = gateway { o.append(34); RouteGetFormat.appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
-            o += ",\"table\":".utf8
-            if let t = table { RouteGetFormat.appendInt(Int(t), &o) } else { o += "null".utf8 }
-            o += ",\"prefsrc\":".utf8
-            if src != 0 { o.append(34); RouteGetFormat.appendV4(src, &o); o.append(34) } else { o += "null".utf8 }
-            o += ",\"rule\":".utf8
-            if let p = d.rule { RouteGetFormat.appendInt(Int(p), &o) } else { o += "null".utf8 }
-            o += ",\"multipath\":[]}".utf8
+            let answer = RouteGetFormat.JSONAnswer(type: d.type, dev: devLink?.name, gateway: gateway, table: table,
+                                                   prefsrc: prefsrc, rule: d.rule)
+            JSONWriter.append(to: &o, escaping: .common) { answer.write(query: line, to: &$0) }
             return true
         }
-        // rt_fill_info as print_route prints it (see IPRouteText): the query's destination,
-        // via, dev, table, src, flags, uid, then the cache line.
-        if d.type != .unicast { o += d.type.name.utf8; o.append(32) }
-        RouteGetFormat.appendV4(dst, &o)
-        if let g = gateway {
-            o += " via ".utf8
-            if g.family != .v4 { o += "inet6 ".utf8 }
-            RouteGetFormat.appendAddr(g, &o)
-        }
-        if let l = devLink { o += " dev ".utf8; o += l.name.utf8 }
-        if let t = table, t != Table.main { o += " table ".utf8; o += names.table(t).utf8 }
-        if src != 0 { o += " src ".utf8; RouteGetFormat.appendV4(src, &o) }
-        if d.type == .multicast { o += " rt_offload_failed".utf8 }
-        o += " uid 0 \n    cache ".utf8
-        switch d.type {
-        case .broadcast: o += "<local,brd> ".utf8
-        case .multicast: o += dst == 0xe000_0001 ? "<local,mc> ".utf8 : "<mc> ".utf8
-        default: if let l = devLink, l.loopback || d.local { o += "<local> ".utf8 }
-        }
+        // rt_fill_info: the message RouteGetFormat.message makes of output4's answer
+        var m = IPRouteMessage(family: .v4, type: d.type, dst: IPAddress(v4: dst), dstLength: 32)
+        m.gateway = gateway; m.dev = devLink?.name; m.table = table ?? 0; m.prefsrc = prefsrc
+        m.flags = IPRouteMessage.cloned | cacheFlags4(d, devLink)
+        m.uid = 0
+        IPRouteText.write(m, names: names, to: &o)
         return true
-    }
-
-    private func appendJSONHead(_ line: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
-        o += "{\"query\":".utf8
-        RouteGetFormat.appendQuoted(bytes: line, &o)
     }
 }
 

@@ -53,7 +53,7 @@ public enum RouteGetFormat {
     /// `nexthop-candidates [...]` in place of `via`/`dev`.
     public static func appendText(_ r: RouteResult, model: RoutingModel, names: IPRouteNames = .builtin, path: Int? = nil,
                                   oneline: Bool = false, to o: inout [UInt8]) {
-        if let e = kernelError(r) { o += "RTNETLINK answers: ".utf8; o += e.message.utf8; return }
+        if let e = kernelError(r) { appendKernelError(e, to: &o); return }
         if r.fibmatch, let m = model.fibMatchMessage(r, path: path ?? firstPath(r)) {
             IPRouteText.append(m, names: names, oneline: oneline, to: &o)
             return
@@ -111,163 +111,70 @@ public enum RouteGetFormat {
     /// With `model`, a `fibmatch` query also gets `"fibmatch"`: the matched entry as `ip`
     /// prints it (null when there is none).
     public static func appendJSON(_ r: RouteResult, model: RoutingModel? = nil, names: IPRouteNames = .builtin, to o: inout [UInt8]) {
-        o += "{\"query\":".utf8; appendQuoted(r.query, &o)
-        o += ",\"error\":".utf8
-        if let e = r.error { o.append(34); o += e.rawValue.utf8; o.append(34) } else { o += "null".utf8 }
-        o += ",\"type\":".utf8
-        if let t = r.type { o.append(34); o += t.name.utf8; o.append(34) } else { o += "null".utf8 }
-        o += ",\"dev\":".utf8
-        if let d = r.dev { appendQuoted(d, &o) } else { o += "null".utf8 }
-        o += ",\"gateway\":".utf8
-        if let g = r.gateway { o.append(34); appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
-        o += ",\"table\":".utf8
-        if let t = r.table { appendInt(Int(t), &o) } else { o += "null".utf8 }
-        o += ",\"prefsrc\":".utf8
-        if let p = r.prefsrc { o.append(34); appendAddr(p, &o); o.append(34) } else { o += "null".utf8 }
-        o += ",\"rule\":".utf8
-        if let p = r.rule { appendInt(Int(p), &o) } else { o += "null".utf8 }
-        o += ",\"multipath\":[".utf8
-        for (i, p) in r.multipath.enumerated() {
-            if i > 0 { o.append(UInt8(ascii: ",")) }
-            o += "{\"dev\":".utf8; appendQuoted(p.dev, &o)
-            o += ",\"gateway\":".utf8
-            if let g = p.gateway { o.append(34); appendAddr(g, &o); o.append(34) } else { o += "null".utf8 }
-            o += ",\"weight\":".utf8; appendInt(Int(p.weight), &o)
-            if let e = p.error { o += ",\"error\":\"".utf8; o += e.rawValue.utf8; o.append(34) }
-            o.append(UInt8(ascii: "}"))
-        }
-        o.append(UInt8(ascii: "]"))
+        var fibmatch: String?? = nil
         if r.fibmatch, let model {
-            o += ",\"fibmatch\":".utf8
             if kernelError(r) == nil, let m = model.fibMatchMessage(r, path: firstPath(r)) {
-                appendQuoted(IPRouteText.text(m, names: names), &o)
-            } else { o += "null".utf8 }
-        }
-        o.append(UInt8(ascii: "}"))
-    }
-
-    @inline(__always) static func appendInt(_ v: Int, _ o: inout [UInt8]) {
-        if v < 0 { o.append(UInt8(ascii: "-")); appendInt(-v, &o); return }
-        if v < 10 { o.append(48 + UInt8(v)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0, x = v
-        withUnsafeMutableBytes(of: &digits) { d in
-            while x > 0 { d[n] = 48 + UInt8(x % 10); x /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { o.append(d[i]) }
-        }
-    }
-
-    /// Written digit by digit, as IPAddress.description writes them.
-    @inline(__always) static func appendAddr(_ a: IPAddress, _ o: inout [UInt8]) {
-        if a.family == .v4 {
-            appendV4(a.v4, &o)
-        } else {
-            appendV6(a.bits, &o)
-        }
-    }
-
-    /// RFC 5952 text of an IPv6 address, byte for byte what IPAddress.description gives
-    /// (the longest run of two or more zero words, the first on ties, compressed; glibc's
-    /// embedded IPv4 forms for ::a.b.c.d and ::ffff:a.b.c.d).
-    static func appendV6(_ bits: UInt128, _ o: inout [UInt8]) {
-        var w: (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16, UInt16) = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &w) { raw in
-            let p = raw.bindMemory(to: UInt16.self)
-            for i in 0..<8 { p[i] = UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - i))) }
-        }
-        withUnsafeBytes(of: &w) { raw in
-            let w = raw.bindMemory(to: UInt16.self)
-            let (bestStart, bestLen, embedsV4) = IPAddress.v6Layout { w[$0] }
-            let hex: StaticString = "0123456789abcdef"
-            var i = 0
-            while i < 8 {
-                if i == bestStart {
-                    if i == 0 { o.append(58) }
-                    o.append(58)
-                    i += bestLen
-                    continue
-                }
-                if embedsV4 && i == 6 {
-                    appendV4(UInt32(w[6]) << 16 | UInt32(w[7]), &o)
-                    break
-                }
-                let x = w[i]
-                var started = false
-                for shift in stride(from: 12, through: 0, by: -4) {
-                    let d = Int((x >> UInt16(shift)) & 0xf)
-                    if d != 0 || started || shift == 0 {
-                        started = true
-                        o.append(hex.withUTF8Buffer { $0[d] })
-                    }
-                }
-                if i < 7 { o.append(58) }
-                i += 1
+                fibmatch = .some(IPRouteText.text(m, names: names))
+            } else {
+                fibmatch = .some(nil)
             }
         }
+        let answer = JSONAnswer(error: r.error, type: r.type, dev: r.dev, gateway: r.gateway, table: r.table,
+                                prefsrc: r.prefsrc, rule: r.rule, multipath: r.multipath)
+        var query = r.query
+        query.withUTF8 { q in
+            JSONWriter.append(to: &o, escaping: .common) { w in answer.write(query: q, fibmatch: fibmatch, to: &w) }
+        }
     }
 
-    /// Dotted quad, built in a local buffer and appended at once.
-    @inline(__always) static func appendV4(_ v: UInt32, _ o: inout [UInt8]) {
-        var buf: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &buf) { raw in
-            let p = raw.bindMemory(to: UInt8.self)
-            var n = 0
-            for shift in stride(from: 24, through: 0, by: -8) {
-                let x = UInt8(truncatingIfNeeded: v >> UInt32(shift))
-                if x >= 100 { p[n] = 48 + x / 100; n += 1 }
-                if x >= 10 { p[n] = 48 + (x / 10) % 10; n += 1 }
-                p[n] = 48 + x % 10; n += 1
-                if shift != 0 { p[n] = 46; n += 1 }
+    /// The members of nsaudit's JSON object for one answer: `appendJSON` fills it from a
+    /// RouteResult, route-get --batch's fast path from the lookup's decision, and `write` is
+    /// the one rendering of both.
+    struct JSONAnswer {
+        var error: KernelError?
+        var type: RouteType?
+        var dev: String?
+        var gateway: IPAddress?
+        var table: UInt32?
+        var prefsrc: IPAddress?
+        var rule: UInt32?
+        var multipath: [RoutePath] = []
+
+        /// `{"query":...,"multipath":[...]}`, with `"fibmatch"` last when given (a string or null).
+        @inline(__always)
+        func write<Out: ByteSink>(query: UnsafeBufferPointer<UInt8>, fibmatch: String?? = nil, to w: inout JSONWriter<Out>) {
+            w.raw("{\"query\":"); w.string(query)
+            w.raw(",\"error\":"); w.string(orNull: error?.rawValue)
+            w.raw(",\"type\":"); w.string(orNull: type?.name)
+            w.raw(",\"dev\":"); w.string(orNull: dev)
+            w.raw(",\"gateway\":"); w.address(orNull: gateway)
+            w.raw(",\"table\":"); w.int(orNull: table)
+            w.raw(",\"prefsrc\":"); w.address(orNull: prefsrc)
+            w.raw(",\"rule\":"); w.int(orNull: rule)
+            w.raw(",\"multipath\":[")
+            for (i, p) in multipath.enumerated() {
+                w.raw(i > 0 ? ",{\"dev\":" : "{\"dev\":"); w.string(p.dev)
+                w.raw(",\"gateway\":"); w.address(orNull: p.gateway)
+                w.raw(",\"weight\":"); w.int(p.weight)
+                if let e = p.error { w.raw(",\"error\":"); w.string(e.rawValue) }
+                w.raw("}")
             }
-            o.append(contentsOf: UnsafeBufferPointer(rebasing: p[0..<n]))
+            w.raw("]")
+            if let f = fibmatch { w.raw(",\"fibmatch\":"); w.string(orNull: f) }
+            w.raw("}")
         }
     }
 
-    static func appendQuoted(_ s: String, _ o: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { appendQuoted(bytes: $0, &o) }
-    }
-
-    static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, _ o: inout [UInt8]) {
-        o.append(34)
-        if !bytes.contains(where: { $0 < 32 || $0 == 34 || $0 == 92 }) {
-            o.append(contentsOf: bytes); o.append(34); return
-        }
-        for b in bytes {
-            switch b {
-            case 34: o += "\\\"".utf8
-            case 92: o += "\\\\".utf8
-            case 10: o += "\\n".utf8
-            case 9: o += "\\t".utf8
-            case 13: o += "\\r".utf8
-            case 0..<32:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                o += "\\u00".utf8; o.append(hex[Int(b >> 4)]); o.append(hex[Int(b & 15)])
-            default: o.append(b)
-            }
-        }
-        o.append(34)
+    /// The kernel's error as `ip` prints it (without the final newline).
+    @inline(__always) static func appendKernelError<Out: ByteSink>(_ e: KernelError, to o: inout Out) {
+        o.write("RTNETLINK answers: "); o.write(utf8: e.message)
     }
 
     /// A bad query: one line naming the problem.
     public static func problemJSON(query: String, problem: String) -> String {
-        "{\"query\":" + quote(query) + ",\"problem\":" + quote(problem) + "}"
-    }
-
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
+        JSONWriter.text(escaping: .common) { w in
+            w.raw("{\"query\":"); w.string(query); w.raw(",\"problem\":"); w.string(problem); w.raw("}")
         }
-        return out + "\""
     }
 }
 
@@ -349,9 +256,13 @@ public enum RouteGetBatch {
         // the fast path answers as uid 0 (nsaudit's default, root's `ip`)
         let fast = !options.ipCompat || (options.uid == 0 && !json)
         var c = Counts()
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 17)
-        var err: [UInt8] = []
+        // the fast path writes straight into these (no Array checks per write)
+        var out = ByteBuffer(capacity: 1 << 17), err = ByteBuffer(capacity: 1 << 15)
+        func emitFull() {
+            if out.count >= 1 << 16 { emit(out.take()[...], false) }
+            if err.count >= 1 << 14 { emit(err.take()[...], true) }
+        }
+        var lineOut: [UInt8] = [], lineErr: [UInt8] = []
         // Lines are taken in groups of 32: the table memory of the group's IPv4 destinations
         // is read for all of them first (their cache misses overlap), then each line is
         // answered as usual.
@@ -366,7 +277,7 @@ public enum RouteGetBatch {
                     while k < 32 && a < n {
                         var b = a
                         while b < n && buf[b] != 10 { b += 1 }
-                        if let v = parseV4(UnsafeBufferPointer(rebasing: buf[a..<b])) { group[k] = v; k += 1 }
+                        if let v = IPAddress.parseV4(UnsafeBufferPointer(rebasing: buf[a..<b])) { group[k] = v; k += 1 }
                         else { k += 1; group[k - 1] = 0 }
                         a = b + 1
                     }
@@ -382,24 +293,24 @@ public enum RouteGetBatch {
                 if s == e || buf[s] == UInt8(ascii: "#") { continue }
                 c.answered += 1
                 let line = UnsafeBufferPointer(rebasing: buf[s..<e])
-                if fast, let v4 = parseV4(line), !(options.ipCompat && leadingZeroPart(line)) {
+                if fast, let v4 = IPAddress.parseV4(line), !(options.ipCompat && leadingZeroPart(line)) {
                     // the common line: a destination alone, rendered from the decision
                     var isError = false
                     if model.appendDestinationOnly4(v4, line: line, json: json, names: options.names, out: &out, err: &err, isError: &isError) {
-                        if json || !isError { out.append(10) } else { c.kernelErrors += 1; err.append(10) }
-                        if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
-                        if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                        if json || !isError { out.write(10) } else { c.kernelErrors += 1; err.write(10) }
+                        emitFull()
                         continue
                     }
                 }
                 let text = String(decoding: line, as: UTF8.self)
-                answerLine(text, line: line, model: model, json: json, options: options, counts: &c, out: &out, err: &err)
-                if out.count >= 1 << 16 { emit(out[...], false); out.removeAll(keepingCapacity: true) }
-                if err.count >= 1 << 14 { emit(err[...], true); err.removeAll(keepingCapacity: true) }
+                answerLine(text, line: line, model: model, json: json, options: options, counts: &c, out: &lineOut, err: &lineErr)
+                lineOut.withUnsafeBufferPointer { out.write($0) }; lineOut.removeAll(keepingCapacity: true)
+                lineErr.withUnsafeBufferPointer { err.write($0) }; lineErr.removeAll(keepingCapacity: true)
+                emitFull()
             }
         }
-        if !out.isEmpty { emit(out[...], false) }
-        if !err.isEmpty { emit(err[...], true) }
+        if out.count > 0 { emit(out.take()[...], false) }
+        if err.count > 0 { emit(err.take()[...], true) }
         return c
     }
 
@@ -424,9 +335,8 @@ public enum RouteGetBatch {
             return
         } else {
             do throws(RouteQueryError) {
-                if let v4 = parseV4(line) { q = RouteQuery(dst: IPAddress(v4: v4), line: text) }
-                else if let v6 = parseV6(line) { q = RouteQuery(dst: IPAddress(v6: v6), line: text) }
-                else { q = try RouteQuery.parse(text) }
+                // a line that is just an address needs no word splitting
+                if let a = IPAddress.parse(line) { q = RouteQuery(dst: a, line: text) } else { q = try RouteQuery.parse(text) }
             } catch {
                 c.badQueries += 1
                 if json { out += RouteGetFormat.problemJSON(query: text, problem: error.description).utf8; out.append(10) }
@@ -457,47 +367,6 @@ public enum RouteGetBatch {
         }
     }
 
-    /// A line that is just an IPv6 address of hexadecimal groups (with at most one `::`);
-    /// nil for anything else (including embedded IPv4 forms), which the general parser
-    /// then answers. Accepts only what IPAddress.parseV6 accepts, with the same value.
-    static func parseV6(_ b: UnsafeBufferPointer<UInt8>) -> UInt128? {
-        let n = b.count
-        var head: UInt128 = 0, tail: UInt128 = 0
-        var headCount = 0, tailCount = 0
-        var gap = false
-        var i = 0
-        if n >= 2 && b[0] == 58 && b[1] == 58 {
-            gap = true; i = 2
-            if n == 2 { return 0 }
-        }
-        while i < n {
-            var v: UInt16 = 0, digits = 0
-            while i < n && digits < 5 {
-                let c = b[i]
-                let d: UInt8
-                if c >= 48 && c <= 57 { d = c - 48 }
-                else if c >= 97 && c <= 102 { d = c - 87 }
-                else if c >= 65 && c <= 70 { d = c - 55 }
-                else { break }
-                v = v << 4 | UInt16(d); digits += 1; i += 1
-            }
-            guard digits > 0 && digits <= 4 else { return nil }
-            if gap { tail = tail << 16 | UInt128(v); tailCount += 1 } else { head = head << 16 | UInt128(v); headCount += 1 }
-            if i == n { break }
-            guard b[i] == 58 else { return nil }
-            i += 1
-            if i < n && b[i] == 58 {
-                guard !gap else { return nil }
-                gap = true; i += 1
-                if i == n { break }
-            } else if i == n { return nil }
-        }
-        let total = headCount + tailCount
-        guard gap ? total <= 7 : total == 8 else { return nil }
-        let headShift = 16 * (8 - headCount)
-        return (headShift >= 128 ? 0 : head << UInt128(headShift)) | tail
-    }
-
     /// Whether a dotted quad has a part with a leading zero, which `ip` reads as octal.
     static func leadingZeroPart(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = true
@@ -506,21 +375,5 @@ public enum RouteGetBatch {
             start = x == 46
         }
         return false
-    }
-
-    /// A line that is just a dotted-quad IPv4 address.
-    @inline(__always) static func parseV4(_ b: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        var v: UInt32 = 0, cur: UInt32 = 0, digits = 0, dots = 0
-        for x in b {
-            if x == 46 {
-                guard digits > 0, dots < 3 else { return nil }
-                v = v << 8 | cur; cur = 0; digits = 0; dots += 1
-            } else if x >= 48 && x <= 57 {
-                cur = cur * 10 + UInt32(x - 48); digits += 1
-                guard cur <= 255, digits <= 3 else { return nil }
-            } else { return nil }
-        }
-        guard dots == 3, digits > 0 else { return nil }
-        return v << 8 | cur
     }
 }

@@ -64,111 +64,15 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         family == .v4 ? (v4 >> 16) == 0xa9fe : (bits >> 118) == 0x3fa  // fe80::/10
     }
 
-    // MARK: text
+    // MARK: text (the one parser and the one formatter: see the extension below)
     public init?(_ text: String) {
-        if text.utf8.contains(UInt8(ascii: ":")) {
-            guard let v = IPAddress.parseV6(Substring(text)) else { return nil }
-            self.init(v6: v)
-        } else {
-            guard let v = IPAddress.parseV4(Substring(text)) else { return nil }
-            self.init(v4: v)
-        }
-    }
-
-    static func parseV4(_ s: Substring) -> UInt32? { parseV4(utf8: s.utf8) }
-
-    /// Dotted-quad IPv4 from UTF-8 bytes (also used by the snapshot decoder on raw bytes).
-    @inline(__always)
-    static func parseV4<C: Collection>(utf8 bytes: C) -> UInt32? where C.Element == UInt8 {
-        var value: UInt32 = 0, octets = 0, cur: UInt32 = 0, digits = 0
-        for c in bytes {
-            if c == UInt8(ascii: ".") {
-                guard digits > 0, octets < 3 else { return nil }
-                value = (value << 8) | cur; octets += 1; cur = 0; digits = 0
-            } else if c >= 48 && c <= 57 {
-                cur = cur * 10 + UInt32(c - 48); digits += 1
-                guard cur <= 255, digits <= 3 else { return nil }
-            } else { return nil }
-        }
-        guard digits > 0, octets == 3 else { return nil }
-        return (value << 8) | cur
-    }
-
-    static func parseV6(_ s: Substring) -> UInt128? {
-        var head: [UInt16] = [], tail: [UInt16] = []
-        var sawGap = false
-        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count >= 3 || (parts.count >= 2 && !s.hasPrefix(":")) || s == "::" else {
-            if s == "::" { return 0 }
-            return nil
-        }
-        var i = 0
-        var groups: [Substring] = Array(parts)
-        // Leading or trailing "::" produce two empty fields; collapse them.
-        if s.hasPrefix("::") { groups.removeFirst() }
-        if s.hasSuffix("::") { groups.removeLast() }
-        while i < groups.count {
-            let g = groups[i]
-            if g.isEmpty {
-                guard !sawGap else { return nil }
-                sawGap = true
-            } else if i == groups.count - 1, g.contains(".") {
-                guard let v4 = parseV4(g) else { return nil }
-                let hi = UInt16(v4 >> 16), lo = UInt16(v4 & 0xffff)
-                if sawGap { tail += [hi, lo] } else { head += [hi, lo] }
-            } else {
-                guard g.utf8.count <= 4, let v = UInt16(g, radix: 16) else { return nil }
-                if sawGap { tail.append(v) } else { head.append(v) }
-            }
-            i += 1
-        }
-        let total = head.count + tail.count
-        guard sawGap ? total <= 7 : total == 8 else { return nil }
-        let words = head + Array(repeating: 0, count: 8 - total) + tail
-        return words.reduce(UInt128(0)) { ($0 << 16) | UInt128($1) }
-    }
-
-    /// Dotted quad text (and "/length"), written byte by byte: reports print hundreds of
-    /// thousands of IPv4 blocks.
-    static func v4Text(_ v: UInt32, prefixLength: Int? = nil) -> String {
-        String(unsafeUninitializedCapacity: 19) { buf in
-            var n = 0
-            func put(_ x: UInt32) {
-                if x >= 100 { buf[n] = UInt8(48 + x / 100); n += 1 }
-                if x >= 10 { buf[n] = UInt8(48 + x / 10 % 10); n += 1 }
-                buf[n] = UInt8(48 + x % 10); n += 1
-            }
-            for shift: UInt32 in [24, 16, 8, 0] {
-                put((v >> shift) & 0xff)
-                if shift > 0 { buf[n] = 0x2e; n += 1 }
-            }
-            if let l = prefixLength { buf[n] = 0x2f; n += 1; put(UInt32(l)) }
-            return n
-        }
+        var t = text
+        guard let a = t.withUTF8({ IPAddress.parse($0) }) else { return nil }
+        self = a
     }
 
     public var description: String {
-        if family == .v4 { return Self.v4Text(v4) }
-        let w = (0..<8).map { UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - $0))) }
-        let (bestStart, bestLen, embedsV4) = Self.v6Layout { w[$0] }
-        var out = ""
-        var i = 0
-        while i < 8 {
-            if i == bestStart {
-                out += i == 0 ? "::" : ":"
-                i += bestLen
-                continue
-            }
-            if embedsV4 && i == 6 {
-                let v = UInt32(w[6]) << 16 | UInt32(w[7])
-                out += IPAddress(v4: v).description
-                break
-            }
-            out += String(w[i], radix: 16)
-            if i < 7 { out += ":" }
-            i += 1
-        }
-        return out
+        String(unsafeUninitializedCapacity: IPAddress.maxTextLength) { writeText(to: $0.baseAddress!) }
     }
 }
 
@@ -234,19 +138,16 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Comparable 
     /// Last address of the prefix.
     public var last: IPAddress { IPAddress(family: family, bits: address.bits | (~mask & (family == .v4 ? 0xffff_ffff : UInt128.max))) }
 
+    /// ADDRESS/LENGTH (one to three decimal digits, at most the family's width), or an address
+    /// alone (a host prefix). `IPAddress.parse` reads the address.
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
-        guard let a = IPAddress(String(parts[0])) else { return nil }
-        if parts.count == 2 {
-            guard let l = Int(parts[1]), l >= 0, l <= a.family.bitWidth else { return nil }
-            self.init(a, l)
-        } else {
-            self.init(a, a.family.bitWidth)
-        }
+        var t = text
+        guard let p = t.withUTF8({ IPPrefix.parse($0) }) else { return nil }
+        self = p
     }
 
     public var description: String {
-        address.family == .v4 ? IPAddress.v4Text(address.v4, prefixLength: Int(length)) : "\(address)/\(length)"
+        String(unsafeUninitializedCapacity: IPPrefix.maxTextLength) { writeText(to: $0.baseAddress!) }
     }
 
     public static func < (a: IPPrefix, b: IPPrefix) -> Bool {
@@ -269,13 +170,125 @@ extension IPPrefix: Codable {
     }
 }
 
+
+// MARK: - text: the one parser and the one formatter
+//
+// Every reader of address text (`IPAddress(String)`, `IPPrefix(String)`, the snapshot decoder
+// on raw JSON bytes, route-get's batch lines) goes through `parse`, and every writer (the
+// `description`s, the snapshot and route-get JSON, `ip route get` text) through `writeText`.
+// `ip`'s own argument syntax (`10.1`, octal and hexadecimal parts) is another grammar, kept in
+// `IPRouteGetArguments`.
+
 extension IPAddress {
-    /// How IPv6 text is laid out (RFC 5952, as glibc prints it), from the eight 16-bit words:
-    /// the longest run of two or more zero words, the first one on ties, is compressed to
-    /// "::" (start -1: none), and ::a.b.c.d and ::ffff:a.b.c.d end in dotted IPv4.
-    /// Shared by `description` and the byte-level writers.
+    /// The longest text `writeText` writes: eight groups of four hex digits (the forms with an
+    /// embedded dotted quad are shorter).
+    static let maxTextLength = 39
+
+    /// An address from UTF-8 text: a dotted quad (four parts of one to three decimal digits,
+    /// each at most 255; a leading zero is decimal) or IPv6 text as inet_pton reads it (one to
+    /// four hex digits a group, in either case; at most one `::`, standing for at least one
+    /// zero group; a dotted quad in place of the last two groups). Nothing else: no zone, no
+    /// prefix length, no blanks, no signs.
     @inline(__always)
-    static func v6Layout(_ word: (Int) -> UInt16) -> (start: Int, length: Int, embedsV4: Bool) {
+    static func parse(_ text: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        if let v = parseV4(text) { return IPAddress(v4: v) }
+        if let v = parseV6(text) { return IPAddress(v6: v) }
+        return nil
+    }
+
+    /// A dotted quad (see `parse`).
+    @inline(__always)
+    static func parseV4(_ q: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var value: UInt32 = 0, dots = 0, cur: UInt32 = 0, digits = 0
+        for c in q {
+            if c == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | cur; dots += 1; cur = 0; digits = 0
+            } else if c &- 48 < 10 {
+                cur = cur * 10 + UInt32(c &- 48); digits += 1
+                guard cur <= 255, digits <= 3 else { return nil }
+            } else { return nil }
+        }
+        guard digits > 0, dots == 3 else { return nil }
+        return value << 8 | cur
+    }
+
+    /// IPv6 text (see `parse`).
+    static func parseV6(_ q: UnsafeBufferPointer<UInt8>) -> UInt128? {
+        let count = q.count
+        guard count >= 2 else { return nil }
+        var j = 0, gap = false
+        // the groups before "::" and after it, each as one number
+        var headV: UInt128 = 0, headN = 0, tailV: UInt128 = 0, tailN = 0
+        if q[0] == UInt8(ascii: ":") {
+            guard q[1] == UInt8(ascii: ":") else { return nil }
+            gap = true; j = 2
+            if j == count { return 0 }
+        }
+        while true {
+            let groupStart = j
+            var v: UInt32 = 0, digits = 0
+            while j < count {
+                let c = q[j], h: UInt8
+                switch c {
+                case 48...57: h = c &- 48
+                case 97...102: h = c &- 87
+                case 65...70: h = c &- 55
+                default: h = 0xff
+                }
+                if h == 0xff { break }
+                guard digits < 4 else { return nil }
+                v = v << 4 | UInt32(h); digits += 1; j += 1
+            }
+            if j < count && q[j] == UInt8(ascii: ".") {
+                // a dotted quad to the end: the last two groups
+                guard let v4 = parseV4(UnsafeBufferPointer(rebasing: q[groupStart...])) else { return nil }
+                if gap { tailV = tailV << 32 | UInt128(v4); tailN += 2 } else { headV = headV << 32 | UInt128(v4); headN += 2 }
+                guard headN + tailN <= 8 else { return nil }
+                break
+            }
+            guard digits > 0 else { return nil }
+            if gap { tailV = tailV << 16 | UInt128(v); tailN += 1 } else { headV = headV << 16 | UInt128(v); headN += 1 }
+            guard headN + tailN <= 8 else { return nil }
+            if j == count { break }
+            guard q[j] == UInt8(ascii: ":") else { return nil }
+            j += 1
+            guard j < count else { return nil }   // a single trailing colon
+            if q[j] == UInt8(ascii: ":") {
+                guard !gap else { return nil }
+                gap = true; j += 1
+                if j == count { break }
+            }
+        }
+        let total = headN + tailN
+        guard gap ? total <= 7 : total == 8 else { return nil }
+        return (headN == 0 ? 0 : headV << UInt128(16 * (8 - headN))) | tailV
+    }
+
+    /// The address's text (what `ip` prints): a dotted quad, or RFC 5952 IPv6 as glibc's
+    /// inet_ntop writes it (lower case, no leading zeros, the longest run of two or more zero
+    /// groups compressed to `::`, the first on ties, and `::a.b.c.d` / `::ffff:a.b.c.d` for
+    /// IPv4-compatible and IPv4-mapped addresses). Writes at most `maxTextLength` bytes at `p`
+    /// and returns how many.
+    @inline(__always)
+    func writeText(to p: UnsafeMutablePointer<UInt8>) -> Int {
+        family == .v4 ? IPAddress.writeV4(v4, to: p) : IPAddress.writeV6(bits, to: p)
+    }
+
+    @inline(__always)
+    static func writeV4(_ v: UInt32, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = Digits.octet(v >> 24, to: p)
+        p[n] = 46; n += 1
+        n += Digits.octet((v >> 16) & 0xff, to: p + n)
+        p[n] = 46; n += 1
+        n += Digits.octet((v >> 8) & 0xff, to: p + n)
+        p[n] = 46; n += 1
+        return n + Digits.octet(v & 0xff, to: p + n)
+    }
+
+    static func writeV6(_ bits: UInt128, to p: UnsafeMutablePointer<UInt8>) -> Int {
+        @inline(__always) func word(_ i: Int) -> UInt16 { UInt16(truncatingIfNeeded: bits >> UInt128(16 * (7 - i))) }
+        // the longest run of two or more zero words, the first on ties
         var bestStart = -1, bestLen = 0, curStart = -1, curLen = 0
         for i in 0..<8 {
             if word(i) == 0 {
@@ -286,6 +299,64 @@ extension IPAddress {
         }
         if bestLen < 2 { bestStart = -1 }
         let embedsV4 = bestStart == 0 && (bestLen == 6 || (bestLen == 7 && word(7) != 1) || (bestLen == 5 && word(5) == 0xffff))
-        return (bestStart, bestLen, embedsV4)
+        let h = Digits.hexDigits.utf8Start
+        var n = 0
+        var i = 0
+        while i < 8 {
+            if i == bestStart {
+                if i == 0 { p[n] = 58; n += 1 }
+                p[n] = 58; n += 1
+                i += bestLen
+                continue
+            }
+            if embedsV4 && i == 6 {
+                return n + writeV4(UInt32(truncatingIfNeeded: bits), to: p + n)
+            }
+            let x = word(i)
+            if x >= 0x1000 { p[n] = h[Int(x >> 12)]; n += 1 }
+            if x >= 0x100 { p[n] = h[Int((x >> 8) & 15)]; n += 1 }
+            if x >= 0x10 { p[n] = h[Int((x >> 4) & 15)]; n += 1 }
+            p[n] = h[Int(x & 15)]; n += 1
+            if i < 7 { p[n] = 58; n += 1 }
+            i += 1
+        }
+        return n
+    }
+}
+
+extension IPPrefix {
+    /// The longest text `writeText` writes.
+    static let maxTextLength = IPAddress.maxTextLength + 4
+
+    /// ADDRESS/LENGTH from UTF-8 text: an address `IPAddress.parse` reads, a slash and one to
+    /// three decimal digits at most the family's width; or an address alone (a host prefix).
+    /// The address is masked to the length.
+    @inline(__always)
+    static func parse(_ q: UnsafeBufferPointer<UInt8>) -> IPPrefix? {
+        let count = q.count
+        var slash = count - 1
+        while slash >= 0 && q[slash] != UInt8(ascii: "/") { slash -= 1 }
+        if slash < 0 {
+            guard let a = IPAddress.parse(q) else { return nil }
+            return IPPrefix(a, a.family.bitWidth)
+        }
+        let digits = count - slash - 1
+        guard digits >= 1 && digits <= 3, let a = IPAddress.parse(UnsafeBufferPointer(rebasing: q[..<slash])) else { return nil }
+        var len = 0
+        for c in q[(slash + 1)...] {
+            guard c &- 48 < 10 else { return nil }
+            len = len * 10 + Int(c &- 48)
+        }
+        guard len <= a.family.bitWidth else { return nil }
+        return IPPrefix(a, len)
+    }
+
+    /// ADDRESS/LENGTH (`IPAddress.writeText`, a slash, the length in decimal); returns the
+    /// number of bytes written at `p`, at most `maxTextLength`.
+    @inline(__always)
+    func writeText(to p: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = address.writeText(to: p)
+        p[n] = UInt8(ascii: "/")
+        return n + 1 + Digits.decimal(UInt64(length), to: p + n + 1)
     }
 }

@@ -38,7 +38,9 @@ public enum RouteType: UInt8, Codable, Sendable, CaseIterable {
     case unspec = 0, unicast, local, broadcast, anycast, multicast, blackhole, unreachable
     case prohibit, `throw`, nat, xresolve
 
-    public var name: String {
+    public var name: String { String(describing: nameText) }
+    /// The name as `ip` prints it (for the byte-level writers).
+    var nameText: StaticString {
         switch self {
         case .unspec: "none"; case .unicast: "unicast"; case .local: "local"
         case .broadcast: "broadcast"; case .anycast: "anycast"; case .multicast: "multicast"

@@ -52,7 +52,7 @@ public struct KernelFacts: Sendable, Equatable {
 }
 
 extension KernelFacts: Codable {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case release, ipv6MulticastRouting = "ipv6_multicast_routing"
     }
     public init(from decoder: Decoder) throws {

@@ -2,6 +2,11 @@
 /// rules, routes (all tables), nexthop objects, routing sysctls and sockets.
 /// JSON form: `schema/snapshot.schema.json`; written by `SnapshotWriter`, read by
 /// `SnapshotReader` (the byte-level `SnapshotDecoder`, with `JSONDecoder` as its fallback).
+///
+/// Member names: each model type's `CodingKeys` (declared in the order `SnapshotWriter` writes
+/// the members) are the one list: `Codable`, the writer and the decoder's tables all take the
+/// names from them, and `SnapshotWrittenKeys` names what the writer adds for people. The
+/// schema test checks the schema against these lists.
 public struct Snapshot: Codable, Sendable, Equatable {
     public static let schemaVersion = "nsaudit.snapshot/v1"
 
@@ -30,7 +35,7 @@ public struct Snapshot: Codable, Sendable, Equatable {
         for i in namespaces.indices where namespaces[i].kernel != kernelFacts { namespaces[i].kernel = kernelFacts }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case schema, generator, host, kernel, takenAt = "taken_at", kernelFacts = "kernel_facts", metadata, namespaces
     }
 
@@ -68,6 +73,7 @@ public struct SnapshotMetadata: Codable, Sendable, Equatable {
     public init(source: String, lab: String? = nil, note: String? = nil) {
         self.source = source; self.lab = lab; self.note = note
     }
+    enum CodingKeys: String, CodingKey, CaseIterable { case source, lab, note }
 }
 
 public struct NamespaceSnapshot: Codable, Sendable, Equatable {
@@ -104,7 +110,7 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
         settings = RoutingSettings(); sockets = []
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, names, inode, foundBy = "found_by", status, error, consistent
         case dumpRetries = "dump_retries", nsids, links, addresses, rules, routes, nexthops
         case settings = "sysctls", sockets
@@ -127,6 +133,7 @@ public struct Discovery: Codable, Sendable, Equatable {
     public init(kind: Kind, path: String, pid: Int32? = nil, comm: String? = nil) {
         self.kind = kind; self.path = path; self.pid = pid; self.comm = comm
     }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, path, pid, comm }
 }
 
 public struct Link: Codable, Sendable, Equatable {
@@ -164,7 +171,7 @@ public struct Link: Codable, Sendable, Equatable {
     public var isLoopback: Bool { flags & LinkFlags.loopback != 0 }
     public var isVRF: Bool { kind == "vrf" }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case index, name, kind, slaveKind = "slave_kind", flags, operstate, carrier, mtu
         case linkType = "link_type", mac, master, vrfTable = "vrf_table", link
         case linkNetnsid = "link_netnsid", peerNetns = "peer_netns", group
@@ -193,7 +200,7 @@ public struct Address: Codable, Sendable, Equatable {
 
     public var prefix: IPPrefix { IPPrefix(peer ?? local, Int(prefixlen)) }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case index, family, local, peer, prefixlen, scope, flags, broadcast, label
         case validLifetime = "valid_lft", preferredLifetime = "preferred_lft"
     }
@@ -204,13 +211,18 @@ public struct PortRange: Codable, Sendable, Equatable, Hashable {
     public var end: UInt16
     public init(_ start: UInt16, _ end: UInt16) { self.start = start; self.end = end }
     public func contains(_ p: UInt16) -> Bool { p >= start && p <= end }
+    typealias CodingKeys = RangeCodingKeys
 }
+
+/// The members of a range (PortRange, UIDRange).
+enum RangeCodingKeys: String, CodingKey, CaseIterable { case start, end }
 
 public struct UIDRange: Codable, Sendable, Equatable, Hashable {
     public var start: UInt32
     public var end: UInt32
     public init(_ start: UInt32, _ end: UInt32) { self.start = start; self.end = end }
     public func contains(_ u: UInt32) -> Bool { u >= start && u <= end }
+    typealias CodingKeys = RangeCodingKeys
 }
 
 public struct Rule: Codable, Sendable, Equatable {
@@ -268,7 +280,7 @@ public struct Rule: Codable, Sendable, Equatable {
         }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case family, priority, table, action, gotoTarget = "goto", src, dst, iif, oif, flags
         case fwmark, fwmask, tos, ipproto, sport, dport, uidrange, l3mdev
         case suppressPrefixlen = "suppress_prefixlength", suppressIfgroup = "suppress_ifgroup"
@@ -286,6 +298,7 @@ public struct RouteNexthop: Codable, Sendable, Equatable {
     public init(gateway: IPAddress?, oif: Int32?, weight: UInt16 = 1, flags: UInt32 = 0) {
         self.gateway = gateway; self.oif = oif; self.weight = weight; self.flags = flags
     }
+    enum CodingKeys: String, CodingKey, CaseIterable { case gateway, oif, weight, flags }
 }
 
 public struct Route: Codable, Sendable, Equatable {
@@ -317,7 +330,7 @@ public struct Route: Codable, Sendable, Equatable {
         tos = 0; self.protocol = `protocol`; self.scope = scope; self.metric = metric; flags = 0
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case family, table, type, dst, src, tos, `protocol`, scope, metric, prefsrc, gateway
         case oif, flags, nexthops, nhid, metrics, pref
     }
@@ -327,6 +340,7 @@ public struct NexthopGroupMember: Codable, Sendable, Equatable {
     public var id: UInt32
     public var weight: UInt16
     public init(id: UInt32, weight: UInt16) { self.id = id; self.weight = weight }
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, weight }
 }
 
 /// A nexthop object (`ip nexthop`): a single path or a group of others.
@@ -350,7 +364,7 @@ public struct Nexthop: Codable, Sendable, Equatable {
         self.id = id; self.family = family; blackhole = false; flags = 0; `protocol` = 0; fdb = false
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, family, gateway, oif, blackhole, flags, `protocol`, scope, group
         case groupType = "group_type", fdb
     }
@@ -376,8 +390,23 @@ public struct Socket: Codable, Sendable, Equatable {
         self.local = local; self.localPort = localPort; self.remote = remote; self.remotePort = remotePort
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case `protocol`, family, state, local, localPort = "local_port", remote
         case remotePort = "remote_port", boundIf = "bound_if", uid, inode
     }
+}
+
+/// Members `SnapshotWriter` adds for people and tools reading the JSON (names for numbers,
+/// device names for ifindexes): not part of the model, skipped by the readers.
+enum SnapshotWrittenKeys: String, CodingKey, CaseIterable {
+    /// Link and address flags by name.
+    case flagNames = "flag_names"
+    /// Link: IFF_UP.
+    case adminUp = "admin_up"
+    /// The device of an address, route, route nexthop or nexthop object.
+    case dev
+    /// Rule: FR_ACT_* by name.
+    case actionName = "action_name"
+    /// Socket: the device of `bound_if`.
+    case boundDev = "bound_dev"
 }

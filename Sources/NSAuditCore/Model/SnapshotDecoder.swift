@@ -39,6 +39,9 @@ struct SnapshotDecoder {
 
     private init(_ p: UnsafePointer<UInt8>, _ n: Int) { self.p = p; self.n = n }
 
+    /// The members `schema(_:)` looks for.
+    private static let header = FieldTable<Snapshot.CodingKeys>([.schema])
+
     /// Decodes a whole snapshot. The schema string is returned as found; the caller checks it.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> Snapshot {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { throw .syntax }
@@ -59,7 +62,7 @@ struct SnapshotDecoder {
             var schema: String?
             try d.beginObject()
             var o = ObjectCursor()
-            while let k = try d.field(Fields.header, &o) {
+            while let k = try d.field(Self.header, &o) {
                 schema = try d.at(k.stringValue) { try $0.null() ? nil : $0.string() }
             }
             return schema
@@ -90,11 +93,12 @@ struct SnapshotDecoder {
     // MARK: - model types (member names from each type's CodingKeys)
 
     private mutating func snapshot() throws -> Snapshot {
+        typealias K = Snapshot.CodingKeys
         try beginObject()
         var schema: String?, generator: String?, host: String?, kernel: String?, takenAt: String?
         var facts: KernelFacts?, metadata: SnapshotMetadata?, namespaces: [NamespaceSnapshot]?
         var o = ObjectCursor()
-        while let k = try field(Fields.snapshot, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .schema: schema = try d.string()
@@ -108,18 +112,19 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var s = Snapshot(generator: try required(generator, "generator"), host: try required(host, "host"),
-                         kernel: try required(kernel, "kernel"), takenAt: try required(takenAt, "taken_at"),
-                         kernelFacts: facts, metadata: metadata, namespaces: try required(namespaces, "namespaces"))
-        s.schema = try required(schema, "schema")
+        var s = Snapshot(generator: try required(generator, K.generator), host: try required(host, K.host),
+                         kernel: try required(kernel, K.kernel), takenAt: try required(takenAt, K.takenAt),
+                         kernelFacts: facts, metadata: metadata, namespaces: try required(namespaces, K.namespaces))
+        s.schema = try required(schema, K.schema)
         return s
     }
 
     private mutating func kernelFacts() throws -> KernelFacts {
+        typealias K = KernelFacts.CodingKeys
         try beginObject()
         var release: String?, mroute6: Bool?
         var o = ObjectCursor()
-        while let k = try field(Fields.kernelFacts, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .release: release = try d.string()
@@ -127,16 +132,17 @@ struct SnapshotDecoder {
                 }
             }
         }
-        return KernelFacts(release: try required(release, "release"),
-                           ipv6MulticastRouting: try required(mroute6, "ipv6_multicast_routing"))
+        return KernelFacts(release: try required(release, K.release),
+                           ipv6MulticastRouting: try required(mroute6, K.ipv6MulticastRouting))
     }
 
     private mutating func metadata() throws -> SnapshotMetadata {
+        typealias K = SnapshotMetadata.CodingKeys
         try beginObject()
         var source: String?, lab: String?, note: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.metadata, &o) {
-            try at(k.rawValue) { d in
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
                 switch k {
                 case .source: source = try d.string()
                 case .lab: lab = try d.optionalString()
@@ -144,17 +150,18 @@ struct SnapshotDecoder {
                 }
             }
         }
-        return SnapshotMetadata(source: try required(source, "source"), lab: lab, note: note)
+        return SnapshotMetadata(source: try required(source, K.source), lab: lab, note: note)
     }
 
     private mutating func namespace() throws -> NamespaceSnapshot {
+        typealias K = NamespaceSnapshot.CodingKeys
         try beginObject()
         var id: String?, names: [String]?, inode: UInt64?, foundBy: [Discovery]?
         var status: NamespaceSnapshot.Status?, error: String?, consistent: Bool?, dumpRetries: Int?
         var nsids: [String: String]?, links: [Link]?, addresses: [Address]?, rules: [Rule]?
         var routes: [Route]?, nexthops: [Nexthop]?, sysctls: [String: Int]?, sockets: [Socket]?
         var o = ObjectCursor()
-        while let k = try field(Fields.namespace, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.string()
@@ -176,28 +183,29 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var ns = NamespaceSnapshot(id: try required(id, "id"), names: try required(names, "names"),
-                                   inode: try required(inode, "inode"), foundBy: try required(foundBy, "found_by"),
-                                   status: try required(status, "status"), error: error)
-        ns.consistent = try required(consistent, "consistent")
-        ns.dumpRetries = try required(dumpRetries, "dump_retries")
-        ns.nsids = try required(nsids, "nsids")
-        ns.links = try required(links, "links")
-        ns.addresses = try required(addresses, "addresses")
-        ns.rules = try required(rules, "rules")
-        ns.routes = try required(routes, "routes")
-        ns.nexthops = try required(nexthops, "nexthops")
-        ns.settings = RoutingSettings(sysctls: try required(sysctls, "sysctls"))
-        ns.sockets = try required(sockets, "sockets")
+        var ns = NamespaceSnapshot(id: try required(id, K.id), names: try required(names, K.names),
+                                   inode: try required(inode, K.inode), foundBy: try required(foundBy, K.foundBy),
+                                   status: try required(status, K.status), error: error)
+        ns.consistent = try required(consistent, K.consistent)
+        ns.dumpRetries = try required(dumpRetries, K.dumpRetries)
+        ns.nsids = try required(nsids, K.nsids)
+        ns.links = try required(links, K.links)
+        ns.addresses = try required(addresses, K.addresses)
+        ns.rules = try required(rules, K.rules)
+        ns.routes = try required(routes, K.routes)
+        ns.nexthops = try required(nexthops, K.nexthops)
+        ns.settings = RoutingSettings(sysctls: try required(sysctls, K.settings))
+        ns.sockets = try required(sockets, K.sockets)
         return ns
     }
 
     private mutating func discovery() throws -> Discovery {
+        typealias K = Discovery.CodingKeys
         try beginObject()
         var kind: Discovery.Kind?, path: String?, pid: Int32?, comm: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.discovery, &o) {
-            try at(k.rawValue) { d in
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
                 switch k {
                 case .kind: kind = try d.rawEnum()
                 case .path: path = try d.string()
@@ -206,17 +214,18 @@ struct SnapshotDecoder {
                 }
             }
         }
-        return Discovery(kind: try required(kind, "kind"), path: try required(path, "path"), pid: pid, comm: comm)
+        return Discovery(kind: try required(kind, K.kind), path: try required(path, K.path), pid: pid, comm: comm)
     }
 
     private mutating func link() throws -> Link {
+        typealias K = Link.CodingKeys
         try beginObject()
         var index: Int32?, name: String?, flags: UInt32?, operstate: String?, mtu: UInt32?
         var linkType: UInt16?, group: UInt32?
         var kind: String?, slaveKind: String?, carrier: Bool?, mac: String?, master: Int32?
         var vrfTable: UInt32?, link: Int32?, linkNetnsid: Int32?, peerNetns: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.link, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .index: index = try d.integer()
@@ -238,23 +247,24 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var l = Link(index: try required(index, "index"), name: try required(name, "name"),
-                     flags: try required(flags, "flags"), operstate: try required(operstate, "operstate"),
-                     mtu: try required(mtu, "mtu"), linkType: try required(linkType, "link_type"))
-        l.group = try required(group, "group")
+        var l = Link(index: try required(index, K.index), name: try required(name, K.name),
+                     flags: try required(flags, K.flags), operstate: try required(operstate, K.operstate),
+                     mtu: try required(mtu, K.mtu), linkType: try required(linkType, K.linkType))
+        l.group = try required(group, K.group)
         l.kind = kind; l.slaveKind = slaveKind; l.carrier = carrier; l.mac = mac; l.master = master
         l.vrfTable = vrfTable; l.link = link; l.linkNetnsid = linkNetnsid; l.peerNetns = peerNetns
         return l
     }
 
     private mutating func address() throws -> Address {
+        typealias K = Address.CodingKeys
         try beginObject()
         var index: Int32?, family: IPAddress.Family?, local: IPAddress?, prefixlen: UInt8?
         var scope: UInt8?, flags: UInt32?
         var peer: IPAddress?, broadcast: IPAddress?, label: String?
         var validLifetime: UInt32?, preferredLifetime: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.address, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .index: index = try d.integer()
@@ -271,22 +281,23 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var a = Address(index: try required(index, "index"), local: try required(local, "local"),
-                        prefixlen: try required(prefixlen, "prefixlen"), scope: try required(scope, "scope"),
-                        flags: try required(flags, "flags"))
-        a.family = try required(family, "family")
+        var a = Address(index: try required(index, K.index), local: try required(local, K.local),
+                        prefixlen: try required(prefixlen, K.prefixlen), scope: try required(scope, K.scope),
+                        flags: try required(flags, K.flags))
+        a.family = try required(family, K.family)
         a.peer = peer; a.broadcast = broadcast; a.label = label
         a.validLifetime = validLifetime; a.preferredLifetime = preferredLifetime
         return a
     }
 
     private mutating func rule() throws -> Rule {
+        typealias K = Rule.CodingKeys
         try beginObject()
         var family: IPAddress.Family?, priority: UInt32?, table: UInt32?, action: UInt8?
         var flags: UInt32?, tos: UInt8?, l3mdev: Bool?, proto: UInt8?
         var r = Rule(family: .v4, priority: 0, table: 0)
         var o = ObjectCursor()
-        while let k = try field(Fields.rule, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .family: family = try d.family()
@@ -314,14 +325,14 @@ struct SnapshotDecoder {
                 }
             }
         }
-        r.family = try required(family, "family")
-        r.priority = try required(priority, "priority")
-        r.table = try required(table, "table")
-        r.action = try required(action, "action")
-        r.flags = try required(flags, "flags")
-        r.tos = try required(tos, "tos")
-        r.l3mdev = try required(l3mdev, "l3mdev")
-        r.protocol = try required(proto, "protocol")
+        r.family = try required(family, K.family)
+        r.priority = try required(priority, K.priority)
+        r.table = try required(table, K.table)
+        r.action = try required(action, K.action)
+        r.flags = try required(flags, K.flags)
+        r.tos = try required(tos, K.tos)
+        r.l3mdev = try required(l3mdev, K.l3mdev)
+        r.protocol = try required(proto, K.`protocol`)
         return r
     }
 
@@ -337,29 +348,31 @@ struct SnapshotDecoder {
 
     /// `{"start": S, "end": E}` (PortRange and UIDRange).
     private mutating func range<T: FixedWidthInteger>() throws -> (T, T) {
+        typealias K = RangeCodingKeys
         try beginObject()
         var start: T?, end: T?
         var o = ObjectCursor()
-        while let k = try field(Fields.range, &o) {
-            try at(k.rawValue) { d in
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
                 switch k {
                 case .start: start = try d.integer()
                 case .end: end = try d.integer()
                 }
             }
         }
-        return (try required(start, "start"), try required(end, "end"))
+        return (try required(start, K.start), try required(end, K.end))
     }
 
     /// The hot path: a snapshot can hold a million of these.
     private mutating func route() throws -> Route {
+        typealias K = Route.CodingKeys
         try beginObject()
         var family: IPAddress.Family?, table: UInt32?, type: RouteType?, dst: IPPrefix?
         var tos: UInt8?, proto: UInt8?, scope: UInt8?, metric: UInt32?, flags: UInt32?
         var src: IPPrefix?, prefsrc: IPAddress?, gateway: IPAddress?, oif: Int32?
         var nexthops: [RouteNexthop]?, nhid: UInt32?, metrics: [String: UInt32]?, pref: UInt8?
         var o = ObjectCursor()
-        while let k = try field(Fields.route, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .family: family = try d.family()
@@ -382,23 +395,24 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var r = Route(family: try required(family, "family"), table: try required(table, "table"),
-                      type: try required(type, "type"), dst: try required(dst, "dst"),
-                      protocol: try required(proto, "protocol"), scope: try required(scope, "scope"),
-                      metric: try required(metric, "metric"))
-        r.tos = try required(tos, "tos")
-        r.flags = try required(flags, "flags")
+        var r = Route(family: try required(family, K.family), table: try required(table, K.table),
+                      type: try required(type, K.type), dst: try required(dst, K.dst),
+                      protocol: try required(proto, K.`protocol`), scope: try required(scope, K.scope),
+                      metric: try required(metric, K.metric))
+        r.tos = try required(tos, K.tos)
+        r.flags = try required(flags, K.flags)
         r.src = src; r.prefsrc = prefsrc; r.gateway = gateway; r.oif = oif
         r.nexthops = nexthops; r.nhid = nhid; r.metrics = metrics; r.pref = pref
         return r
     }
 
     private mutating func routeNexthop() throws -> RouteNexthop {
+        typealias K = RouteNexthop.CodingKeys
         try beginObject()
         var gateway: IPAddress?, oif: Int32?, weight: UInt16?, flags: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.routeNexthop, &o) {
-            try at(k.rawValue) { d in
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
                 switch k {
                 case .gateway: gateway = try d.null() ? nil : d.ipAddress()
                 case .oif: oif = try d.optionalInteger()
@@ -407,16 +421,17 @@ struct SnapshotDecoder {
                 }
             }
         }
-        return RouteNexthop(gateway: gateway, oif: oif, weight: try required(weight, "weight"),
-                            flags: try required(flags, "flags"))
+        return RouteNexthop(gateway: gateway, oif: oif, weight: try required(weight, K.weight),
+                            flags: try required(flags, K.flags))
     }
 
     private mutating func nexthop() throws -> Nexthop {
+        typealias K = Nexthop.CodingKeys
         try beginObject()
         var id: UInt32?, family: UInt8?, blackhole: Bool?, flags: UInt32?, proto: UInt8?, fdb: Bool?
         var gateway: IPAddress?, oif: Int32?, scope: UInt8?, group: [NexthopGroupMember]?, groupType: String?
         var o = ObjectCursor()
-        while let k = try field(Fields.nexthop, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.integer()
@@ -433,37 +448,39 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var h = Nexthop(id: try required(id, "id"), family: try required(family, "family"))
-        h.blackhole = try required(blackhole, "blackhole")
-        h.flags = try required(flags, "flags")
-        h.protocol = try required(proto, "protocol")
-        h.fdb = try required(fdb, "fdb")
+        var h = Nexthop(id: try required(id, K.id), family: try required(family, K.family))
+        h.blackhole = try required(blackhole, K.blackhole)
+        h.flags = try required(flags, K.flags)
+        h.protocol = try required(proto, K.`protocol`)
+        h.fdb = try required(fdb, K.fdb)
         h.gateway = gateway; h.oif = oif; h.scope = scope; h.group = group; h.groupType = groupType
         return h
     }
 
     private mutating func groupMember() throws -> NexthopGroupMember {
+        typealias K = NexthopGroupMember.CodingKeys
         try beginObject()
         var id: UInt32?, weight: UInt16?
         var o = ObjectCursor()
-        while let k = try field(Fields.groupMember, &o) {
-            try at(k.rawValue) { d in
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
                 switch k {
                 case .id: id = try d.integer()
                 case .weight: weight = try d.integer()
                 }
             }
         }
-        return NexthopGroupMember(id: try required(id, "id"), weight: try required(weight, "weight"))
+        return NexthopGroupMember(id: try required(id, K.id), weight: try required(weight, K.weight))
     }
 
     private mutating func socket() throws -> Socket {
+        typealias K = Socket.CodingKeys
         try beginObject()
         var proto: String?, family: IPAddress.Family?, state: String?, local: IPAddress?
         var localPort: UInt16?, remote: IPAddress?, remotePort: UInt16?
         var boundIf: Int32?, uid: UInt32?, inode: UInt32?
         var o = ObjectCursor()
-        while let k = try field(Fields.socket, &o) {
+        while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
                 switch k {
                 case .protocol: proto = try d.string()
@@ -479,18 +496,18 @@ struct SnapshotDecoder {
                 }
             }
         }
-        var s = Socket(protocol: try required(proto, "protocol"), family: try required(family, "family"),
-                       state: try required(state, "state"), local: try required(local, "local"),
-                       localPort: try required(localPort, "local_port"), remote: try required(remote, "remote"),
-                       remotePort: try required(remotePort, "remote_port"))
+        var s = Socket(protocol: try required(proto, K.`protocol`), family: try required(family, K.family),
+                       state: try required(state, K.state), local: try required(local, K.local),
+                       localPort: try required(localPort, K.localPort), remote: try required(remote, K.remote),
+                       remotePort: try required(remotePort, K.remotePort))
         s.boundIf = boundIf; s.uid = uid; s.inode = inode
         return s
     }
 
     // MARK: - values
 
-    private func required<T>(_ v: T?, _ name: String) throws(Failure) -> T {
-        guard let v else { throw .field(path: [], detail: "missing field \"\(name)\"") }
+    private func required<T, K: CodingKey>(_ v: T?, _ key: K) throws(Failure) -> T {
+        guard let v else { throw .field(path: [], detail: "missing field \"\(key.stringValue)\"") }
         return v
     }
 
@@ -536,7 +553,7 @@ struct SnapshotDecoder {
 
     private mutating func ipAddress() throws -> IPAddress {
         let s = try stringSpan()
-        if !s.escaped, let a = Self.parseAddress(p + s.start, s.end - s.start) { return a }
+        if !s.escaped, let a = IPAddress.parse(bytes(s)) { return a }
         let text = try makeString(s)
         guard let a = IPAddress(text) else { throw Failure.field(path: [], detail: "not an IP address: \(text)") }
         return a
@@ -544,79 +561,10 @@ struct SnapshotDecoder {
 
     private mutating func ipPrefix() throws -> IPPrefix {
         let s = try stringSpan()
-        if !s.escaped {
-            // Fast path: "ADDRESS/L" with a one- to three-digit length.
-            var slash = s.end - 1
-            while slash > s.start && p[slash] != UInt8(ascii: "/") { slash -= 1 }
-            let lenDigits = s.end - slash - 1
-            if slash > s.start, lenDigits >= 1 && lenDigits <= 3,
-               let a = Self.parseAddress(p + s.start, slash - s.start) {
-                var len = 0, ok = true
-                for j in slash + 1 ..< s.end {
-                    let c = p[j]
-                    if c < 48 || c > 57 { ok = false; break }
-                    len = len * 10 + Int(c - 48)
-                }
-                if ok && len <= a.family.bitWidth { return IPPrefix(a, len) }
-            }
-        }
+        if !s.escaped, let pr = IPPrefix.parse(bytes(s)) { return pr }
         let text = try makeString(s)
         guard let pr = IPPrefix(text) else { throw Failure.field(path: [], detail: "not an IP prefix: \(text)") }
         return pr
-    }
-
-    /// Plain dotted-quad IPv4 or colon-hex IPv6 from bytes; nil for anything else (other
-    /// forms and errors then go through `IPAddress(String)`, the reference parser).
-    private static func parseAddress(_ q: UnsafePointer<UInt8>, _ count: Int) -> IPAddress? {
-        if let v = parseV4(q, count) { return IPAddress(v4: v) }
-        if let v = parseV6(q, count) { return IPAddress(v6: v) }
-        return nil
-    }
-
-    /// IPv6 of 1–4-digit hex groups with at most one "::" (no embedded IPv4); nil otherwise.
-    private static func parseV6(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt128? {
-        guard count >= 2 else { return nil }
-        var j = 0, gap = false
-        var headV: UInt128 = 0, headN = 0, tailV: UInt128 = 0, tailN = 0
-        if q[0] == UInt8(ascii: ":") {
-            guard q[1] == UInt8(ascii: ":") else { return nil }
-            gap = true; j = 2
-            if j == count { return 0 }
-        }
-        while true {
-            var v: UInt128 = 0, digits = 0
-            while j < count {
-                let c = q[j], h: UInt8
-                switch c {
-                case 48...57: h = c - 48
-                case 97...102: h = c - 87
-                case 65...70: h = c - 55
-                default: h = 0xff
-                }
-                if h == 0xff { break }
-                v = v << 4 | UInt128(h); digits += 1; j += 1
-            }
-            guard digits >= 1 && digits <= 4 else { return nil }
-            if gap { tailV = tailV << 16 | v; tailN += 1 } else { headV = headV << 16 | v; headN += 1 }
-            guard headN + tailN <= 8 else { return nil }
-            if j == count { break }
-            guard q[j] == UInt8(ascii: ":") else { return nil }
-            j += 1
-            guard j < count else { return nil }   // a single trailing colon
-            if q[j] == UInt8(ascii: ":") {
-                guard !gap else { return nil }
-                gap = true; j += 1
-                if j == count { break }
-            }
-        }
-        let total = headN + tailN
-        guard gap ? total <= 7 : total == 8 else { return nil }
-        return (headN == 0 ? 0 : headV << UInt128(16 * (8 - headN))) | tailV
-    }
-
-    /// Dotted-quad IPv4 from bytes, by `IPAddress`'s own rules.
-    private static func parseV4(_ q: UnsafePointer<UInt8>, _ count: Int) -> UInt32? {
-        IPAddress.parseV4(utf8: UnsafeBufferPointer(start: q, count: count))
     }
 
     /// Consumes `null` if it is next.
@@ -695,10 +643,15 @@ struct SnapshotDecoder {
         if s.escaped {
             text = String(validating: try unescape(s), as: UTF8.self)
         } else {
-            text = String(validating: UnsafeBufferPointer(start: p + s.start, count: s.end - s.start), as: UTF8.self)
+            text = String(validating: bytes(s), as: UTF8.self)
         }
         guard let text else { throw .unsupported("invalid UTF-8 in a string") }
         return text
+    }
+
+    /// A string's bytes between the quotes (not unescaped).
+    @inline(__always) private func bytes(_ s: StringSpan) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: p + s.start, count: s.end - s.start)
     }
 
     private func equals(_ s: StringSpan, _ word: StaticString) -> Bool {
@@ -803,7 +756,7 @@ struct SnapshotDecoder {
 
     /// The next member this type knows, skipping the others; nil at the closing brace.
     @inline(__always)
-    private mutating func field<K>(_ table: FieldTable<K>, _ o: inout ObjectCursor) throws(Failure) -> K? {
+    private mutating func field<K: EncodedCodingKey>(_ table: FieldTable<K>, _ o: inout ObjectCursor) throws(Failure) -> K? {
         while true {
             guard let s = try nextKey(&o) else { return nil }
             let found: Int?
@@ -952,79 +905,4 @@ struct SnapshotDecoder {
             guard digits(&self) > 0 else { throw .syntax }
         }
     }
-}
-
-/// The member names of one model type, matched against key bytes without making Strings.
-struct FieldTable<K: Sendable>: Sendable {
-    let keys: [K]
-    private let names: [UInt8]
-    private let starts: [Int]
-
-    init(_ keys: [K], name: (K) -> String) {
-        self.keys = keys
-        var names: [UInt8] = [], starts = [0]
-        for k in keys { names += Array(name(k).utf8); starts.append(names.count) }
-        self.names = names; self.starts = starts
-    }
-
-    /// The index of the key with these bytes, trying `hint` (the member after the last one
-    /// found: writers keep one order) first.
-    @inline(__always)
-    func match(_ q: UnsafePointer<UInt8>, _ count: Int, from hint: Int) -> Int? {
-        let m = keys.count
-        return names.withUnsafeBufferPointer { nb -> Int? in
-            starts.withUnsafeBufferPointer { sb -> Int? in
-                var k = hint < m ? hint : 0
-                for _ in 0 ..< m {
-                    let s = sb[k]
-                    if sb[k + 1] - s == count && (count == 0 || memcmp(nb.baseAddress! + s, q, count) == 0) { return k }
-                    k += 1
-                    if k == m { k = 0 }
-                }
-                return nil
-            }
-        }
-    }
-}
-
-/// Member lists, in the order `SnapshotWriter` writes them (the first guess when matching).
-enum Fields {
-    static let header = FieldTable<Snapshot.CodingKeys>([.schema]) { $0.stringValue }
-    static let snapshot = FieldTable<Snapshot.CodingKeys>(
-        [.schema, .generator, .host, .kernel, .takenAt, .kernelFacts, .metadata, .namespaces]) { $0.stringValue }
-    static let kernelFacts = FieldTable<KernelFacts.CodingKeys>([.release, .ipv6MulticastRouting]) { $0.stringValue }
-    static let metadata = FieldTable<MetadataKey>([.source, .lab, .note]) { $0.rawValue }
-    static let namespace = FieldTable<NamespaceSnapshot.CodingKeys>(
-        [.id, .names, .inode, .foundBy, .status, .error, .consistent, .dumpRetries, .nsids, .links,
-         .addresses, .rules, .routes, .nexthops, .settings, .sockets]) { $0.stringValue }
-    static let discovery = FieldTable<DiscoveryKey>([.kind, .path, .pid, .comm]) { $0.rawValue }
-    static let link = FieldTable<Link.CodingKeys>(
-        [.index, .name, .kind, .slaveKind, .flags, .operstate, .carrier, .mtu, .linkType, .mac,
-         .master, .vrfTable, .link, .linkNetnsid, .peerNetns, .group]) { $0.stringValue }
-    static let address = FieldTable<Address.CodingKeys>(
-        [.index, .family, .local, .peer, .prefixlen, .scope, .flags, .broadcast, .label,
-         .validLifetime, .preferredLifetime]) { $0.stringValue }
-    static let rule = FieldTable<Rule.CodingKeys>(
-        [.family, .priority, .table, .action, .gotoTarget, .src, .dst, .iif, .oif, .flags, .fwmark,
-         .fwmask, .tos, .ipproto, .sport, .dport, .uidrange, .l3mdev, .suppressPrefixlen,
-         .suppressIfgroup, .protocol, .realms]) { $0.stringValue }
-    static let range = FieldTable<RangeKey>([.start, .end]) { $0.rawValue }
-    static let route = FieldTable<Route.CodingKeys>(
-        [.family, .table, .type, .dst, .src, .tos, .protocol, .scope, .metric, .prefsrc, .gateway,
-         .oif, .flags, .nexthops, .nhid, .metrics, .pref]) { $0.stringValue }
-    static let routeNexthop = FieldTable<RouteNexthopKey>([.gateway, .oif, .weight, .flags]) { $0.rawValue }
-    static let nexthop = FieldTable<Nexthop.CodingKeys>(
-        [.id, .family, .gateway, .oif, .blackhole, .flags, .protocol, .scope, .group, .groupType,
-         .fdb]) { $0.stringValue }
-    static let groupMember = FieldTable<GroupMemberKey>([.id, .weight]) { $0.rawValue }
-    static let socket = FieldTable<Socket.CodingKeys>(
-        [.protocol, .family, .state, .local, .localPort, .remote, .remotePort, .boundIf, .uid,
-         .inode]) { $0.stringValue }
-
-    // Types whose CodingKeys are synthesized (not visible here): their property names.
-    enum MetadataKey: String { case source, lab, note }
-    enum DiscoveryKey: String { case kind, path, pid, comm }
-    enum RangeKey: String { case start, end }
-    enum RouteNexthopKey: String { case gateway, oif, weight, flags }
-    enum GroupMemberKey: String { case id, weight }
 }
