@@ -15,109 +15,48 @@ public enum ReportRenderer {
     }
 
     public static func json(_ r: Report) -> String {
-        String(decoding: jsonBytes(r), as: UTF8.self) + "\n"
+        var bytes = jsonBytes(r)
+        bytes.append(10)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func encoder() -> JSONEncoder {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return enc
-    }
-
-    /// The report as `JSONEncoder` writes it. A big report's findings are encoded in pieces
-    /// on every core and spliced into the rest: the same bytes (`parallelFindings` off only
-    /// to check that).
-    static func jsonBytes(_ r: Report, parallelFindings: Bool = true, pieces: Int? = nil) -> [UInt8] {
-        // Every field of the report is plain data: encoding cannot fail.
-        guard parallelFindings, r.findings.count >= 256 || pieces != nil, !r.findings.isEmpty else { return Array(try! encoder().encode(r)) }
-        var rest = r
-        rest.findings = []
-        let head = Array(try! encoder().encode(rest))
-        // the top-level key (two spaces in) with its empty array
-        let slot = Array("\n  \"findings\" : [\n\n  ]".utf8)
-        guard let at = firstIndex(of: slot, in: head) else { return Array(try! encoder().encode(r)) }
+    /// The report as `JSONEncoder` writes it with `.prettyPrinted, .sortedKeys,
+    /// .withoutEscapingSlashes` (no newline at the end), written by `JSONWriter` (ReportJSON.swift).
+    /// A big report's findings (mostly their source blocks) are written on every core, each
+    /// piece at the depth of the findings array, and appended in order.
+    static func jsonBytes(_ r: Report) -> [UInt8] {
         let findings = r.findings
-        let n = max(1, min(pieces ?? processorCount * 4, findings.count))
-        // Pieces of about equal size: a finding costs about its source blocks (a few dozen
-        // lines besides).
-        var bounds = [0]
+        // A finding costs about its source blocks (a line each) and a few dozen lines besides.
         let weights = findings.map { 24 + $0.sources.count }
         let total = weights.reduce(0, +)
-        var sum = 0
-        for (i, w) in weights.enumerated() where bounds.count < n {
-            sum += w
-            if sum * n >= total * bounds.count && i + 1 < findings.count { bounds.append(i + 1) }
-        }
-        bounds.append(findings.count)
-        let cuts = bounds
-        let parts = parallelMap(cuts.count - 1) { k -> [UInt8] in
-            let bytes = encodePiece(Array(findings[cuts[k]..<cuts[k + 1]]))
-            // "[\n" elements "\n]": the elements, one level deeper (blank lines stay blank)
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count + bytes.count / 8)
-            var lineStart = true
-            for b in bytes[2..<(bytes.count - 2)] {
-                if lineStart && b != 0x0a { out.append(0x20); out.append(0x20) }
-                out.append(b)
-                lineStart = b == 0x0a
+        var w = JSONWriter([UInt8](), escaping: .foundation, pretty: true)
+        w.out.reserveCapacity(4096 + total * 28 + r.namespaces.count * 1024)
+        r.writeJSON(to: &w) { w in
+            guard findings.count > 1, total >= 20_000 else {
+                for f in findings { w.element(); f.writeJSON(to: &w) }
+                return
             }
-            return out
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(head.count + parts.reduce(0) { $0 + $1.count + 2 } + 16)
-        out += head[..<at]
-        out += Array("\n  \"findings\" : [\n".utf8)
-        for (k, p) in parts.enumerated() {
-            if k > 0 { out += Array(",\n".utf8) }
-            out += p
-        }
-        out += Array("\n  ]".utf8)
-        out += head[(at + slot.count)...]
-        return out
-    }
-
-    /// Where `needle` first starts in `hay` at or after `start` (a plain scan: the standard
-    /// library's `firstRange(of:)` made the report's output phase 2-3x slower).
-    static func firstIndex(of needle: [UInt8], in hay: [UInt8], from start: Int = 0) -> Int? {
-        guard let first = needle.first, needle.count <= hay.count else { return nil }
-        var i = start
-        while i <= hay.count - needle.count {
-            if hay[i] == first && hay[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
-        }
-        return nil
-    }
-
-    /// A JSON array of findings as `JSONEncoder` writes it. Their source blocks (most of a
-    /// big report) are written here instead: CIDR text needs no escaping, so each list is
-    /// its lines at the depth the encoder would put them.
-    static func encodePiece(_ findings: [Finding]) -> [UInt8] {
-        var emptied = findings
-        for i in emptied.indices { emptied[i].sources = [] }
-        let bytes = Array(try! encoder().encode(emptied))
-        // each finding's key (four spaces in: a key of an element of the array) and empty list
-        let slot = Array("\n    \"sources\" : [\n\n    ]".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + findings.reduce(0) { $0 + $1.sources.count * 48 })
-        var from = 0
-        for f in findings {
-            guard let at = firstIndex(of: slot, in: bytes, from: from) else { return Array(try! encoder().encode(findings)) }
-            out += bytes[from..<at]
-            if f.sources.isEmpty { out += slot } else {
-                out.append(contentsOf: "\n    \"sources\" : [\n".utf8)
-                for (j, src) in f.sources.enumerated() {
-                    out.append(contentsOf: "      \"".utf8)
-                    out.append(contentsOf: src.description.utf8)
-                    out.append(contentsOf: j + 1 < f.sources.count ? "\",\n".utf8 : "\"\n".utf8)
-                }
-                out.append(contentsOf: "    ]".utf8)
+            // Pieces of about equal weight, several per core.
+            let n = min(processorCount * 4, findings.count)
+            var bounds = [0]
+            var sum = 0
+            for (i, x) in weights.enumerated() where bounds.count < n {
+                sum += x
+                if sum * n >= total * bounds.count && i + 1 < findings.count { bounds.append(i + 1) }
             }
-            from = at + slot.count
+            bounds.append(findings.count)
+            let cuts = bounds, depth = w.depth
+            let parts = parallelMap(cuts.count - 1) { k -> [UInt8] in
+                let range = cuts[k]..<cuts[k + 1]
+                var p = JSONWriter([UInt8](), escaping: .foundation, pretty: true, continuingAt: depth, afterElements: k > 0)
+                p.out.reserveCapacity(weights[range].reduce(0, +) * 28)
+                for f in findings[range] { p.element(); f.writeJSON(to: &p) }
+                return p.out
+            }
+            for part in parts { part.withUnsafeBufferPointer { w.elements($0) } }
         }
-        out += bytes[from...]
-        return out
+        return w.out
     }
-
 
     // MARK: text
 

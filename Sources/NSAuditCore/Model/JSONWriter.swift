@@ -33,7 +33,8 @@ struct JSONEscaping: Sendable, Equatable {
 
 /// The one JSON writer: JSON into a `ByteSink`, for the snapshot (`SnapshotWriter`, into a
 /// chunked `ByteBuffer`), route-get's answers (`RouteGetFormat`, `ip -j` in `IPRouteText`,
-/// into `[UInt8]`) and whoever else writes JSON by hand.
+/// into `[UInt8]`), the report (`ReportRenderer.json`, pretty, into `[UInt8]`) and whoever
+/// else writes JSON by hand.
 ///
 /// Compact (no whitespace), or with `pretty` laid out as JSONEncoder's `.prettyPrinted` lays
 /// it out (two spaces a level, `"name" : value`, empty containers as `[`, a blank line, `]`).
@@ -47,13 +48,24 @@ struct JSONWriter<Out: ByteSink> {
     var out: Out
     var escaping: JSONEscaping
     let pretty: Bool
-    private var depth = 0
+    private(set) var depth = 0
     private var hasElement: UInt64 = 0
 
     init(_ out: Out, escaping: JSONEscaping, pretty: Bool = false) {
         self.out = out
         self.escaping = escaping
         self.pretty = pretty
+    }
+
+    /// A writer of elements for a container `depth` levels deep that another writer has open
+    /// (pieces of a big array written on several cores): what it writes is appended there
+    /// with `elements(_:)`, in order. `afterElements`: the container already has elements
+    /// (the first element written here starts with a comma).
+    init(_ out: Out, escaping: JSONEscaping, pretty: Bool = false, continuingAt depth: Int, afterElements: Bool) {
+        precondition(depth > 0 && depth < 64, "JSON nesting too deep")
+        self.init(out, escaping: escaping, pretty: pretty)
+        self.depth = depth
+        if afterElements { hasElement = 1 << UInt64(depth) }
     }
 
     // MARK: containers
@@ -123,6 +135,14 @@ struct JSONWriter<Out: ByteSink> {
     /// `,"name":` without separator bookkeeping (a member after others, in a fixed sequence).
     @inline(__always) mutating func nextKey<K: EncodedCodingKey>(_ name: K) { out.write(K.fields.separated(name)) }
 
+    /// Elements of the open container, written by a writer `continuingAt` its depth (with
+    /// `afterElements` true unless the container had none before them).
+    @inline(__always) mutating func elements(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        out.write(bytes)
+        hasElement |= 1 << UInt64(depth)
+    }
+
     /// Bytes as they are (fragments of JSON).
     @inline(__always) mutating func raw(_ s: StaticString) { out.write(s) }
     @inline(__always) mutating func raw(_ bytes: UnsafeBufferPointer<UInt8>) { out.write(bytes) }
@@ -132,6 +152,16 @@ struct JSONWriter<Out: ByteSink> {
     @inline(__always) mutating func null() { out.write(StaticString("null")) }
     @inline(__always) mutating func bool(_ b: Bool) { out.write(b ? StaticString("true") : StaticString("false")) }
     @inline(__always) mutating func int<T: BinaryInteger>(_ v: T) { out.write(decimal: v) }
+
+    /// A finite number as JSONEncoder writes it: the shortest text that reads back as the
+    /// same Double (Swift's `description`), without a trailing `.0` (`4`, `0.123`, `1.5e-07`,
+    /// `1e+16`, `-0`). JSON has no NaN or infinity (JSONEncoder throws): those are `null`.
+    mutating func double(_ v: Double) {
+        guard v.isFinite else { null(); return }
+        var s = v.description
+        if s.hasSuffix(".0") { s.removeLast(2) }
+        out.write(utf8: s)
+    }
 
     mutating func string(_ s: String) {
         var s = s
