@@ -80,6 +80,13 @@ struct CollectorDifferentialTests {
             "ip netns exec \(a) sysctl -qw net.ipv4.conf.all.src_valid_mark=1",
             "ip netns exec \(a) sysctl -qw net.ipv4.fib_multipath_hash_policy=1",
             "ip netns exec \(a) sysctl -qw net.ipv6.conf.all.forwarding=1",
+            // a device name with a dot (VLAN-style) and its own settings, as sysctl(8) names them
+            "ip link add x.10 netns \(a) type veth peer name y.10 netns \(b)",
+            "ip netns exec \(a) sysctl -qw net.ipv4.conf.x/10.rp_filter=2",
+            "ip netns exec \(a) sysctl -qw net.ipv4.conf.all.bc_forwarding=1",
+            "ip netns exec \(a) sysctl -qw net.ipv4.conf.x/10.bc_forwarding=1",
+            "ip netns exec \(a) sysctl -qw net.ipv6.conf.x/10.use_oif_addrs_only=1",
+            "ip netns exec \(a) sysctl -qw net.ipv6.conf.veth0.keep_addr_on_down=1",
         ]
         for c in cmds { try Live.sh(c) }
         return (a, b)
@@ -90,6 +97,10 @@ struct CollectorDifferentialTests {
         let (a, b) = try Self.buildRichLab(lab)
         let snap = try Collector.collect(CollectOptions(netns: [a, b], includeRoot: false))
         #expect(snap.namespaces.map(\.id) == [a, b])
+        // the kernel facts of this machine
+        let release = try Live.sh("uname -r").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(snap.kernelFacts.recorded && snap.kernelFacts.release == release)
+        #expect(snap.kernelFacts.ipv6MulticastRouting == FileManager.default.fileExists(atPath: "/proc/net/ip6_mr_vif"))
         for ns in snap.namespaces {
             #expect(ns.status == .ok, "\(ns.id): \(ns.error ?? "")")
             #expect(ns.consistent)
@@ -281,7 +292,11 @@ struct CollectorDifferentialTests {
                      "net.ipv4.ip_forward", "net.ipv4.conf.all.src_valid_mark", "net.ipv4.conf.veth0.accept_local",
                      "net.ipv4.conf.lo.arp_ignore", "net.ipv4.conf.all.arp_announce", "net.ipv4.conf.all.arp_filter",
                      "net.ipv4.fib_multipath_hash_policy", "net.ipv4.tcp_l3mdev_accept", "net.ipv4.udp_l3mdev_accept",
-                     "net.ipv6.conf.all.forwarding", "net.ipv4.conf.veth0.forwarding"]
+                     "net.ipv6.conf.all.forwarding", "net.ipv4.conf.veth0.forwarding",
+                     "net.ipv6.conf.veth0.keep_addr_on_down", "net.ipv6.conf.veth0.use_oif_addrs_only",
+                     "net.ipv4.conf.all.bc_forwarding", "net.ipv4.conf.veth0.bc_forwarding"]
+            + (ns.link(named: "x.10") == nil ? [] : ["net.ipv4.conf.x/10.rp_filter", "net.ipv4.conf.x/10.bc_forwarding",
+                                                     "net.ipv6.conf.x/10.use_oif_addrs_only"])
         let values = try Live.sh("ip netns exec \(ns.id) sysctl -n \(names.joined(separator: " "))")
             .split(separator: "\n").map { Int($0)! }
         for (n, v) in zip(names, values) { #expect(ns.settings.byName[n] == v, "\(ns.id) \(n)") }

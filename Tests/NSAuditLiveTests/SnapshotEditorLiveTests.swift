@@ -11,7 +11,8 @@ import Testing
 struct SnapshotEditorLiveTests {
     /// Commands for the management lab's server (`%S` is its namespace): the source-routing
     /// fix, a second address, a VRF-free device route, a policy rule of each action kind, a
-    /// deleted route and rule, a sysctl on a device, a link taken down.
+    /// deleted route and rule, a sysctl on a device, links taken down with and without
+    /// keep_addr_on_down.
     static let script = [
         "ip -n %S rule add from 10.99.0.40 lookup 100 pref 100",
         "ip -n %S route add 10.99.0.0/24 dev ens19 table 100",
@@ -29,6 +30,9 @@ struct SnapshotEditorLiveTests {
         "ip -n %S addr del 10.77.0.1/16 dev ens18",
         "ip netns exec %S sysctl -w net.ipv4.conf.ens19.rp_filter=2",
         "ip -n %S link set ens18 down",
+        // keep_addr_on_down keeps ens19's permanent global addresses when it goes down
+        "ip netns exec %S sysctl -w net.ipv6.conf.ens19.keep_addr_on_down=1",
+        "ip -n %S link set ens19 down",
     ]
 
     @Test func editorPredictsWhatTheKernelDoes() throws {

@@ -276,9 +276,13 @@ public struct SnapshotEditor {
             ns.links[k].operstate = "DOWN"
             let index = ns.links[k].index
             flushRoutes(&ns, via: index)
-            // addrconf_ifdown: IPv6 addresses go with the link (keep_addr_on_down is 0 by
-            // default; it is not recorded).
-            ns.addresses.removeAll { $0.index == index && $0.family == .v6 }
+            // addrconf_ifdown: IPv6 addresses go with the link, but for the permanent global
+            // ones of a device with keep_addr_on_down.
+            let keep = ns.settings.effectiveIPv6(name).keepAddrOnDown
+            ns.addresses.removeAll { a in
+                a.index == index && a.family == .v6
+                    && !(keep && a.flags & AddressFlags.permanent != 0 && !a.local.isLinkLocal && !a.local.isLoopback)
+            }
         case .master(let vrf):
             guard let v = ns.link(named: vrf), v.isVRF else { throw fail("master must be a VRF device of this namespace") }
             ns.links[k].master = v.index

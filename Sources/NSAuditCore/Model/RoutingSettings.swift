@@ -83,13 +83,14 @@ public struct RoutingSettings: Sendable, Equatable {
         public var ignoreRoutesWithLinkdown: Int?
         public var acceptRA: Int?
         public var useOifAddrsOnly: Int?
+        public var keepAddrOnDown: Int?
         public init() {}
 
         /// File names under net/ipv6/conf/DEV, with their fields.
         public static let keys: [(name: String, field: WritableKeyPath<IPv6Conf, Int?> & Sendable)] = [
             ("forwarding", \.forwarding), ("disable_ipv6", \.disableIPv6),
             ("ignore_routes_with_linkdown", \.ignoreRoutesWithLinkdown), ("accept_ra", \.acceptRA),
-            ("use_oif_addrs_only", \.useOifAddrsOnly),
+            ("use_oif_addrs_only", \.useOifAddrsOnly), ("keep_addr_on_down", \.keepAddrOnDown),
         ]
     }
 
@@ -152,13 +153,17 @@ public struct RoutingSettings: Sendable, Equatable {
         public var ignoreRoutesWithLinkdown: Bool
         /// idev->cnf.use_oif_addrs_only (ipv6_dev_get_saddr reads only the device's own).
         public var useOifAddrsOnly: Bool
+        /// addrconf_ifdown: all's value, or the device's where all's is 0; positive keeps the
+        /// permanent global addresses of a device that goes down.
+        public var keepAddrOnDown: Bool
     }
 
     public func effectiveIPv6(_ device: String) -> EffectiveIPv6 {
         let d = ipv6[device]
         return EffectiveIPv6(
             ignoreRoutesWithLinkdown: (d.ignoreRoutesWithLinkdown ?? 0) != 0 || (ipv6.all.ignoreRoutesWithLinkdown ?? 0) != 0,
-            useOifAddrsOnly: (d.useOifAddrsOnly ?? 0) != 0)
+            useOifAddrsOnly: (d.useOifAddrsOnly ?? 0) != 0,
+            keepAddrOnDown: ((ipv6.all.keepAddrOnDown ?? 0) != 0 ? ipv6.all.keepAddrOnDown! : d.keepAddrOnDown ?? 0) > 0)
     }
 
     /// IPv4 forwarding for the namespace (net.ipv4.ip_forward, else conf.all.forwarding).

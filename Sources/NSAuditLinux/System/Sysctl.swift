@@ -21,10 +21,11 @@ enum RoutingSysctls {
         (\.ignoreRoutesWithLinkdown, 28), (\.acceptRedirects, 3), (\.sendRedirects, 5), (\.bcForwarding, 31),
     ]
     /// Position of each IPv6 field in IFLA_INET6_CONF: DEVCONF_* (linux/ipv6.h: FORWARDING 0,
-    /// ACCEPT_RA 3, DISABLE_IPV6 26, USE_OIF_ADDRS_ONLY 37, IGNORE_ROUTES_WITH_LINKDOWN 39).
+    /// ACCEPT_RA 3, DISABLE_IPV6 26, USE_OIF_ADDRS_ONLY 37, IGNORE_ROUTES_WITH_LINKDOWN 39,
+    /// KEEP_ADDR_ON_DOWN 42).
     static let ipv6DevconfIndex: [(WritableKeyPath<RoutingSettings.IPv6Conf, Int?> & Sendable, Int)] = [
         (\.forwarding, 0), (\.disableIPv6, 26), (\.ignoreRoutesWithLinkdown, 39), (\.acceptRA, 3),
-        (\.useOifAddrsOnly, 37),
+        (\.useOifAddrsOnly, 37), (\.keepAddrOnDown, 42),
     ]
 
     /// The namespace-wide sysctls under net/ipv4 and net/ipv6: (file relative to that
