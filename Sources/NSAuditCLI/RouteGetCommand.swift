@@ -90,7 +90,7 @@ struct RouteGetCommand: ParsableCommand {
         let clock = ContinuousClock()
         let t0 = clock.now
         let (snap, ns) = try source.loadNamespace(netns)
-        if let a = snap.kernelFacts.assumption { note("\(source.file ?? "snapshot"): \(a)") }
+        if let a = snap.kernelFacts.assumption { note("\(source.file ?? "snapshot"): \(a.head) \(a.tail)") }
         let t1 = clock.now
         let buildCPU0 = Timing.threadCPUSeconds()
         let model = RoutingModel(ns)

@@ -49,7 +49,7 @@ import Testing
         let o = try SnapshotReader.decode(Data(old.utf8), name: "old")
         #expect(!o.kernelFacts.recorded && o.kernelFacts.ipv6MulticastRouting && o.kernelFacts.release == "6.18.44-x")
         #expect(o.namespaces[0].kernel == o.kernelFacts)
-        #expect(o.kernelFacts.assumption?.contains("assumed Linux 6.18") == true)
+        #expect(o.kernelFacts.assumption?.head.contains("assumed Linux 6.18") == true)
         #expect(!String(decoding: SnapshotWriter.encode(o), as: UTF8.self).contains("kernel_facts"))
     }
 

@@ -70,8 +70,8 @@ public enum ReportRenderer {
             }
         }
         var out = "nsaudit report — \(r.host), snapshot \(r.snapshotTakenAt) (\(r.source))\n"
-        if let k = r.kernel, k.assumed {
-            out += "note: the snapshot records no kernel facts; assumed \(k.release.isEmpty ? "a current kernel" : k.release) with IPv6 multicast routing\n"
+        if let k = r.kernel, k.assumed, let a = KernelFacts.assumed(release: k.release).assumption {
+            out += "note: \(a.head)\n      \(a.tail)\n"
         }
         out += "\(r.summary.namespaces) namespaces, \(r.namespaces.reduce(0) { $0 + $1.addressesAudited }) addresses audited: "
         out += "\(r.summary.errors) errors, \(r.summary.warnings) warnings, \(r.summary.infos) info\n"

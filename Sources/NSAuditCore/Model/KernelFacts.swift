@@ -43,11 +43,12 @@ public struct KernelFacts: Sendable, Equatable {
     /// such as 0.1.2.3 is ordinary unicast on input and output, not a martian.
     public var zeronetIsSlash8: Bool { !atLeast(5, 3) }
 
-    /// One line for output that must say what was assumed (nil when recorded).
-    public var assumption: String? {
+    /// What was assumed, for output (nil when recorded): the clause before and the clause
+    /// after the line break a terminal report puts between them.
+    public var assumption: (head: String, tail: String)? {
         guard !recorded else { return nil }
-        let v = version.map { "Linux \($0.major).\($0.minor) (from the snapshot's kernel string)" } ?? "a current Linux (5.3 or later)"
-        return "the snapshot records no kernel facts; assumed \(v) with IPv6 multicast routing (CONFIG_IPV6_MROUTE), as distribution kernels build it"
+        let v = version.map { "Linux \($0.major).\($0.minor)" } ?? "a current Linux"
+        return ("the snapshot records no kernel facts; assumed \(v)", "with IPv6 multicast routing")
     }
 }
 
