@@ -236,11 +236,11 @@ extension SnapshotEdit.RouteSpec {
                 prefsrc = a
             case "proto", "protocol":
                 let p = try val()
-                guard let v = RouteProtocol.table.first(where: { $0.value == p })?.key ?? UInt8(p) else { throw fail("invalid protocol \(p)") }
+                guard let v = RouteProtocol.parse(p) else { throw fail("invalid protocol \(p)") }
                 self.protocol = v
             case "scope":
                 let s = try val()
-                guard let v = ["global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255][s] ?? UInt8(s) else { throw fail("invalid scope \(s)") }
+                guard let v = Scope.parse(s) else { throw fail("invalid scope \(s)") }
                 scope = v
             case "onlink": onlink = true
             case "tos", "dsfield":

@@ -102,6 +102,13 @@ public enum Scope {
         default: String(s)
         }
     }
+    /// A name `name` gives (and `universe`), or a number.
+    public static func parse(_ s: String) -> UInt8? {
+        switch s {
+        case "global", "universe": 0; case "site": 200; case "link": 253; case "host": 254; case "nowhere": 255
+        default: UInt8(s)
+        }
+    }
 }
 
 /// Well-known routing table ids.
@@ -129,6 +136,8 @@ public enum RouteProtocol {
         188: "ospf", 189: "rip", 192: "eigrp",
     ]
     public static func name(_ p: UInt8) -> String { table[p] ?? String(p) }
+    /// A name `name` gives, or a number.
+    public static func parse(_ s: String) -> UInt8? { table.first { $0.value == s }?.key ?? UInt8(s) }
 }
 
 /// IANA protocol numbers used by rules and queries.
