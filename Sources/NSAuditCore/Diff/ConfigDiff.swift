@@ -23,6 +23,9 @@ public struct ConfigChange: Sendable, Equatable {
     public var fields: [String]
     /// What the change can affect, for attributing findings to it (not part of the output).
     public var reach: Reach
+    /// For a changed link or sysctl: the object's name and each field's old and new value
+    /// (`ens18: mac d6:… → 86:…`), shorter than the two whole texts.
+    public var detail: String?
 
     /// What a configuration change can affect: the family, devices, addresses and tables it
     /// concerns.
@@ -47,7 +50,9 @@ public struct ConfigChange: Sendable, Equatable {
         switch change {
         case .added: return "\(what) \(new ?? "") added"
         case .removed: return "\(what) \(old ?? "") removed"
-        case .changed: return "\(what) \(old ?? "") changed (\(fields.joined(separator: ", ")))"
+        case .changed:
+            if let detail { return "\(what) \(detail)" }
+            return "\(what) \(old ?? "") changed (\(fields.joined(separator: ", ")))"
         }
     }
 }
@@ -86,14 +91,16 @@ public enum ConfigDiff {
         let od = DeviceNames(o), nd = DeviceNames(n)
         var out: [ConfigChange] = []
         func emit(_ object: ConfigChange.Object, _ m: Matching, old: (Int) -> (String, ConfigChange.Reach),
-                  new: (Int) -> (String, ConfigChange.Reach)) {
+                  new: (Int) -> (String, ConfigChange.Reach), detail: ((Int, Int, [String]) -> String)? = nil) {
             for (i, j, fields) in m.changed {
                 let (ot, or) = old(i), (nt, nr) = new(j)
                 var reach = nr
                 reach.devices.formUnion(or.devices); reach.prefixes += or.prefixes; reach.gateways += or.gateways
                 reach.tables.formUnion(or.tables); reach.everyLookup = reach.everyLookup || or.everyLookup
                 reach.routing = !Set(fields).isSubset(of: ignoredForRouting[object] ?? [])
-                out.append(ConfigChange(netns: netns, object: object, change: .changed, old: ot, new: nt, fields: fields, reach: reach))
+                var c = ConfigChange(netns: netns, object: object, change: .changed, old: ot, new: nt, fields: fields, reach: reach)
+                c.detail = detail?(i, j, fields)
+                out.append(c)
             }
             for i in m.removed {
                 let (t, r) = old(i)
@@ -109,7 +116,13 @@ public enum ConfigDiff {
         let nPeer = { (l: Link) in l.peerNetns.flatMap { newSnap.namespace($0) }.map(name(of:)) ?? l.peerNetns }
         emit(.link, match(o.links, n.links, key: \.name) { a, b in
             linkFields(a, od, oPeer(a), b, nd, nPeer(b))
-        }, old: { linkText(o.links[$0], od, oPeer(o.links[$0])) }, new: { linkText(n.links[$0], nd, nPeer(n.links[$0])) })
+        }, old: { linkText(o.links[$0], od, oPeer(o.links[$0])) }, new: { linkText(n.links[$0], nd, nPeer(n.links[$0])) },
+             detail: { i, j, fields in
+                 let a = o.links[i], b = n.links[j]
+                 return a.name + ": " + fields.map { f in
+                     "\(f) \(linkValue(a, f, od, oPeer(a))) → \(linkValue(b, f, nd, nPeer(b)))"
+                 }.joined(separator: ", ")
+             })
         // Addresses, by (device, family, address, prefix length).
         emit(.address, match(o.addresses, n.addresses, key: { AddressKey(dev: od.name($0.index), local: $0.local, length: $0.prefixlen) },
                              differences: addressFields),
@@ -126,7 +139,8 @@ public enum ConfigDiff {
         // Sysctls, by name.
         let os = o.settings.sysctlEntries(), ns = n.settings.sysctlEntries()
         emit(.sysctl, match(os, ns, key: \.name) { a, b in a.value == b.value ? [] : ["value"] },
-             old: { sysctlText(os[$0]) }, new: { sysctlText(ns[$0]) })
+             old: { sysctlText(os[$0]) }, new: { sysctlText(ns[$0]) },
+             detail: { i, j, _ in "\(ns[j].name) \(os[i].value) → \(ns[j].value)" })
         return out
     }
 
@@ -204,6 +218,26 @@ public enum ConfigDiff {
         if ap != bp { f.append("peer_netns") }
         if a.group != b.group { f.append("group") }
         return f
+    }
+
+    /// One field of a link, as `linkFields` names it.
+    static func linkValue(_ l: Link, _ field: String, _ d: DeviceNames, _ peer: String?) -> String {
+        func opt(_ v: (some CustomStringConvertible)?) -> String { v.map(\.description) ?? "none" }
+        switch field {
+        case "kind": return opt(l.kind)
+        case "slave_kind": return opt(l.slaveKind)
+        case "flags": return "0x" + String(l.flags, radix: 16)
+        case "operstate": return l.operstate
+        case "carrier": return opt(l.carrier)
+        case "mtu": return String(l.mtu)
+        case "link_type": return String(l.linkType)
+        case "mac": return opt(l.mac)
+        case "master": return opt(d.name(l.master))
+        case "vrf_table": return opt(l.vrfTable)
+        case "peer_netns": return opt(peer)
+        case "group": return String(l.group)
+        default: return "?"
+        }
     }
 
     static func linkText(_ l: Link, _ d: DeviceNames, _ peer: String?) -> (String, ConfigChange.Reach) {
@@ -334,7 +368,11 @@ public enum ConfigDiff {
         var text = IPRouteText.text(m, oneline: true)
         while text.last == " " { text.removeLast() }
         var reach = ConfigChange.Reach(family: r.family, prefixes: [r.dst] + (r.src.map { [$0] } ?? []), tables: [r.table])
-        reach.devices = Set(([r.oif] + (r.nexthops ?? []).map(\.oif)).compactMap { d.name($0) })
+        // A local, broadcast or multicast entry (made with every address) is about its own
+        // destination, not about the traffic its device carries.
+        if r.type == .unicast || r.type == .unspec {
+            reach.devices = Set(([r.oif] + (r.nexthops ?? []).map(\.oif)).compactMap { d.name($0) })
+        }
         reach.gateways = ([r.gateway] + (r.nexthops ?? []).map(\.gateway)).compactMap { $0 }
         return (text, reach)
     }
