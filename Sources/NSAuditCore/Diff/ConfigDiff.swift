@@ -124,7 +124,8 @@ public enum ConfigDiff {
                  }.joined(separator: ", ")
              })
         // Addresses, by (device, family, address, prefix length).
-        emit(.address, match(o.addresses, n.addresses, key: { AddressKey(dev: od.name($0.index), local: $0.local, length: $0.prefixlen) },
+        emit(.address, match(o.addresses, n.addresses, oldKey: { AddressKey(dev: od.name($0.index), local: $0.local, length: $0.prefixlen) },
+                             newKey: { AddressKey(dev: nd.name($0.index), local: $0.local, length: $0.prefixlen) },
                              differences: addressFields),
              old: { addressText(o.addresses[$0], od) }, new: { addressText(n.addresses[$0], nd) })
         // Rules, by priority and selectors.
@@ -164,17 +165,23 @@ public enum ConfigDiff {
     /// Matches by `key`; several objects with one key (routes appended with NLM_F_APPEND,
     /// rules added twice) pair an equal one first, then in order.
     static func match<T, K: Hashable>(_ old: [T], _ new: [T], key: (T) -> K, differences: (T, T) -> [String]) -> Matching {
+        match(old, new, oldKey: key, newKey: key, differences: differences)
+    }
+
+    /// `match` with a key of each side's own (keys that name devices by each side's ifindexes).
+    static func match<T, K: Hashable>(_ old: [T], _ new: [T], oldKey: (T) -> K, newKey: (T) -> K,
+                                      differences: (T, T) -> [String]) -> Matching {
         var m = Matching()
         // The old objects of each key, chained in order: first[key], next[i], ... (-1 ends).
         var first = [K: Int32](minimumCapacity: old.count)
         var next = [Int32](repeating: -1, count: old.count)
         for i in old.indices.reversed() {
-            let k = key(old[i])
+            let k = oldKey(old[i])
             if let f = first.updateValue(Int32(i), forKey: k) { next[i] = f }
         }
         var used = [Bool](repeating: false, count: old.count)
         for j in new.indices {
-            var c = first[key(new[j])] ?? -1
+            var c = first[newKey(new[j])] ?? -1
             var fallback: (Int, [String])?
             var exact = false
             while c >= 0 {

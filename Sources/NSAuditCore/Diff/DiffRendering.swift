@@ -112,6 +112,8 @@ public enum DiffRenderer {
             for t in transitions {
                 if let g = groups.firstIndex(where: { $0.0 == t.explainedBy }) { groups[g].1.append(t) } else { groups.append((t.explainedBy, [t])) }
             }
+            // In the order of the changes (a namespace's links, addresses, rules, routes, ...).
+            groups.sort { ($0.0.first ?? .max) < ($1.0.first ?? .max) }
             var shown = Set<Int>()
             for (changes, ts) in groups {
                 if changes.isEmpty {
@@ -177,15 +179,20 @@ public enum DiffRenderer {
             var parts: [String] = []
             if o.severity != n.severity { parts.append("\(o.severity.rawValue) → \(n.severity.rawValue)") }
             if t.fields.contains("sources") {
-                let a = o.sourcesTotal ?? o.sources.count, b = n.sourcesTotal ?? n.sources.count
-                parts.append("sources \(a) → \(b) blocks")
+                let added = t.sourcesAdded ?? [], removed = t.sourcesRemoved ?? []
+                if t.sourcesAdded != nil && added.count + removed.count <= 3 {
+                    parts.append("sources " + (added.map { "+\($0)" } + removed.map { "-\($0)" }).joined(separator: " "))
+                } else {
+                    let a = o.sourcesTotal ?? o.sources.count, b = n.sourcesTotal ?? n.sources.count
+                    parts.append("sources \(a) → \(b) blocks")
+                }
             }
             if t.fields.contains("egress") || t.fields.contains("gateway") {
                 parts.append("\(via(o) ?? "-") → \(via(n) ?? "-")")
             }
             if t.fields.contains("fix") { parts.append("fix changed") }
             if parts.isEmpty { parts.append(t.fields.joined(separator: ", ") + " changed") }
-            s += " changed (\(n.severity.rawValue)): " + parts.joined(separator: ", ")
+            s += " changed: " + parts.joined(separator: ", ")
         }
         return s
     }
