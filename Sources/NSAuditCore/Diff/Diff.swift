@@ -26,7 +26,8 @@ public enum DiffInput: Sendable {
             // Valid JSON the fast reader leaves to Foundation (a byte order mark, UTF-16).
             struct Header: Decodable { var schema: String? }
             do { schema = try JSONDecoder().decode(Header.self, from: data).schema } catch {
-                throw DiffInputError(file: name, problem: "not a JSON object with a \"schema\" member")
+                throw DiffInputError(file: name, problem: SnapshotReader.looksTruncated(data) ? "the JSON ends early (truncated)"
+                                     : "not a JSON object with a \"schema\" member")
             }
         }
         guard let schema else { throw DiffInputError(file: name, problem: "no \"schema\" member: not an nsaudit snapshot or report") }
