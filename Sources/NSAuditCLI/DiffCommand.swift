@@ -24,8 +24,10 @@ struct DiffCommand: ParsableCommand {
         snapshot against a report compares findings only (the snapshot audited in the \
         report's namespaces): configuration changes need two snapshots.
 
-        Exit status: 0 no new or changed finding at or above --fail-on (resolved findings \
-        never fail); 1 new or changed findings at or above it (default: any); 2 bad input \
+        Exit status: 0 no behavioural change at or above --fail-on (resolved findings, and \
+        findings whose only change is their summary or proposed fix, never fail); 1 new \
+        findings, or findings with another severity, source set, egress or gateway, at or \
+        above --fail-on (default: info, so any); 2 bad input \
         (a file unreadable, not JSON, truncated, or neither a snapshot nor a report; the \
         message names the file).
 

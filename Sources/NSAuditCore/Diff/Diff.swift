@@ -116,10 +116,11 @@ public struct Diff: Sendable {
     public var resolvedFindings: [FindingChange] { findings.filter { $0.state == .resolved } }
     public var changedFindings: [FindingChange] { findings.filter { $0.state == .changed } }
 
-    /// The severities that count for `--fail-on`: of new findings and of changed ones (their
-    /// new severity). Resolved findings never fail a run.
+    /// The severities that count for `--fail-on`: of new findings, and of changed ones whose
+    /// behaviour changed (their new severity). Resolved findings never fail a run, nor does a
+    /// finding whose only change is its wording or its proposed fix.
     public var behaviouralSeverities: [Severity] {
-        findings.filter { $0.state != .resolved }.compactMap { $0.new?.severity }
+        findings.filter(\.isBehavioural).compactMap { $0.new?.severity }
     }
 
     /// Compares two inputs. Two snapshots: configuration differences first; then only the
@@ -227,7 +228,10 @@ public struct Diff: Sendable {
 
 /// A finding that appeared, went away or changed between the two sides.
 public struct FindingChange: Sendable {
-    public enum State: String, Sendable, CaseIterable { case new, resolved, changed }
+    public enum State: String, Sendable, CaseIterable {
+        case new, resolved, changed
+        var rank: Int { self == .new ? 0 : self == .changed ? 1 : 2 }
+    }
     /// How the configuration changes were chosen: those reaching the finding's address,
     /// devices, gateway or tables; every change of its namespace; none in its namespace (a
     /// change elsewhere, e.g. a peer's forwarding); or none known (reports).
@@ -251,6 +255,14 @@ public struct FindingChange: Sendable {
     /// Indices into `Diff.changes`.
     public var explainedBy: [Int] = []
     public var attribution: Attribution = .unavailable
+
+    /// New, or changed in what the kernel does: severity, sources, egress or gateway (not
+    /// only in its summary or proposed fix).
+    public var isBehavioural: Bool {
+        state == .new || (state == .changed && !Set(fields).isDisjoint(with: Self.behaviouralFields))
+    }
+
+    public static let behaviouralFields: Set<String> = ["severity", "sources", "egress", "gateway"]
 
     /// The fields a changed finding is compared on.
     public static let comparedFields = ["severity", "sources", "egress", "gateway", "summary", "fix"]
@@ -315,12 +327,20 @@ public struct FindingChange: Sendable {
         return AddressRanges(union: f.sources, family: fam)
     }
 
-    /// Most severe first (by the severity it has now, or had), then namespace, kind, id.
+    /// Most severe first (by the severity it has now, or had), then namespace, kind, address,
+    /// ingress, state and id (ids hash the namespace's name: not an order people expect).
     static func order(_ a: FindingChange, _ b: FindingChange) -> Bool {
         let sa = a.severity, sb = b.severity
         if sa != sb { return sa > sb }
         if a.netns != b.netns { return a.netns < b.netns }
         if a.kind != b.kind { return a.kind.rawValue < b.kind.rawValue }
+        if a.localAddress != b.localAddress {
+            guard let x = a.localAddress else { return true }
+            guard let y = b.localAddress else { return false }
+            return x < y
+        }
+        if a.ingress != b.ingress { return (a.ingress ?? "") < (b.ingress ?? "") }
+        if a.state != b.state { return a.state.rank < b.state.rank }
         return a.id < b.id
     }
 
