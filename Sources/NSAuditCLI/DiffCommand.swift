@@ -72,15 +72,26 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let progress = verbosity.progress
+        // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
+        let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
+        let clock = ContinuousClock()
+        var marks: [(String, ContinuousClock.Instant)] = [("start", clock.now)]
         let destination = try output.open()
         progress("reading \(old) and \(new)")
         let (a, b) = try parallelRead(old, new)
+        marks.append(("read", clock.now))
         progress("comparing")
         let d = Diff.compare(old: a, oldFile: old, new: b, newFile: new,
                              options: Diff.Options(remediate: !noRemediation, anyIngress: anyIngress,
                                                    maxSources: maxSources == 0 ? .max : maxSources))
+        marks.append(("compare", clock.now))
         let text = json ? DiffRenderer.json(d) : DiffRenderer.text(d, limit: all ? .max : 8)
         try OutputOptions.write(destination, Array(text.utf8))
+        marks.append(("output", clock.now))
+        if timing {
+            let parts = (1..<marks.count).map { "\(marks[$0].0)=\(Timing.ms(marks[$0].1 - marks[$0 - 1].1))ms" }
+            note("timing \(parts.joined(separator: " ")) total=\(Timing.ms(marks[marks.count - 1].1 - marks[0].1))ms changes=\(d.changes.count) findings=\(d.findings.count)")
+        }
         if d.behaviouralSeverities.contains(where: { failOn.fails(on: $0) }) { throw CLIFailure.findings }
     }
 
