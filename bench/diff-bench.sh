@@ -12,6 +12,7 @@
 #
 # Usage: bench/diff-bench.sh [--routes N4] [--routes6 N6] [--runs R] [--quick]
 #   --quick     100,000 + 10,000 routes, 1 run (smoke test)
+#   --keep-output DIR  keep both snapshots and both `ip` outputs in DIR
 #   NSAUDIT=path  use this binary instead of building release (.build-bench scratch path)
 #
 # Needs root (ip netns add). The namespace it creates is named nsabench-diff-<pid>-big and is
@@ -21,13 +22,15 @@ set -euo pipefail
 N4=1000000
 N6=100000
 RUNS=3
+KEEP=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --routes) N4="$2"; shift 2 ;;
         --routes6) N6="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
         --quick) N4=100000; N6=10000; RUNS=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --keep-output) KEEP="$2"; shift 2 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "diff-bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -45,11 +48,12 @@ ip -n "$BIG" -j route show table all > "$WORK/old.ipj"
 ip -n "$BIG" route show table all > "$WORK/old.ip"
 "$NSAUDIT" snapshot --no-root --netns "$BIG" -o "$WORK/old.json"
 
-# 1,000 changes, picked from the routes themselves (every 300th plain "via" route of table
-# 100): 400 get another gateway (same identity: `route replace`), 300 are deleted, and 300
-# new prefixes (15.x.y.0/24, outside the generated space) are added.
-ip -n "$BIG" route show table 100 | awk '$2 == "via" && $4 == "dev" && NF == 5 { n++; if (n % 300 == 0) print }' \
-    | head -n 700 > "$WORK/picked"
+# 1,000 changes, picked from the routes themselves (700 plain "via" routes of table 100,
+# spread evenly): 400 get another gateway (same identity: `route replace`), 300 are deleted,
+# and 300 new prefixes (15.x.y.0/24, outside the generated space) are added.
+ip -n "$BIG" route show table 100 \
+    | awk '$2 == "via" && $4 == "dev" && NF == 5 { l[n++] = $0 } END { s = int(n / 700); for (k = 0; k < 700 && s > 0; k++) print l[k * s] }' \
+    > "$WORK/picked"
 [[ $(wc -l < "$WORK/picked") -eq 700 ]] || { echo "diff-bench: too few routes to change (use more --routes)" >&2; exit 1; }
 awk 'NR <= 400 { gw = ($5 == "br0") ? "10.254.0.250" : "10.255." substr($5, 3) ".250";
                  printf "route replace %s via %s dev %s table 100\n", $1, gw, $5; next }
@@ -84,12 +88,13 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 
 # What was found: the route changes nsaudit lists, and the lines diff finds.
-"$NSAUDIT" diff --json "$WORK/old.json" "$WORK/new.json" > "$WORK/diff.json" || true
+NSAUDIT_TIMING=1 "$NSAUDIT" diff --json "$WORK/old.json" "$WORK/new.json" > "$WORK/diff.json" 2> "$WORK/timing" || true
 changes=$(grep -c '"object" : "route"' "$WORK/diff.json" || true)
 summary=$(tr -d ' \n' < "$WORK/diff.json" | grep -o '"summary":{[^}]*}' | head -n 1)
 lines=$(diff "$WORK/old.ip" "$WORK/new.ip" | grep -c '^[<>]' || true)
 routes=$(grep -o '"dst":' "$WORK/old.json" | wc -l)
 
+if [[ -n "$KEEP" ]]; then mkdir -p "$KEEP"; cp "$WORK"/old.* "$WORK"/new.* "$KEEP/"; fi
 aj=$(median anchor_j); at=$(median anchor_t); nt=$(median nsa_text); nj=$(median nsa_json)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 verdict=$(awk -v t="$nt" -v j="$nj" 'BEGIN { print (t <= 5000 && j <= 5000) ? "met (<= 5 s)" : "MISSED (> 5 s)" }')
@@ -97,6 +102,7 @@ echo
 echo "diff benchmark: $routes routes per snapshot, 1,000 changed ($(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS)"
 echo "  nsaudit found: $changes route changes; $summary"
 echo "  diff of ip route show found: $lines changed lines"
+echo "  phases of one more run: $(tail -n 1 "$WORK/timing" | sed 's/^nsaudit: timing //')"
 echo
 echo "| command | wall | vs diff (ip -j) | vs diff (ip route show) |"
 echo "|---|---|---|---|"

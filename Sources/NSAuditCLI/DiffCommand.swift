@@ -83,8 +83,10 @@ struct DiffCommand: ParsableCommand {
         progress("comparing")
         let d = Diff.compare(old: a, oldFile: old, new: b, newFile: new,
                              options: Diff.Options(remediate: !noRemediation, anyIngress: anyIngress,
-                                                   maxSources: maxSources == 0 ? .max : maxSources))
-        marks.append(("compare", clock.now))
+                                                   maxSources: maxSources == 0 ? .max : maxSources)) { phase in
+            marks.append((phase, clock.now))
+            progress("\(phase) compared")
+        }
         let text = json ? DiffRenderer.json(d) : DiffRenderer.text(d, limit: all ? .max : 8)
         try OutputOptions.write(destination, Array(text.utf8))
         marks.append(("output", clock.now))

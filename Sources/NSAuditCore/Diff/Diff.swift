@@ -129,8 +129,9 @@ public struct Diff: Sendable {
     /// namespace reads its peers). A snapshot and a report: the snapshot is audited where the
     /// report audited (by name) and the configuration changes are unavailable. Two reports:
     /// their findings.
+    /// `phase` is told when each phase ends ("configuration", "audit", "findings").
     public static func compare(old: DiffInput, oldFile: String, new: DiffInput, newFile: String,
-                               options: Options = Options()) -> Diff {
+                               options: Options = Options(), phase: (String) -> Void = { _ in }) -> Diff {
         var notes: [String] = []
         var changes: [ConfigChange] = []
         let oldFindings: [Finding], newFindings: [Finding]
@@ -138,6 +139,7 @@ public struct Diff: Sendable {
         switch (old, new) {
         case (.snapshot(let a), .snapshot(let b)):
             changes = ConfigDiff.changes(old: a, new: b)
+            phase("configuration")
             var scope = Set(changes.map(\.netns))
             if a.kernelFacts != b.kernelFacts {
                 notes.append("the kernel facts differ (\(a.kernelFacts.release) → \(b.kernelFacts.release)): every namespace was compared")
@@ -159,10 +161,12 @@ public struct Diff: Sendable {
             (oldFindings, newFindings) = (a.findings, b.findings)
             notes.append("configuration changes need two snapshots: both are reports")
         }
+        phase("audit")
         var d = Diff(old: side(old, oldFile), new: side(new, newFile),
                      findings: FindingChange.transitions(old: oldFindings, new: newFindings, maxSources: options.maxSources),
                      changes: changes, namespacesCompared: compared, notes: notes)
         d.attribute()
+        phase("findings")
         return d
     }
 
