@@ -17,6 +17,7 @@ public struct NSAudit: ParsableCommand {
           nsaudit snapshot -o host.json          record every namespace
           nsaudit route-get --snapshot host.json --netns NS 10.0.0.1 from 10.99.0.40
           nsaudit report --format text           audit the live host
+          nsaudit diff old.json new.json         what changed in behaviour, and why
 
         Exit status: 0 clean; 1 findings at or above `report --fail-on`; 2 the command \
         could not run (a usage error, a bad snapshot, an unknown namespace, no permission), \
