@@ -140,6 +140,38 @@ import Testing
         #expect(ac.map(\.change) == [.removed, .added])
     }
 
+    /// The side-by-side walk over two route dumps finds what matching by hash finds, for
+    /// lists with insertions, deletions and replaced routes scattered through them.
+    @Test func walkingInOrderMatchesLikeHashing() {
+        var g = SeededRandom(11)
+        for _ in 0..<20 {
+            let n = 2000 + Int(g.next() % 2000)
+            let old = (0..<n).map { i in
+                var r = Route(family: .v4, table: [254, 100][i % 2], type: .unicast, dst: IPPrefix(IPAddress(v4: UInt32(0x1000_0000 + i * 256)), 24))
+                r.gateway = IPAddress(v4: 0x0a00_0001 + UInt32(i % 7)); r.oif = 2
+                return r
+            }
+            var new = old
+            for _ in 0..<Int(g.next() % 60) {
+                let k = Int(g.next() % UInt64(new.count))
+                switch g.next() % 3 {
+                case 0: new.remove(at: k)
+                case 1: new[k].gateway = IPAddress(v4: 0x0a00_00fe); new[k].metric = new[k].metric  // replaced
+                default:
+                    var r = new[k]; r.dst = IPPrefix(IPAddress(v4: 0xc000_0000 + UInt32(g.next() % 100_000) * 256), 24)
+                    new.insert(r, at: k)
+                }
+            }
+            let names = ConfigDiff.DeviceNames(NamespaceSnapshot(id: "x"))
+            let diff = { (a: Route, b: Route) in ConfigDiff.routeFields(a, names, b, names) }
+            let hashed = ConfigDiff.match(old, new, key: ConfigDiff.RouteKey.init, differences: diff)
+            let walked = ConfigDiff.matchInOrder(old, new, key: ConfigDiff.RouteKey.init, window: 8, differences: diff)
+            #expect(Set(walked.removed) == Set(hashed.removed), "\(g.seedNote)")
+            #expect(Set(walked.added) == Set(hashed.added), "\(g.seedNote)")
+            #expect(walked.changed.map { "\($0.0) \($0.1) \($0.2)" }.sorted() == hashed.changed.map { "\($0.0) \($0.1) \($0.2)" }.sorted(), "\(g.seedNote)")
+        }
+    }
+
     @Test func twoReportsCompareFindingsOnly() throws {
         func report(_ lab: String) throws -> Report {
             try JSONDecoder().decode(Report.self, from: Data(contentsOf: Repo.file("fixtures/reports/\(lab).json")))

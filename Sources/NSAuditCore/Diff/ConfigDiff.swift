@@ -132,7 +132,7 @@ public enum ConfigDiff {
         emit(.rule, match(o.rules, n.rules, key: RuleKey.init, differences: ruleFields),
              old: { ruleText(o.rules[$0]) }, new: { ruleText(n.rules[$0]) })
         // Routes, by the kernel's identity of a FIB entry.
-        emit(.route, match(o.routes, n.routes, key: RouteKey.init) { a, b in routeFields(a, od, b, nd) },
+        emit(.route, matchInOrder(o.routes, n.routes, key: RouteKey.init) { a, b in routeFields(a, od, b, nd) },
              old: { routeText(o.routes[$0], od) }, new: { routeText(n.routes[$0], nd) })
         // Nexthop objects, by id.
         emit(.nexthop, match(o.nexthops, n.nexthops, key: \.id) { a, b in nexthopFields(a, od, b, nd) },
@@ -197,6 +197,43 @@ public enum ConfigDiff {
             if let (i, d) = fallback { used[i] = true; m.changed.append((i, j, d)) } else { m.added.append(j) }
         }
         m.removed = old.indices.filter { !used[$0] }
+        return m
+    }
+
+    /// `match` for long lists that mostly agree in order (two dumps of the same tables: the
+    /// kernel dumps in table and prefix order): walked side by side, comparing keys, not
+    /// hashing them; where they part, the nearest point within `window` steps where they agree
+    /// again is taken, and what was skipped on either side is matched by `match`.
+    static func matchInOrder<T, K: Hashable>(_ old: [T], _ new: [T], key: (T) -> K, window: Int = 48,
+                                             differences: (T, T) -> [String]) -> Matching {
+        var m = Matching()
+        var restOld: [Int] = [], restNew: [Int] = []
+        var i = 0, j = 0
+        while i < old.count && j < new.count {
+            if key(old[i]) == key(new[j]) {
+                let d = differences(old[i], new[j])
+                if !d.isEmpty { m.changed.append((i, j, d)) }
+                i += 1; j += 1
+                continue
+            }
+            // The nearest (k, l), k + l smallest, with old[i + k] and new[j + l] of one key.
+            var step: (Int, Int)?
+            search: for d in 1...(2 * window) {
+                for k in max(0, d - window)...min(d, window) {
+                    let l = d - k
+                    if i + k < old.count && j + l < new.count && key(old[i + k]) == key(new[j + l]) { step = (k, l); break search }
+                }
+            }
+            let (k, l) = step ?? (1, 1)
+            restOld += i..<(i + k); restNew += j..<(j + l)
+            i += k; j += l
+        }
+        restOld += i..<old.count; restNew += j..<new.count
+        let rest = match(restOld.map { old[$0] }, restNew.map { new[$0] }, key: key, differences: differences)
+        m.removed = rest.removed.map { restOld[$0] }
+        m.added = rest.added.map { restNew[$0] }
+        m.changed += rest.changed.map { (restOld[$0.0], restNew[$0.1], $0.2) }
+        m.changed.sort { $0.0 < $1.0 }
         return m
     }
 
