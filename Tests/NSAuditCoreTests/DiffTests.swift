@@ -155,13 +155,17 @@ import Testing
             for _ in 0..<Int(g.next() % 60) {
                 let k = Int(g.next() % UInt64(new.count))
                 switch g.next() % 3 {
-                case 0: new.remove(at: k)
+                case 0: new.removeSubrange(k..<min(new.count, k + Int(1 + g.next() % 30)))
                 case 1: new[k].gateway = IPAddress(v4: 0x0a00_00fe); new[k].metric = new[k].metric  // replaced
                 default:
-                    var r = new[k]; r.dst = IPPrefix(IPAddress(v4: 0xc000_0000 + UInt32(g.next() % 100_000) * 256), 24)
-                    new.insert(r, at: k)
+                    // a block of new routes (up to 40)
+                    for _ in 0..<Int(1 + g.next() % 40) {
+                        var r = new[k]; r.dst = IPPrefix(IPAddress(v4: 0xc000_0000 + UInt32(g.next() % 100_000) * 256), 24)
+                        new.insert(r, at: k)
+                    }
                 }
             }
+            if g.next() % 4 == 0 { new.shuffle(using: &g) }  // another order altogether
             let names = ConfigDiff.DeviceNames(NamespaceSnapshot(id: "x"))
             let diff = { (a: Route, b: Route) in ConfigDiff.routeFields(a, names, b, names) }
             let hashed = ConfigDiff.match(old, new, key: ConfigDiff.RouteKey.init, differences: diff)

@@ -202,31 +202,38 @@ public enum ConfigDiff {
 
     /// `match` for long lists that mostly agree in order (two dumps of the same tables: the
     /// kernel dumps in table and prefix order): walked side by side, comparing keys, not
-    /// hashing them; where they part, the nearest point within `window` steps where they agree
-    /// again is taken, and what was skipped on either side is matched by `match`.
-    static func matchInOrder<T, K: Hashable>(_ old: [T], _ new: [T], key: (T) -> K, window: Int = 48,
+    /// hashing them. Where they part, the key on each side is looked for up to `window`
+    /// steps ahead on the other (a block inserted or deleted), or else both are set aside;
+    /// what was set aside is matched by `match`. Lists that keep parting (another order) stop
+    /// the walk once it has compared 16 times their length, and the rest is hashed.
+    static func matchInOrder<T, K: Hashable>(_ old: [T], _ new: [T], key: (T) -> K, window: Int = 4096,
                                              differences: (T, T) -> [String]) -> Matching {
         var m = Matching()
         var restOld: [Int] = [], restNew: [Int] = []
         var i = 0, j = 0
-        while i < old.count && j < new.count {
-            if key(old[i]) == key(new[j]) {
+        var budget = 16 * (old.count + new.count) + 100_000
+        while i < old.count && j < new.count && budget > 0 {
+            let ko = key(old[i]), kn = key(new[j])
+            if ko == kn {
                 let d = differences(old[i], new[j])
                 if !d.isEmpty { m.changed.append((i, j, d)) }
                 i += 1; j += 1
                 continue
             }
-            // The nearest (k, l), k + l smallest, with old[i + k] and new[j + l] of one key.
-            var step: (Int, Int)?
-            search: for d in 1...(2 * window) {
-                for k in max(0, d - window)...min(d, window) {
-                    let l = d - k
-                    if i + k < old.count && j + l < new.count && key(old[i + k]) == key(new[j + l]) { step = (k, l); break search }
-                }
+            var x = j + 1
+            while x < min(new.count, j + window), key(new[x]) != ko { x += 1 }
+            var y = i + 1
+            while y < min(old.count, i + window), key(old[y]) != kn { y += 1 }
+            budget -= (x - j) + (y - i)
+            let inserted = x < min(new.count, j + window) ? x - j : nil
+            let deleted = y < min(old.count, i + window) ? y - i : nil
+            if let l = inserted, l <= (deleted ?? .max) {
+                restNew += j..<(j + l); j += l
+            } else if let k = deleted {
+                restOld += i..<(i + k); i += k
+            } else {
+                restOld.append(i); restNew.append(j); i += 1; j += 1
             }
-            let (k, l) = step ?? (1, 1)
-            restOld += i..<(i + k); restNew += j..<(j + l)
-            i += k; j += l
         }
         restOld += i..<old.count; restNew += j..<new.count
         let rest = match(restOld.map { old[$0] }, restNew.map { new[$0] }, key: key, differences: differences)
