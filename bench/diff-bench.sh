@@ -98,6 +98,7 @@ if [[ -n "$KEEP" ]]; then mkdir -p "$KEEP"; cp "$WORK"/old.* "$WORK"/new.* "$KEE
 aj=$(median anchor_j); at=$(median anchor_t); nt=$(median nsa_text); nj=$(median nsa_json)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 verdict=$(awk -v t="$nt" -v j="$nj" 'BEGIN { print (t <= 5000 && j <= 5000) ? "met (<= 5 s)" : "MISSED (> 5 s)" }')
+(( N4 + N6 >= 1100000 )) || verdict="not judged: $((N4 + N6)) routes is not the target's size"
 echo
 echo "diff benchmark: $routes routes per snapshot, 1,000 changed ($(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS)"
 echo "  nsaudit found: $changes route changes; $summary"
