@@ -61,7 +61,18 @@ public enum ConfigDiff {
     /// The differences of every namespace, namespaces in the new snapshot's order (removed
     /// ones last), each namespace's changes in the order links, addresses, rules, routes,
     /// nexthops, sysctls.
-    public static func changes(old: Snapshot, new: Snapshot) -> [ConfigChange] {
+    public static func changes(old: Snapshot, new: Snapshot) -> [ConfigChange] { compare(old: old, new: new).changes }
+
+    /// The routes that went and came in one namespace (a changed route on both sides).
+    struct RouteDelta {
+        var removed: [Route] = []
+        var added: [Route] = []
+    }
+
+    /// `changes`, with the route differences of every namespace present on both sides (by
+    /// name): what `IncrementalAudit` re-analyses.
+    static func compare(old: Snapshot, new: Snapshot) -> (changes: [ConfigChange], routes: [String: RouteDelta]) {
+        var deltas: [String: RouteDelta] = [:]
         let oldByName = Dictionary(old.namespaces.map { (name(of: $0), $0) }, uniquingKeysWith: { a, _ in a })
         let newNames = Set(new.namespaces.map(name(of:)))
         var out: [ConfigChange] = []
@@ -72,14 +83,16 @@ public enum ConfigDiff {
                                         reach: .init(everyLookup: true)))
                 continue
             }
-            out += changes(old: o, in: old, new: n, in: new)
+            var delta = RouteDelta()
+            out += changes(old: o, in: old, new: n, in: new, routes: &delta)
+            deltas[nn] = delta
         }
         for o in old.namespaces where !newNames.contains(name(of: o)) {
             let on = name(of: o)
             out.append(ConfigChange(netns: on, object: .namespace, change: .removed, old: on, new: nil, fields: [],
                                     reach: .init(everyLookup: true)))
         }
-        return out
+        return (out, deltas)
     }
 
     /// The name a namespace is matched and reported by (the report's `netns`).
@@ -87,6 +100,13 @@ public enum ConfigDiff {
 
     /// The differences inside one namespace present in both snapshots.
     public static func changes(old o: NamespaceSnapshot, in oldSnap: Snapshot, new n: NamespaceSnapshot, in newSnap: Snapshot) -> [ConfigChange] {
+        var delta = RouteDelta()
+        return changes(old: o, in: oldSnap, new: n, in: newSnap, routes: &delta)
+    }
+
+    /// `changes` of one namespace, with its route differences in `routes`.
+    static func changes(old o: NamespaceSnapshot, in oldSnap: Snapshot, new n: NamespaceSnapshot, in newSnap: Snapshot,
+                        routes delta: inout RouteDelta) -> [ConfigChange] {
         let netns = name(of: n)
         let od = DeviceNames(o), nd = DeviceNames(n)
         var out: [ConfigChange] = []
@@ -132,8 +152,10 @@ public enum ConfigDiff {
         emit(.rule, match(o.rules, n.rules, key: RuleKey.init, differences: ruleFields),
              old: { ruleText(o.rules[$0]) }, new: { ruleText(n.rules[$0]) })
         // Routes, by the kernel's identity of a FIB entry.
-        emit(.route, matchInOrder(o.routes, n.routes, key: RouteKey.init) { a, b in routeFields(a, od, b, nd) },
-             old: { routeText(o.routes[$0], od) }, new: { routeText(n.routes[$0], nd) })
+        let routeMatch = matchInOrder(o.routes, n.routes, key: RouteKey.init) { a, b in routeFields(a, od, b, nd) }
+        emit(.route, routeMatch, old: { routeText(o.routes[$0], od) }, new: { routeText(n.routes[$0], nd) })
+        delta.removed = (routeMatch.removed + routeMatch.changed.map(\.0)).map { o.routes[$0] }
+        delta.added = (routeMatch.added + routeMatch.changed.map(\.1)).map { n.routes[$0] }
         // Nexthop objects, by id.
         emit(.nexthop, match(o.nexthops, n.nexthops, key: \.id) { a, b in nexthopFields(a, od, b, nd) },
              old: { nexthopText(o.nexthops[$0], od) }, new: { nexthopText(n.nexthops[$0], nd) })

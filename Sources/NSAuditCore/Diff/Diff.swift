@@ -129,7 +129,8 @@ public struct Diff: Sendable {
     /// namespace reads its peers). A snapshot and a report: the snapshot is audited where the
     /// report audited (by name) and the configuration changes are unavailable. Two reports:
     /// their findings.
-    /// `phase` is told when each phase ends ("configuration", "audit", "findings").
+    /// `phase` is told when each phase ends ("configuration", "audit-old" (with the namespaces
+    /// of NEW audited in full beside it), "audit", "findings").
     public static func compare(old: DiffInput, oldFile: String, new: DiffInput, newFile: String,
                                options: Options = Options(), phase: (String) -> Void = { _ in }) -> Diff {
         var notes: [String] = []
@@ -138,7 +139,8 @@ public struct Diff: Sendable {
         var compared: [String]
         switch (old, new) {
         case (.snapshot(let a), .snapshot(let b)):
-            changes = ConfigDiff.changes(old: a, new: b)
+            let (found, routes) = ConfigDiff.compare(old: a, new: b)
+            changes = found
             phase("configuration")
             var scope = Set(changes.map(\.netns))
             if a.kernelFacts != b.kernelFacts {
@@ -147,7 +149,8 @@ public struct Diff: Sendable {
             }
             let affected = linkedClosure(scope, a, b)
             compared = affected.sorted()
-            (oldFindings, newFindings) = parallel({ audit(a, affected, options) }, { audit(b, affected, options) })
+            let both = auditBoth(a, b, affected, changes: changes, routes: routes, options, phase: phase)
+            (oldFindings, newFindings) = (both.old, both.new)
         case (.snapshot(let s), .report(let r)), (.report(let r), .snapshot(let s)):
             let snapshotIsOld = { if case .snapshot = old { true } else { false } }()
             let scope = Set(r.namespaces.map(\.name))
@@ -180,11 +183,57 @@ public struct Diff: Sendable {
     /// The findings of the namespaces of `snap` named in `names` (the others still inform the
     /// audit).
     static func audit(_ snap: Snapshot, _ names: Set<String>, _ options: Options) -> [Finding] {
+        outcome(snap, names, options).findings
+    }
+
+    /// The audit of the namespaces of `snap` named in `names`, taking the return-path results
+    /// in `given` (by namespace id) as they are.
+    static func outcome(_ snap: Snapshot, _ names: Set<String>, _ options: Options,
+                        given: [String: Audit.Given] = [:]) -> Audit.Outcome {
         let ids = Set(snap.namespaces.filter { names.contains(ConfigDiff.name(of: $0)) }.map(\.id))
-        guard !ids.isEmpty else { return [] }
+        guard !ids.isEmpty else { return Audit.Outcome(namespaces: [], findings: []) }
         var o = Audit.Options(anyIngress: options.anyIngress, remediate: options.remediate)
         o.selfCheckSamples = false
-        return Audit(snap, options: o).run(namespaces: ids).findings
+        return Audit(snap, options: o).run(namespaces: ids, given: given)
+    }
+
+    /// The findings of the namespaces named in `names` on each side, and the names of those
+    /// whose NEW side was analysed incrementally.
+    ///
+    /// OLD is audited in full. A namespace of NEW whose only changes are routes and added
+    /// rules is re-analysed from OLD's return-path results with `IncrementalAudit` (only the
+    /// sources inside the changed routes' prefixes are asked again), which declines what it
+    /// cannot follow exactly; its findings, checks and fixes are then made from those results
+    /// as a full audit makes them. The others (links, addresses, nexthop objects or sysctls
+    /// changed, rules removed or changed, another kernel, `anyIngress`, or `incremental`
+    /// false) are audited in full, beside OLD's audit where that is known up front.
+    static func auditBoth(_ a: Snapshot, _ b: Snapshot, _ names: Set<String>, changes: [ConfigChange],
+                          routes: [String: ConfigDiff.RouteDelta], _ options: Options, incremental: Bool = true,
+                          bigTable: Int = 4096, phase: (String) -> Void = { _ in }) -> (old: [Finding], new: [Finding], incremental: Set<String>) {
+        var blocked: Set<String> = []
+        for c in changes where !(c.object == .route || (c.object == .rule && c.change == .added)) { blocked.insert(c.netns) }
+        let followable = incremental && !options.anyIngress && a.kernelFacts == b.kernelFacts
+        let candidates: Set<String> = followable ? names.filter { routes[$0] != nil && !blocked.contains($0) } : []
+        let (old, full) = parallel({ outcome(a, names, options) }, { outcome(b, names.subtracting(candidates), options) })
+        phase("audit-old")
+        guard !candidates.isEmpty else { return (old.findings, full.findings, []) }
+        let oldByName = Dictionary(a.namespaces.map { (ConfigDiff.name(of: $0), $0) }, uniquingKeysWith: { x, _ in x })
+        let newByName = Dictionary(b.namespaces.map { (ConfigDiff.name(of: $0), $0) }, uniquingKeysWith: { x, _ in x })
+        let list = candidates.sorted()
+        let found = parallelMap(list.count) { k -> (String, Audit.Given)? in
+            guard let o = oldByName[list[k]], let n = newByName[list[k]], let base = old.results[o.id],
+                  let delta = routes[list[k]] else { return nil }
+            var before = o
+            before.id = n.id   // matched by name; the analysis never reads the id
+            var inc = IncrementalAudit(before: before, baseResults: base.results, after: n, snapshot: b, bigTable: bigTable)
+            inc.routeChanges = (delta.removed, delta.added)
+            return inc.results().map { (n.id, $0) }
+        }
+        var given: [String: Audit.Given] = [:]
+        for case let (id, g)? in found { given[id] = g }
+        let rest = outcome(b, candidates, options, given: given)
+        let followed = Set(b.namespaces.filter { given[$0.id] != nil }.map(ConfigDiff.name(of:)))
+        return (old.findings, (full.findings + rest.findings).sorted(by: Audit.order), followed)
     }
 
     /// `names` and every namespace linked to one of them through a device's peer, in either
