@@ -13,6 +13,8 @@
 # Usage: bench/diff-bench.sh [--routes N4] [--routes6 N6] [--runs R] [--quick]
 #   --quick     100,000 + 10,000 routes, 1 run (smoke test)
 #   --keep-output DIR  keep both snapshots and both `ip` outputs in DIR
+#   --also NAME=PATH  also time another nsaudit binary (e.g. an earlier build) on the same
+#               snapshots, in the same runs (repeatable)
 #   NSAUDIT=path  use this binary instead of building release (.build-bench scratch path)
 #
 # Needs root (ip netns add). The namespace it creates is named nsabench-diff-<pid>-big and is
@@ -23,6 +25,7 @@ N4=1000000
 N6=100000
 RUNS=3
 KEEP=""
+ALSO=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --routes) N4="$2"; shift 2 ;;
@@ -30,7 +33,9 @@ while [[ $# -gt 0 ]]; do
         --runs) RUNS="$2"; shift 2 ;;
         --quick) N4=100000; N6=10000; RUNS=1; shift ;;
         --keep-output) KEEP="$2"; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --also) [[ "$2" == *=* && -x "${2#*=}" ]] || { echo "diff-bench: --also takes NAME=PATH of an executable, not $2" >&2; exit 2; }
+                ALSO+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "diff-bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -85,6 +90,7 @@ for ((r = 1; r <= RUNS; r++)); do
     timed anchor_t diff "$WORK/old.ip" "$WORK/new.ip"
     timed nsa_text "$NSAUDIT" diff "$WORK/old.json" "$WORK/new.json"
     timed nsa_json "$NSAUDIT" diff --json "$WORK/old.json" "$WORK/new.json"
+    for k in "${!ALSO[@]}"; do timed "also_$k" "${ALSO[$k]#*=}" diff "$WORK/old.json" "$WORK/new.json"; done
 done
 
 # What was found: the route changes nsaudit lists, and the lines diff finds.
@@ -111,5 +117,9 @@ echo "| \`diff\` of two \`ip -j route show table all\` | ${aj} ms | 1.00 | |"
 echo "| \`diff\` of two \`ip route show table all\` | ${at} ms | | 1.00 |"
 echo "| \`nsaudit diff OLD NEW\` | ${nt} ms | $(ratio "$nt" "$aj") | $(ratio "$nt" "$at") |"
 echo "| \`nsaudit diff --json OLD NEW\` | ${nj} ms | $(ratio "$nj" "$aj") | $(ratio "$nj" "$at") |"
+for k in "${!ALSO[@]}"; do
+    ot=$(median "also_$k")
+    echo "| \`nsaudit diff OLD NEW\` (${ALSO[$k]%%=*}) | ${ot} ms | $(ratio "$ot" "$aj") | $(ratio "$ot" "$at") |"
+done
 echo
 echo "target: nsaudit diff of two 1.1M-route snapshots differing in 1,000 routes <= 5 s: $verdict"
