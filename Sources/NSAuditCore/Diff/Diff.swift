@@ -267,7 +267,8 @@ public struct Diff: Sendable {
         for (i, c) in changes.enumerated() where c.reach.routing { byNetns[c.netns, default: []].append(i) }
         for k in findings.indices {
             let candidates = byNetns[findings[k].netns] ?? []
-            let touching = candidates.filter { findings[k].isReached(by: changes[$0].reach) }
+            let target = findings[k].target
+            let touching = candidates.filter { target.isReached(by: changes[$0].reach) }
             if !touching.isEmpty {
                 findings[k].explainedBy = touching; findings[k].attribution = .reaching
             } else if !candidates.isEmpty {
@@ -400,27 +401,46 @@ public struct FindingChange: Sendable {
     /// The severity it has now, or had when it was resolved.
     public var severity: Severity { (new ?? old)?.severity ?? .info }
 
-    /// Whether a configuration change reaches this finding: its family, and one of a
-    /// policy-wide effect, a device the finding names, its address or gateway inside the
-    /// change's prefixes, or a table the finding names whose prefix overlaps its sources.
-    func isReached(by r: ConfigChange.Reach) -> Bool {
-        let sides = [old, new].compactMap { $0 }
-        if let fam = r.family, let mine = localAddress?.family, fam != mine { return false }
-        if r.everyLookup { return true }
+    /// What of a finding a configuration change can reach, gathered once (a diff of a full
+    /// routing table weighs hundreds of findings against thousands of changes).
+    struct Target {
+        var family: IPAddress.Family?
         var devices: Set<String> = []
-        for f in sides {
-            for d in [f.ingress, f.egress].compactMap({ $0 }) { devices.formUnion(d.split(separator: ",").map(String.init)) }
+        /// Its address and gateways.
+        var points: [IPAddress] = []
+        var tables: Set<UInt32> = []
+        /// Its source sets, where known.
+        var sources: [AddressRanges] = []
+
+        /// Whether a configuration change reaches the finding: its family, and one of a
+        /// policy-wide effect, a device the finding names, its address or gateway inside the
+        /// change's prefixes, or a table the finding names whose prefix overlaps its sources.
+        func isReached(by r: ConfigChange.Reach) -> Bool {
+            if let fam = r.family, let mine = family, fam != mine { return false }
+            if r.everyLookup { return true }
+            if !devices.isDisjoint(with: r.devices) { return true }
+            if r.prefixes.contains(where: { p in points.contains { p.contains($0) } }) { return true }
+            if r.gateways.contains(where: { points.contains($0) }) { return true }
+            if !tables.isDisjoint(with: r.tables) {
+                if sources.isEmpty { return true }
+                return r.prefixes.contains { p in sources.contains { $0.family == p.family && $0.overlaps(p) } }
+            }
+            return false
         }
-        if !devices.isDisjoint(with: r.devices) { return true }
-        let points = ([localAddress] + sides.map(\.gateway)).compactMap { $0 }
-        if r.prefixes.contains(where: { p in points.contains { p.contains($0) } }) { return true }
-        if r.gateways.contains(where: { points.contains($0) }) { return true }
-        let tables = Set(sides.compactMap(\.table))
-        if !tables.isDisjoint(with: r.tables) {
-            let sourceSets = sides.compactMap(Self.ranges)
-            if sourceSets.isEmpty { return true }
-            return r.prefixes.contains { p in sourceSets.contains { $0.family == p.family && $0.overlaps(p) } }
-        }
-        return false
     }
+
+    var target: Target {
+        let sides = [old, new].compactMap { $0 }
+        var t = Target(family: localAddress?.family)
+        for f in sides {
+            for d in [f.ingress, f.egress].compactMap({ $0 }) { t.devices.formUnion(d.split(separator: ",").map(String.init)) }
+        }
+        t.points = ([localAddress] + sides.map(\.gateway)).compactMap { $0 }
+        t.tables = Set(sides.compactMap(\.table))
+        t.sources = sides.compactMap(Self.ranges)
+        return t
+    }
+
+    /// Whether a configuration change reaches this finding (`Target.isReached`).
+    func isReached(by r: ConfigChange.Reach) -> Bool { target.isReached(by: r) }
 }
