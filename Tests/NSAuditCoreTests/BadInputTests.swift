@@ -109,4 +109,67 @@ import Testing
         let to = "flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    to: \"\(text)\"\n    ingress: ens19\n"
         #expect(throws: FlowIntentError.self) { try FlowIntent.parse(yaml: to, name: "f.yaml") }
     }
+
+    // MARK: defect 3: a goto that does not point forward
+
+    func serverEditor() throws -> SnapshotEditor { SnapshotEditor(try Lab.snapshot(Self.lab), defaultNamespace: Self.server) }
+
+    @Test(arguments: ["ip rule add pref 10 goto 10", "ip rule add pref 10 goto 9", "ip rule add goto 5"])
+    func editorRefusesABackwardGoto(_ command: String) throws {
+        var editor = try serverEditor()
+        do {
+            try editor.apply(script: command + "\n")
+            Issue.record("accepted: \(command)")
+        } catch {
+            #expect(error.line == 1)
+            #expect(error.message.hasPrefix("Error: Backward goto not supported"), "\(error.message)")
+        }
+    }
+
+    @Test func editorAcceptsAForwardGoto() throws {
+        var editor = try serverEditor()
+        try editor.apply(script: "ip rule add pref 10 goto 11\n")
+        #expect(editor.snapshot.namespace(Self.server)!.rules.contains { $0.priority == 10 && $0.gotoTarget == 11 })
+    }
+
+    /// A snapshot holding backward and self gotos anyway: lookups and the report end, and a
+    /// goto that does not point forward is passed over like an unresolved one.
+    @Test func lookupAndReportEndWithABackwardGotoInASnapshot() throws {
+        var snap = try Lab.snapshot(Self.lab)
+        let k = snap.namespaces.firstIndex { $0.id == Self.server }!
+        let plain = RoutingModel(snap.namespaces[k])
+        for (prio, target) in [(10, 10), (20, 10), (30, 0)] as [(UInt32, UInt32)] {
+            for f in [IPAddress.Family.v4, .v6] {
+                var r = Rule(family: f, priority: prio, table: 0)
+                r.action = RuleAction.goto; r.gotoTarget = target
+                snap.namespaces[k].rules.insert(r, at: 1)
+            }
+        }
+        let model = RoutingModel(snap.namespaces[k])
+        for q in ["1.1.1.1", "10.99.0.40 from 192.168.127.10 iif ens19", "2001:db8::1"] {
+            let a = try model.routeGet(line: q), b = try plain.routeGet(line: q)
+            // (the table may differ in name only: with custom rules the kernel keeps local
+            // and main apart, and says so)
+            #expect(a.error == b.error && a.dev == b.dev && a.gateway == b.gateway && a.prefsrc == b.prefsrc, "\(q)")
+        }
+        let out = Audit(snap).run()
+        #expect(out.namespaces.contains { $0.name == Self.server })
+    }
+
+    // MARK: CRLF --apply files
+
+    @Test func crlfScriptIsReadAsLines() throws {
+        var editor = try serverEditor()
+        try editor.apply(script: "ip route add 10.9.0.0/16 dev ens19\r\nip route add 10.8.0.0/16 dev ens19\r\n")
+        let routes = editor.snapshot.namespace(Self.server)!.routes.map(\.dst.description)
+        #expect(routes.contains("10.9.0.0/16") && routes.contains("10.8.0.0/16"))
+        do {
+            try editor.apply(script: "ip route add 10.7.0.0/16 dev ens19\r\nip route add 10.6.0.0/16 dev nosuch\r\n")
+            Issue.record("accepted a route on a missing device")
+        } catch {
+            #expect(error.line == 2)
+            #expect(error.description == "line 2 (ip route add 10.6.0.0/16 dev nosuch): Cannot find device \"nosuch\"")
+            #expect(!error.description.contains(where: { $0.isNewline }))
+        }
+    }
 }
