@@ -172,4 +172,38 @@ import Testing
             #expect(!error.description.contains(where: { $0.isNewline }))
         }
     }
+
+    // MARK: defect 4: a declared flow that applies to no namespace
+
+    @Test func flowForAMissingNamespaceIsAnError() throws {
+        let yaml = """
+        flows:
+          - name: typo
+            netns: nosuch
+            clients: [10.0.0.0/8]
+            to: 10.99.0.40
+            ingress: ens19
+          - name: nowhere
+            clients: [10.0.0.0/8]
+            to: 10.99.0.40
+            ingress: eth99
+          - name: fine
+            netns: \(Self.server)
+            clients: [10.99.0.0/24]
+            to: 10.99.0.40
+            ingress: ens19
+        """
+        let intents = try FlowIntent.parse(yaml: yaml, name: "f.yaml")
+        let out = Audit(try Lab.snapshot(Self.lab), options: .init(intents: intents, remediate: false)).run()
+        let flagged = out.findings.filter { $0.kind == .intentViolated }
+        let typo = try #require(flagged.first { $0.details?["intent"] == "typo" })
+        #expect(typo.severity == .error)
+        #expect(typo.summary == "Declared flow \"typo\" cannot be checked: the snapshot has no namespace \"nosuch\".")
+        let nowhere = try #require(flagged.first { $0.details?["intent"] == "nowhere" })
+        #expect(nowhere.summary.contains("no namespace has its ingress interface \"eth99\""))
+        #expect(!flagged.contains { $0.details?["intent"] == "fine" })
+        // Restricting the audit to one namespace does not hide it either.
+        let only = Audit(try Lab.snapshot(Self.lab), options: .init(intents: intents, remediate: false)).run(namespaces: [Self.server])
+        #expect(only.findings.contains { $0.details?["intent"] == "typo" })
+    }
 }
