@@ -206,4 +206,37 @@ import Testing
         let only = Audit(try Lab.snapshot(Self.lab), options: .init(intents: intents, remediate: false)).run(namespaces: [Self.server])
         #expect(only.findings.contains { $0.details?["intent"] == "typo" })
     }
+
+    // MARK: defect 6: names from the system reach the terminal escaped, JSON exactly
+
+    static let hostile = "evil\u{1b}]0;owned\u{07}\nERROR fake-row"
+
+    @Test func textReportEscapesNamesAndJSONKeepsThem() throws {
+        var snap = try Lab.snapshot(Self.lab)
+        let k = snap.namespaces.firstIndex { $0.id == Self.server }!
+        snap.namespaces[k].id = Self.hostile
+        snap.namespaces[k].names = [Self.hostile]
+        snap.host = "host\u{1b}[2J"
+        let report = Lab.report(snap, source: "x\ny")
+        #expect(report.findings.contains { $0.netns == Self.hostile })
+        let text = ReportRenderer.render(report, as: .text)
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7f })
+        #expect(text.contains("evil\\x1b]0;owned\\x07\\nERROR fake-row"))
+        #expect(!text.split(separator: "\n").contains { $0.hasPrefix("ERROR fake-row") })
+        #expect(text.hasPrefix("nsaudit report — host\\x1b[2J, snapshot"))
+        // JSON: the exact name, in JSON's own escapes.
+        let json = ReportRenderer.render(report, as: .json)
+        let back = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let findings = try #require(back["findings"] as? [[String: Any]])
+        #expect(findings.contains { $0["netns"] as? String == Self.hostile })
+        #expect(back["host"] as? String == snap.host)
+    }
+
+    @Test func routeGetTextEscapesDeviceNames() {
+        var m = IPRouteMessage(family: .v4, type: .unicast, dst: IPAddress("10.9.0.1"), dstLength: 32)
+        m.dev = "eth\u{1b}[31m0"
+        let text = IPRouteText.text(m)
+        #expect(text.contains("dev eth\\x1b[31m0"))
+        #expect(!text.unicodeScalars.contains { $0.value == 0x1b })
+    }
 }
