@@ -32,18 +32,26 @@ public struct FlowIntent: Codable, Sendable, Equatable {
 
     struct File: Codable { var flows: [FlowIntent] }
 
-    /// Parses a flows file; errors name the flow and field.
+    /// Parses a flows file; errors name the flow, the field and its line and column.
     public static func parse(yaml: String, name: String) throws -> [FlowIntent] {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw FlowIntentError(file: name, message: "the file is empty; expected a mapping with a `flows:` list")
+            }
+            root = node
+        } catch let e as YamlError {
+            throw FlowIntentError(file: name, message: "not valid YAML: \(describe(e))")
+        }
         let file: File
         do {
-            file = try YAMLDecoder().decode(File.self, from: yaml)
+            file = try YAMLDecoder().decode(File.self, from: root)
         } catch let e as DecodingError {
-            throw FlowIntentError(file: name, message: describe(e))
-        } catch {
-            throw FlowIntentError(file: name, message: "not valid YAML: \(error)")
+            throw FlowIntentError(file: name, message: describe(e, in: root))
         }
         for (i, f) in file.flows.enumerated() {
-            let label = "flow \(i + 1) (\(f.name))"
+            let at = node(at: [Key("flows"), Key(i)], in: root)?.mark.map { ", line \($0.line)" } ?? ""
+            let label = "flow \(i + 1) (\(f.name)\(at))"
             guard !f.clients.isEmpty else { throw FlowIntentError(file: name, message: "\(label): clients is empty") }
             for c in f.clients where IPPrefix(c) == nil {
                 throw FlowIntentError(file: name, message: "\(label): client \"\(c)\" is not an address or prefix")
@@ -62,18 +70,76 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         return file.flows
     }
 
-    static func describe(_ e: DecodingError) -> String {
+    /// A decoding error as one line: what was expected, the path, and the line and column
+    /// of the value in the file.
+    static func describe(_ e: DecodingError, in root: Node) -> String {
+        func place(_ c: DecodingError.Context) -> String {
+            let mark = (node(at: c.codingPath, in: root) ?? root).mark.map { " (line \($0.line), column \($0.column))" } ?? ""
+            return path(c) + mark
+        }
         switch e {
-        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(path(c))"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return "\(c.debugDescription) at \(path(c))"
+        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(place(c))"
+        case .typeMismatch(let type, let c):
+            return "expected \(expected(type)) at \(place(c))"
+        case .valueNotFound(let type, let c):
+            return "expected \(expected(type)), found nothing, at \(place(c))"
+        case .dataCorrupted(let c):
+            return "\(c.debugDescription.terminalEscaped) at \(place(c))"
         @unknown default: return "\(e)"
+        }
+    }
+
+    /// What a field of the given type holds, in the file's terms.
+    static func expected(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        case is UInt16.Type: return "a port number (0 to 65535)"
+        default:
+            // Yams names the node kind it wanted (Node.Sequence, Node.Mapping) or the array type
+            let name = String(describing: type)
+            return name.contains("Sequence") || name.hasPrefix("Array") ? "a list" : "a mapping"
+        }
+    }
+
+    /// A libyaml error as one line: line, column and the problem.
+    static func describe(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return "line \(mark.line), column \(mark.column): \(problem)\(context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? "")"
+        default:
+            return "\(e)".split(whereSeparator: \.isNewline).joined(separator: " ")
         }
     }
 
     static func path(_ c: DecodingError.Context) -> String {
         let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         return p.isEmpty ? "top level" : p
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(_ s: String) { stringValue = s }
+        init(_ i: Int) { stringValue = String(i); intValue = i }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { self.init(intValue) }
+    }
+
+    /// The node at a coding path (for its line and column); nil when the path leaves the tree.
+    static func node(at path: [CodingKey], in root: Node) -> Node? {
+        var n = root
+        for k in path {
+            if let i = k.intValue {
+                guard let s = n.sequence, i >= 0, i < s.count else { return nil }
+                n = s[i]
+            } else {
+                guard let m = n.mapping, let v = m[k.stringValue] else { return nil }
+                n = v
+            }
+        }
+        return n
     }
 
     func applies(to ns: NamespaceSnapshot) -> Bool {
