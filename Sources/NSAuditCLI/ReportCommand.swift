@@ -144,11 +144,13 @@ struct ReportCommand: ParsableCommand {
             var editor = SnapshotEditor(snap, defaultNamespace: netns.first.flatMap { snap.namespace($0)?.id })
             do { try editor.apply(script: text) } catch { throw CLIFailure("\(apply): \(error)") }
             snap = editor.snapshot
+            marks.append(("apply", Date()))
         }
         var intents: [FlowIntent] = []
         if let flows {
             let text = try CLIFailure.wrap { String(decoding: try readWholeFile(flows), as: UTF8.self) }
             intents = try CLIFailure.wrap { try FlowIntent.parse(yaml: text, name: flows) }
+            marks.append(("flows", Date()))
         }
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
