@@ -9,7 +9,9 @@
 #     flows    --flows FILE of M declared flows (symmetric ones: the report stays small, so
 #              the figure is the reading and checking of the flows)
 #   and prints for each the phase that reads the file (`apply=` / `flows=` of the timing
-#   line), the whole run, its peak RSS, and the ratio of the phase to its target.
+#   line, wall time), the whole run's wall and CPU time (user + system: on this shared VM
+#   the wall time of a one-thread phase grows with other load, its CPU time much less),
+#   its peak RSS, and the ratio of the phase to its target.
 #
 # Usage: bench/edit-flows-bench.sh [--rules N] [--flows M] [--runs R]
 #   --rules N   rule adds per --apply file (default 20000; target 1 s)
@@ -61,14 +63,14 @@ PY
 # run LABEL PHASE TARGET_S ARGS...: median of RUNS runs of the phase, wall time and peak RSS
 run() {
     local label=$1 phase=$2 target=$3; shift 3
-    local i phases=() walls=() rss=()
+    local i phases=() walls=() rss=() cpus=()
     for ((i = 0; i < RUNS; i++)); do
-        NSAUDIT_TIMING=1 /usr/bin/time -f "%e %M" -o "$WORK/time" "$NSAUDIT" report --snapshot "$SNAP" \
+        NSAUDIT_TIMING=1 /usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "$NSAUDIT" report --snapshot "$SNAP" \
             --no-remediation --fail-on never --format json -o /dev/null "$@" 2> "$WORK/err" \
             || { echo "edit-flows-bench: $label failed:" >&2; cat "$WORK/err" >&2; exit 1; }
         local line; line=$(grep 'timing ' "$WORK/err")
         if [[ $phase != - ]]; then phases+=("$(sed -n "s/.* $phase=\([0-9.]*\).*/\1/p" <<<"$line")"); fi
-        read -r w m < "$WORK/time"; walls+=("$w"); rss+=("$m")
+        read -r w m u s < "$WORK/time"; walls+=("$w"); rss+=("$m"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")
     done
     median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
     local ph="-" ratio="-"
@@ -76,11 +78,12 @@ run() {
         ph=$(median "${phases[@]}")
         ratio=$(awk -v p="$ph" -v t="$target" 'BEGIN { printf "%.2f", p / t }')
     fi
-    printf '%-28s %-8s %9s s %9s s %9.0f MB %8s\n' "$label" "$phase" "$ph" "$(median "${walls[@]}")" \
-        "$(awk -v k="$(median "${rss[@]}")" 'BEGIN { print k / 1024 }')" "$ratio"
+    printf '%-28s %-8s %9s s %9s s %9s s %9.0f MB %8s\n' "$label" "$phase" "$ph" "$(median "${walls[@]}")" \
+        "$(median "${cpus[@]}")" "$(awk -v k="$(median "${rss[@]}")" 'BEGIN { print k / 1024 }')" "$ratio"
 }
 
-printf '%-28s %-8s %11s %11s %12s %8s\n' "run" "phase" "phase" "whole run" "peak RSS" "÷target"
+printf '%-28s %-8s %11s %11s %11s %12s %8s\n' "run" "phase" "phase" "whole run" "run CPU" "peak RSS" "÷target"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 run "anchor (no --apply/--flows)" - 1
 run "--apply $RULES rising" apply 1 --apply "$WORK/rising.ip"
 run "--apply $RULES no pref" apply 1 --apply "$WORK/nopref.ip"
