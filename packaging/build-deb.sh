@@ -122,13 +122,13 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$STAGE/
 install -m 644 "$ROOT/contrib/nsaudit.service" "$ROOT/contrib/nsaudit.timer" "$STAGE/lib/systemd/system/"
 install -m 644 "$ROOT/contrib/nsaudit.cron" "$STAGE/usr/share/nsaudit/nsaudit.cron"
 
-# An empty line in mdoc is a warning (man --warnings, lintian's groff-message): the blank
-# lines of the commands' discussions become paragraph breaks.
+# fix-manpage.awk: a NAME lexgrog (whatis) can read, blank lines as paragraph breaks.
 for page in "$MANDIR"/*.8; do
-    sed 's/^$/.Pp/' "$page" | gzip -9n > "$STAGE/usr/share/man/man8/$(basename "$page").gz"
+    awk -f "$PKG/fix-manpage.awk" "$page" | gzip -9n > "$STAGE/usr/share/man/man8/$(basename "$page").gz"
 done
 
-"$BIN" --generate-completion-script bash > "$STAGE/usr/share/bash-completion/completions/nsaudit"
+# A completion file is sourced, not run: no #! line (lintian bash-completion-with-hashbang).
+"$BIN" --generate-completion-script bash | sed '1{/^#!/d}' > "$STAGE/usr/share/bash-completion/completions/nsaudit"
 "$BIN" --generate-completion-script zsh > "$STAGE/usr/share/zsh/vendor-completions/_nsaudit"
 "$BIN" --generate-completion-script fish > "$STAGE/usr/share/fish/vendor_completions.d/nsaudit.fish"
 
@@ -165,7 +165,7 @@ if [[ $LINTIAN == 1 ]]; then
     command -v lintian > /dev/null || die "lintian is missing (apt-get install -y lintian, or --no-lintian)"
     log "lintian"
     # --fail-on warning: an error or warning not explained by an override fails the build.
-    lintian --fail-on error,warning --display-info "$DEB" >&2 || die "lintian found problems (above)"
+    lintian --fail-on error,warning "$DEB" >&2 || die "lintian found problems (above)"
 fi
 log "$(grep '^Depends:' "$STAGE/DEBIAN/control")"
 log "built $DEB ($SIZE bytes; installs $INSTALLED_KB KiB)"
