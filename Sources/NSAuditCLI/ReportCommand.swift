@@ -25,6 +25,10 @@ struct ReportCommand: ParsableCommand {
         the snapshot is taken, --pcap FILE --pcap-netns NAME reads a saved capture (the same \
         options as `nsaudit capture`). A finding the packets contradict says so.
 
+        Outputs: every -o FORMAT:PATH gets the same audit in its format; `-o PATH` (once) \
+        and standard output take --format. Each file is written to a temporary file first \
+        and renamed when every output has been written, so a failed run changes none.
+
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
         audit could not run (a usage error, bad snapshot, unknown namespace, no permission).
 
@@ -33,6 +37,8 @@ struct ReportCommand: ParsableCommand {
           nsaudit report --snapshot host.json --netns server --format json -o report.json
           nsaudit report --flows flows.yaml --fail-on error
           nsaudit report --format prometheus -o /var/lib/node_exporter/textfile/nsaudit.prom
+          nsaudit report -o json:/var/lib/nsaudit/report.json -o prometheus:nsaudit.prom
+          nsaudit report -o json:report.json -o text:-
           nsaudit report --snapshot host.json --apply planned-change.ip
           nsaudit report --netns server --confirm 10s
           nsaudit report --snapshot host.json --pcap server.pcap --pcap-netns server
@@ -50,10 +56,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
     var apply: String?
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var output: ReportOutputOptions
 
-    @Option(help: ArgumentHelp("How to print the report.", valueName: "FORMAT"))
-    var format: ReportFormat = .json
+    /// The format of standard output and of an untyped `-o PATH`.
+    var format: ReportFormat { output.format }
 
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found).", valueName: "LEVEL"))
     var failOn: FailOn = FailOn(.warning)
@@ -73,8 +79,10 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup(title: "Packet evidence")
     var packets: PacketSourceOptions
 
-    @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
-    var lock: String = "/run/lock/nsaudit.lock"
+    @Option(help: ArgumentHelp("Lock file that keeps overlapping live runs apart (default: /run/lock/nsaudit.lock; a run of --snapshot takes no lock unless this is given). A lock that cannot be opened is an error, never replaced by another.", valueName: "FILE"))
+    var lock: String?
+
+    static let defaultLock = "/run/lock/nsaudit.lock"
 
     @OptionGroup var verbosity: VerbosityOptions
 
@@ -82,13 +90,28 @@ struct ReportCommand: ParsableCommand {
         if packets.confirm != nil && source.file != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
         if packets.pcapFile != nil && packets.pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
         if maxSources < 0 { throw ValidationError("--max-sources takes a count (0 for all), not \(maxSources)") }
+        _ = try output.destinations()
     }
 
     func run() throws {
         let started = Date()
+        let destinations = try output.destinations()
+        // Every destination is opened before the audit: a bad directory fails in a moment.
+        let files = try output.open(destinations)
         let progress = verbosity.progress
-        let lockPath = FileManager.default.isWritableFile(atPath: (lock as NSString).deletingLastPathComponent) ? lock : NSTemporaryDirectory() + "nsaudit.lock"
-        let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
+        // A live run without the permission says so first (before the lock it could not take either).
+        if source.file == nil { try LiveAccess.check() }
+        // Live runs (cron) are kept apart; a run of a snapshot file reads nothing shared.
+        let heldLock: FileLock?
+        if let lockPath = lock ?? (source.file == nil ? Self.defaultLock : nil) {
+            do { heldLock = try FileLock(path: lockPath, timeout: 120) } catch let e as SystemCallError where e.call.hasPrefix("open") {
+                throw CLIFailure("\(e); choose a lock file in a directory you can write with --lock FILE\(lock == nil ? ", or run as root" : "")")
+            } catch {
+                throw CLIFailure("\(error)")
+            }
+        } else {
+            heldLock = nil
+        }
         defer { withExtendedLifetime(heldLock) {} }
 
         // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
@@ -98,6 +121,7 @@ struct ReportCommand: ParsableCommand {
         var snap: Snapshot
         let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
         if let confirm = packets.confirm {
+            try LiveAccess.check()
             progress("capturing for \(confirm) while taking the snapshot")
             LiveCapture.installSignalHandlers()
             defer { LiveCapture.removeSignalHandlers() }
@@ -105,6 +129,7 @@ struct ReportCommand: ParsableCommand {
             // the model and the packets describe the same moment.
             do {
                 let (s, capture) = try LiveCapture.captureWithSnapshot(collect, capture: LiveCaptureOptions(duration: confirm.seconds), progress: progress)
+                try LiveAccess.checkCollected(s)
                 snap = s
                 observedFlows = capture.flows
                 for w in capture.warnings { note("capture: \(w)") }
@@ -129,11 +154,13 @@ struct ReportCommand: ParsableCommand {
             var editor = SnapshotEditor(snap, defaultNamespace: netns.first.flatMap { snap.namespace($0)?.id })
             do { try editor.apply(script: text) } catch { throw CLIFailure("\(apply): \(error)") }
             snap = editor.snapshot
+            marks.append(("apply", Date()))
         }
         var intents: [FlowIntent] = []
         if let flows {
             let text = try CLIFailure.wrap { String(decoding: try readWholeFile(flows), as: UTF8.self) }
             intents = try CLIFailure.wrap { try FlowIntent.parse(yaml: text, name: flows) }
+            marks.append(("flows", Date()))
         }
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).
@@ -163,9 +190,7 @@ struct ReportCommand: ParsableCommand {
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 
-        let color = output.file == nil && isatty(STDOUT_FILENO) != 0 && format == .text
-        let rendered = ReportRenderer.render(report, as: format, color: color)
-        try OutputOptions.write(try output.open(), Array(rendered.utf8))
+        try output.write(report, to: destinations, files: files)
         if timing {
             marks.append(("output", Date()))
             var parts: [String] = []
