@@ -23,13 +23,8 @@ public struct NSAudit: ParsableCommand {
         could not run (a usage error, a bad snapshot, an unknown namespace, no permission), \
         with one line on standard error saying what and how to fix it.
         """,
-<<<<<<< HEAD
-        version: NSAuditInfo.version,
-        subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self, DiffCommand.self]
-=======
         version: NSAuditInfo.versionLine,
-        subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self]
->>>>>>> main
+        subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self, DiffCommand.self]
     )
 
     public init() {}

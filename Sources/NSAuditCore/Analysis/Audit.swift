@@ -77,14 +77,10 @@ public struct Audit: Sendable {
             samples += nsSamples
             if let nsResults { results[chosen[i].id] = nsResults }
         }
-<<<<<<< HEAD
+        findings += FlowIntent.unmatched(options.intents, in: snapshot)
         var out = Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
         out.results = results
         return out
-=======
-        findings += FlowIntent.unmatched(options.intents, in: snapshot)
-        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
->>>>>>> main
     }
 
     /// Namespaces with this many routes are audited one at a time, each on every core.
