@@ -81,13 +81,61 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         return ns.id == n || ns.names.contains(n)
     }
 
+    /// intent-violated findings (errors) for the flows that apply to no namespace of the
+    /// snapshot: one that names a namespace the snapshot does not hold, or, without a
+    /// namespace, one whose ingress interface no namespace has. Such a flow cannot be
+    /// checked, and passing it over would report a declared flow as fine.
+    public static func unmatched(_ intents: [FlowIntent], in snapshot: Snapshot) -> [Finding] {
+        var names = Set<String>(), links = Set<String>()
+        for ns in snapshot.namespaces {
+            names.insert(ns.id); names.formUnion(ns.names)
+            for l in ns.links { links.insert(l.name) }
+        }
+        var out: [Finding] = []
+        for intent in intents {
+            let summary: String
+            if let n = intent.netns {
+                if names.contains(n) { continue }
+                summary = "Declared flow \"\(intent.name)\" cannot be checked: the snapshot has no namespace \"\(n)\"."
+            } else {
+                if links.contains(intent.ingress) { continue }
+                summary = "Declared flow \"\(intent.name)\" cannot be checked: no namespace has its ingress interface \"\(intent.ingress)\"."
+            }
+            var f = Finding(kind: .intentViolated, severity: .error, netns: intent.netns ?? "", summary: summary)
+            f.evidence = ["intent"]
+            f.ingress = intent.ingress
+            f.details = ["intent": intent.name, "key": intent.name]
+            f.assignID()
+            out.append(f)
+        }
+        return out
+    }
+
     /// intent-violated findings for the flows that apply to `ns`.
     public static func check(_ intents: [FlowIntent], ns: NamespaceSnapshot, netns: String, model: RoutingModel) -> [Finding] {
         var out: [Finding] = []
+        // One analysis for the namespace, one result per (address, ingress): many flows
+        // share them (a flows file may declare hundreds of thousands).
+        var analysis: ReturnPathAnalysis?
+        var results: [LocalKey: ReturnPathAnalysis.Result] = [:]
+        let linkNames = Set(ns.links.map(\.name))
         for intent in intents where intent.applies(to: ns) {
             // A flow without a namespace applies only where its ingress exists.
-            if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
-            if let problem = intent.transit == true ? intent.checkTransit(ns, model) : intent.checkLocal(ns, model) {
+            if intent.netns == nil && !linkNames.contains(intent.ingress) { continue }
+            let found: Problem?
+            if intent.transit == true {
+                found = intent.checkTransit(ns, model)
+            } else {
+                found = intent.checkLocal(ns) { addr, ing in
+                    let key = LocalKey(address: addr.local, ingress: ing.index)
+                    if let r = results[key] { return r }
+                    if analysis == nil { analysis = ReturnPathAnalysis(ns, model: model) }
+                    let r = analysis!.analyze(addr, ingress: ing)
+                    results[key] = r
+                    return r
+                }
+            }
+            if let problem = found {
                 var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
                                 summary: "Declared flow \"\(intent.name)\" is violated: \(problem.summary)")
                 f.evidence = ["intent", "model"]
@@ -115,7 +163,10 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         var rule: UInt32?
     }
 
-    func checkLocal(_ ns: NamespaceSnapshot, _ model: RoutingModel) -> Problem? {
+    struct LocalKey: Hashable { var address: IPAddress; var ingress: Int32 }
+
+    /// `analyze` gives the analysis of an (address, ingress) of `ns`.
+    func checkLocal(_ ns: NamespaceSnapshot, analyze: (Address, Link) -> ReturnPathAnalysis.Result) -> Problem? {
         let to = IPPrefix(self.to)!.address
         guard let addr = ns.addresses.first(where: { $0.local == to }) else {
             return Problem(summary: "\(to) is not an address of this namespace.")
@@ -123,8 +174,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         guard let ing = ns.link(named: ingress) else {
             return Problem(summary: "interface \(ingress) does not exist in this namespace.")
         }
-        let analysis = ReturnPathAnalysis(ns, model: model)
-        let result = analysis.analyze(addr, ingress: ing)
+        let result = analyze(addr, ing)
         var bad: [IPPrefix] = []
         var first: (ReturnPathAnalysis.Verdict, [IPPrefix])?
         for (verdict, ranges) in result.byVerdict {

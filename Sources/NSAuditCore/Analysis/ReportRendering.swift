@@ -60,7 +60,8 @@ public enum ReportRenderer {
 
     // MARK: text
 
-    public static func text(_ r: Report, color: Bool) -> String {
+    public static func text(_ report: Report, color: Bool) -> String {
+        let r = report.terminalEscaped
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(s)\u{1b}[0m" : s }
         func sev(_ s: Severity) -> String {
             switch s {
@@ -109,7 +110,7 @@ public enum ReportRenderer {
             out += "\n"
             for fix in f.remediation {
                 out += "      fix (\(fix.kind)\(fix.verified ? ", verified on a copy of the snapshot" : "")): \(fix.description)\n"
-                for c in fix.commands { out += "        \(c)\n" }
+                for c in fix.commands { out += "        \(c.terminalEscaped)\n" }
             }
         }
         return out

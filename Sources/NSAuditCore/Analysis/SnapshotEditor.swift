@@ -18,7 +18,8 @@ public struct SnapshotEditor {
 
     /// Applies every line of a change file (blank lines and `#` comments ignored).
     public mutating func apply(script: String) throws(EditError) {
-        for (n, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character: split on it too (a CRLF file is read as lines, not as one).
+        for (n, raw) in script.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = String(raw)
             if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
             line = line.trimmingCharacters(in: " \t\r")
@@ -226,6 +227,11 @@ public struct SnapshotEditor {
 
     mutating func ruleAdd(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, _ fail: (String) -> EditError) throws(EditError) {
         let r = rule(ns, spec)
+        // fib_nl2rule: "Backward jumps are prohibited to avoid endless loops" (the target is
+        // compared with the rule's own priority, the default one when none is given).
+        if r.action == RuleAction.goto, let t = r.gotoTarget, t <= r.priority {
+            throw fail("Error: Backward goto not supported (goto \(t) from priority \(r.priority): a goto must name a later priority).")
+        }
         // Rules are kept in priority order; equal priorities keep insertion order.
         let at = ns.rules.firstIndex { $0.family == r.family && $0.priority > r.priority }
             ?? (ns.rules.lastIndex { $0.family == r.family }.map { $0 + 1 } ?? ns.rules.count)

@@ -118,9 +118,12 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Comparable 
         self.length = UInt8(len)
     }
 
+    /// The mask of a `len`-bit prefix of a `width`-bit address; total: a length below 0 is
+    /// 0, one above `width` is `width` (a prefix length read from outside never traps here).
     public static func mask(_ len: Int, _ width: Int) -> UInt128 {
-        if len == 0 { return 0 }
+        if len <= 0 { return 0 }
         let ones: UInt128 = width == 32 ? 0xffff_ffff : UInt128.max
+        if len >= width { return ones }
         return (ones << UInt128(width - len)) & ones
     }
 
