@@ -1,17 +1,17 @@
-// swift-tools-version:6.0
+// swift-tools-version:5.4
 // libFuzzer targets for every parser of outside input (issue #12). A package of its own, on
 // top of the main one by path, so `swift build` / `swift test` of nsaudit never compile
-// them. Built and run by Fuzz/run.sh (`make fuzz`, CI), with
-//   swift build --package-path Fuzz --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address \
-//     -Xswiftc -parse-as-library -Xswiftc -enable-testing
-// (libFuzzer supplies main(); each target defines LLVMFuzzerTestOneInput).
+// them. Built (with -sanitize=fuzzer,address; see FLAGS there) and run by Fuzz/run.sh
+// (`make fuzz`, CI). libFuzzer supplies main(); each target defines LLVMFuzzerTestOneInput.
+// Tools version 5.4: from 5.5 on SwiftPM renames an executable's main to <module>_main and
+// links an alias to it, which a target without a main of its own cannot satisfy.
 import PackageDescription
 
 let targets = ["snapshot", "pcap", "routeget", "apply", "flows", "netlink"]
 
 let package = Package(
     name: "nsaudit-fuzz",
-    platforms: [.macOS(.v15)],
+    platforms: [.macOS(.v11)],
     products: targets.map { .executable(name: "fuzz-\($0)", targets: ["fuzz-\($0)"]) },
     dependencies: [.package(name: "nsaudit", path: "..")],
     targets: [
@@ -24,5 +24,5 @@ let package = Package(
             .product(name: "NSAuditLinux", package: "nsaudit"),
         ])
     },
-    swiftLanguageModes: [.v6]
+    swiftLanguageVersions: [.v5]
 )

@@ -9,7 +9,7 @@
 # Inputs that once failed (Fuzz/regressions/TARGET, each also a regression test) are run
 # first. New inputs the fuzzer finds go to .build-fuzz/corpus/TARGET (kept between runs, not
 # checked in); a failing input is written to .build-fuzz/artifacts/TARGET/ and its path
-# printed: reproduce with `.build-fuzz/debug/fuzz-TARGET FILE`, then make it a regression
+# printed: reproduce with `.build-fuzz/release/fuzz-TARGET FILE`, then make it a regression
 # test (see README, "Fuzzing").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,10 +23,21 @@ for t in "${targets[@]}"; do
   [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz: no target \"$t\" (they are: ${all[*]})" >&2; exit 2; }
 done
 
+# Every module, dependencies and C targets (Yams' libyaml) included, gets coverage and
+# AddressSanitizer. (SwiftPM's own `--sanitize=fuzzer --sanitize=address` is not used: it
+# passed only one of the two to some modules, in an order that changed between runs.)
+# -parse-as-library: libFuzzer supplies main(); -enable-testing: the netlink target reaches
+# the internal decoders (@testable import).
+FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
+       -Xcc -fsanitize=fuzzer-no-link,address)
 echo "fuzz: building the fuzz targets (.build-fuzz)" >&2
-"$SWIFT" build --package-path Fuzz --scratch-path .build-fuzz -c debug \
-  --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library -Xswiftc -enable-testing >&2 || {
-  echo "fuzz: the fuzz targets do not build" >&2; exit 1; }
+# Release: Swift's overflow and bounds checks stay on with -O, and the targets run about four
+# times faster than a debug build. (gold warns about every exported ASan symbol: filtered.)
+"$SWIFT" build --package-path Fuzz --scratch-path .build-fuzz -c release "${FLAGS[@]}" 2>&1 |
+  grep -v "Cannot export local symbol '__asan" >&2
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+  echo "fuzz: the fuzz targets do not build" >&2; exit 1
+fi
 
 failed=()
 summary=()
@@ -39,7 +50,7 @@ for t in "${targets[@]}"; do
   # detect_leaks: LeakSanitizer at exit and on each new input's run; the snapshot is read
   # from the repository by each target at start (FuzzSupport).
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-  ".build-fuzz/debug/fuzz-$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" \
+  ".build-fuzz/release/fuzz-$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss" \
     -print_final_stats=1 -artifact_prefix="$artifacts" \
     "$work" "Fuzz/corpus/$t" $([ -d "Fuzz/regressions/$t" ] && echo "Fuzz/regressions/$t") >"$log" 2>&1
   status=$?
