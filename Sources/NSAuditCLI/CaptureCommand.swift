@@ -98,6 +98,7 @@ struct CaptureCommand: ParsableCommand {
                                       snaplen: snaplen, bufferSize: bufferMiB << 20, immediate: immediate,
                                       keepPackets: write != nil)
         if let filter { opts.filter = filter }
+        try LiveAccess.check()
         // Open the output first: a bad path fails before the capture, not after it.
         let out = try write.map { path in try CLIFailure.wrap { try OutputFile(path: path) } }
         LiveCapture.installSignalHandlers()

@@ -239,4 +239,25 @@ import Testing
         #expect(text.contains("dev eth\\x1b[31m0"))
         #expect(!text.unicodeScalars.contains { $0.value == 0x1b })
     }
+
+    // MARK: YAML errors name the line and column, on one line
+
+    func flowsError(_ yaml: String) -> String {
+        do { _ = try FlowIntent.parse(yaml: yaml, name: "f.yaml"); return "(accepted)" } catch { return "\(error)" }
+    }
+
+    @Test func yamlErrorsNameLineAndColumn() {
+        #expect(flowsError("flows: notalist\n") == "f.yaml: expected a list at .flows (line 1, column 8)")
+        #expect(flowsError("- a\n- b\n") == "f.yaml: expected a mapping at top level (line 1, column 1)")
+        #expect(flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    ingress: eth0\n")
+                == "f.yaml: missing \"to\" at .flows[0] (line 2, column 5)")
+        #expect(flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    to: 10.0.0.1\n    ingress: eth0\n    port: seventy\n").hasPrefix("f.yaml: expected a port number (0 to 65535) at .flows[0].port (line 6, column 11)"))
+        let syntax = flowsError("flows: [a, b\n")
+        #expect(syntax.hasPrefix("f.yaml: not valid YAML: line 2, column 1: "), "\(syntax)")
+        #expect(!syntax.contains { $0.isNewline })
+        #expect(flowsError("") == "f.yaml: the file is empty; expected a mapping with a `flows:` list")
+        // Checks after decoding name the flow's line.
+        #expect(flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    to: 10.0.0.0/8\n    ingress: eth0\n")
+                == "f.yaml: flow 1 (x, line 2): to must be one local address (or set transit: true)")
+    }
 }
