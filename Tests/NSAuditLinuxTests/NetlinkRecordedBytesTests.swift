@@ -70,3 +70,19 @@ import Testing
         #expect(members.contains { $0.weight == .max })
     }
 }
+
+extension NetlinkRecordedBytesTests {
+    /// Found by the fuzzer: a link dump holding ifindex 809,122,352 made building the model
+    /// allocate a 3.2 GB device table (out of memory). The model now builds as for any index.
+    @Test func linkWithAHugeIfindexBuildsAModel() throws {
+        var ns = NamespaceSnapshot(id: "fuzz")
+        for m in try messages("Fuzz/regressions/netlink/link-ifindex-800m-oom.bin") where m.type == Int(RTM_NEWLINK) {
+            m.payload.withUnsafeBytes { p in
+                if let h = p.familyHeader(ifinfomsg.self) { ns.links.append(NetlinkSocket.decodeLink(h, p)) }
+            }
+        }
+        #expect(ns.links.contains { $0.index == 809_122_352 })
+        let model = RoutingModel(ns)
+        #expect((try? model.routeGet(line: "10.0.0.1")) != nil)
+    }
+}
