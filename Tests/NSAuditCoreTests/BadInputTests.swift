@@ -86,6 +86,19 @@ import Testing
     @Test(arguments: ["", "/", "10.0.0.0/", "/24", "10.0.0.0/33", "::/129", "10.0.0.0//8", "10.0.0.0/ 8", "10.0.0.0/-1", "10.0.0.0/0x8"])
     func prefixTextIsRejected(_ text: String) {
         #expect(IPPrefix(text) == nil)
+        #expect(throws: IPPrefixError.self) { try IPPrefix(validating: text) }
+    }
+
+    @Test func prefixErrorsSayWhatWasExpected() {
+        #expect(IPPrefix.diagnose("") == .empty)
+        #expect(IPPrefix.diagnose("/") == .noAddress("/"))
+        #expect(IPPrefix.diagnose("10.0.0.0/") == .noLength("10.0.0.0/"))
+        #expect(IPPrefix.diagnose("10.0.0.0/x") == .badLength("10.0.0.0/x"))
+        #expect(IPPrefix.diagnose("10.0.0.0/33") == .tooLong("10.0.0.0/33", length: 33, family: .v4))
+        #expect(IPPrefix.diagnose("::/129") == .tooLong("::/129", length: 129, family: .v6))
+        #expect(IPPrefix.diagnose("10.0.0.300/8") == .badAddress("10.0.0.300/8"))
+        #expect("\(IPPrefix.diagnose("10.0.0.0/33"))" == "\"10.0.0.0/33\": prefix length 33 is longer than an inet address (at most 32)")
+        #expect("\(IPPrefix.diagnose("10.0.0.0/"))" == "\"10.0.0.0/\" has no length after the slash (expected ADDRESS/LENGTH or ADDRESS, e.g. 10.0.0.0/8)")
     }
 
     @Test(arguments: ["", "/", "10.0.0.0/"])
@@ -98,7 +111,7 @@ import Testing
                 ns["routes"] = rs
             }
         }
-        #expect(readError(data) == "bad.json: invalid snapshot: at .namespaces[4].routes[0].dst: not an IP prefix: \(text)")
+        #expect(readError(data) == "bad.json: invalid snapshot: at .namespaces[4].routes[0].dst: not an IP prefix: \(IPPrefix.diagnose(text))")
         // --apply: route add and rule add
         var editor = SnapshotEditor(try Lab.snapshot(Self.lab), defaultNamespace: Self.server)
         #expect(throws: EditError.self) { try editor.apply(script: "ip route add \(text) dev ens19\n") }
@@ -246,14 +259,34 @@ import Testing
         do { _ = try FlowIntent.parse(yaml: yaml, name: "f.yaml"); return "(accepted)" } catch { return "\(error)" }
     }
 
-    @Test func yamlErrorsNameLineAndColumn() {
+    @Test func yamlErrorsNameLineAndColumn() throws {
         #expect(flowsError("flows: notalist\n") == "f.yaml: expected a list at .flows (line 1, column 8)")
         #expect(flowsError("- a\n- b\n") == "f.yaml: expected a mapping at top level (line 1, column 1)")
         #expect(flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    ingress: eth0\n")
                 == "f.yaml: missing \"to\" at .flows[0] (line 2, column 5)")
         #expect(flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8]\n    to: 10.0.0.1\n    ingress: eth0\n    port: seventy\n").hasPrefix("f.yaml: expected a port number (0 to 65535) at .flows[0].port (line 6, column 11)"))
-        let syntax = flowsError("flows: [a, b\n")
-        #expect(syntax.hasPrefix("f.yaml: not valid YAML: line 2, column 1: "), "\(syntax)")
+        let syntax = flowsError("flows:\n  - name: x\n    clients: [10.0.0.0/8\n")
+        #expect(syntax.hasPrefix("f.yaml: not valid YAML: line 4, column 1: "), "\(syntax)")
+        #expect(flowsError("flows: [a, b]\n") == "f.yaml: expected a mapping at .flows[0] (line 1, column 9)")
+        #expect(flowsError("flows:\n  - name: x\n    ingres: eth0\n").hasPrefix("f.yaml: unknown field \"ingres\" at .flows[0] (line 3, column 5)"))
+        // anchors and aliases for scalars and lists
+        let anchored = """
+        flows:
+          - name: a
+            netns: s
+            clients: &mgmt [192.168.127.0/24]
+            to: 10.99.0.40
+            ingress: &in ens19
+          - name: b
+            netns: s
+            clients: *mgmt
+            to: 10.99.0.41
+            ingress: *in
+            port: ~
+        """
+        #expect(flowsError(anchored) == "(accepted)")
+        #expect(try FlowIntent.parse(yaml: anchored, name: "f.yaml")[1] ==
+                FlowIntent(name: "b", netns: "s", clients: ["192.168.127.0/24"], to: "10.99.0.41", ingress: "ens19"))
         #expect(!syntax.contains { $0.isNewline })
         #expect(flowsError("") == "f.yaml: the file is empty; expected a mapping with a `flows:` list")
         // Checks after decoding name the flow's line.

@@ -1,4 +1,3 @@
-import Yams
 
 /// A declared, expected flow (`--flows FILE`, YAML). Two shapes:
 ///
@@ -30,98 +29,14 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     public var egress: String?
     public var transit: Bool?
 
-    /// Parses a flows file; errors name the flow, the field and its line and column.
-    ///
-    /// Yams composes the document (libyaml) with the basic resolver, and the flows are read
-    /// from the node tree here rather than through `YAMLDecoder`: resolving every scalar's
-    /// implicit tag runs Foundation regular expressions, which made 200,000 flows take
-    /// minutes. Scalars are read as text: `null` and `~` (or nothing) for an absent optional
-    /// field, `true`/`false` for `transit`, a decimal `port`. An unknown field is an error
-    /// (a misspelt optional field would otherwise be ignored).
+    /// Parses a flows file; errors name the flow, the field and its line and column
+    /// (`FlowsFileReader`: streamed, one flow at a time).
     public static func parse(yaml: String, name: String) throws -> [FlowIntent] {
-        func fail(_ message: String) -> FlowIntentError { FlowIntentError(file: name, message: message) }
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml, .basic) else {
-                throw fail("the file is empty; expected a mapping with a `flows:` list")
-            }
-            root = node
-        } catch let e as YamlError {
-            throw fail("not valid YAML: \(describe(e))")
+        do throws(FlowsFileReader.Failure) {
+            return try FlowsFileReader(name: name).read(yaml)
+        } catch {
+            throw FlowIntentError(file: name, message: error.message)
         }
-        func place(_ path: String, _ n: Node) -> String {
-            (path.isEmpty ? "top level" : path) + (n.mark.map { " (line \($0.line), column \($0.column))" } ?? "")
-        }
-        guard let top = root.mapping else { throw fail("expected a mapping at \(place("", root))") }
-        var flowsNode: Node?
-        for (k, v) in top {
-            guard let key = k.scalar?.string, key == "flows" else {
-                throw fail("unknown field \"\(k.scalar?.string ?? "?")\" at \(place("", k)) (expected flows)")
-            }
-            flowsNode = v
-        }
-        guard let flowsNode else { throw fail("missing \"flows\" at \(place("", root))") }
-        guard let list = flowsNode.sequence else { throw fail("expected a list at \(place(".flows", flowsNode))") }
-        var out: [FlowIntent] = []
-        out.reserveCapacity(list.count)
-        for (i, item) in list.enumerated() {
-            let path = ".flows[\(i)]"
-            let f = try read(item, path: path, place: place, fail: fail)
-            let label = "flow \(i + 1) (\(f.name)\(item.mark.map { ", line \($0.line)" } ?? ""))"
-            try f.validate(label, fail)
-            out.append(f)
-        }
-        return out
-    }
-
-    static let fields: [String] = ["name", "netns", "clients", "to", "protocol", "port", "ingress", "egress", "transit"]
-
-    /// One flow from its mapping node.
-    static func read(_ item: Node, path: String, place: (String, Node) -> String,
-                     fail: (String) -> FlowIntentError) throws -> FlowIntent {
-        guard let m = item.mapping else { throw fail("expected a mapping at \(place(path, item))") }
-        var values: [String: Node] = [:]
-        for (k, v) in m {
-            guard let key = k.scalar?.string, fields.contains(key) else {
-                throw fail("unknown field \"\((k.scalar?.string ?? "?").terminalEscaped)\" at \(place(path, k)) (expected \(fields.joined(separator: ", ")))")
-            }
-            values[key] = v
-        }
-        /// A scalar's text; nil for an absent or null value.
-        func text(_ key: String) throws -> String? {
-            guard let v = values[key] else { return nil }
-            guard let sc = v.scalar else { throw fail("expected a string at \(place("\(path).\(key)", v))") }
-            if sc.style == .plain && ["", "~", "null", "Null", "NULL"].contains(sc.string) { return nil }
-            return sc.string
-        }
-        func required(_ key: String) throws -> String {
-            guard let t = try text(key) else { throw fail("missing \"\(key)\" at \(place(path, values[key] ?? item))") }
-            return t
-        }
-        let clients: [String]
-        if let v = values["clients"] {
-            guard let seq = v.sequence else { throw fail("expected a list at \(place("\(path).clients", v))") }
-            clients = try seq.enumerated().map { j, c in
-                guard let t = c.scalar?.string else { throw fail("expected a string at \(place("\(path).clients[\(j)]", c))") }
-                return t
-            }
-        } else {
-            throw fail("missing \"clients\" at \(place(path, item))")
-        }
-        var f = FlowIntent(name: try required("name"), netns: try text("netns"), clients: clients, to: try required("to"),
-                           protocol: try text("protocol"), port: nil, ingress: try required("ingress"), egress: try text("egress"))
-        if let p = try text("port") {
-            guard let v = UInt16(p) else { throw fail("expected a port number (0 to 65535) at \(place("\(path).port", values["port"]!))") }
-            f.port = v
-        }
-        if let t = try text("transit") {
-            switch t {
-            case "true", "True", "TRUE": f.transit = true
-            case "false", "False", "FALSE": f.transit = false
-            default: throw fail("expected true or false at \(place("\(path).transit", values["transit"]!))")
-            }
-        }
-        return f
     }
 
     public init(name: String, netns: String? = nil, clients: [String], to: String, protocol: String? = nil, port: UInt16? = nil,
@@ -131,14 +46,14 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     }
 
     /// The checks beyond the file's shape: addresses, families, protocol, a local `to`.
-    func validate(_ label: String, _ fail: (String) -> FlowIntentError) throws {
+    func validate(_ label: String, _ fail: (String) -> FlowIntentError) throws(FlowIntentError) {
         guard !clients.isEmpty else { throw fail("\(label): clients is empty") }
         var family: IPAddress.Family?
         for c in clients {
-            guard let p = IPPrefix(c) else { throw fail("\(label): client \"\(c)\" is not an address or prefix") }
-            family = p.family
+            do throws(IPPrefixError) { family = try IPPrefix(validating: c).family } catch { throw fail("\(label): client: \(error)") }
         }
-        guard let to = IPPrefix(self.to) else { throw fail("\(label): to \"\(self.to)\" is not an address or prefix") }
+        let to: IPPrefix
+        do throws(IPPrefixError) { to = try IPPrefix(validating: self.to) } catch { throw fail("\(label): to: \(error)") }
         if family != to.family || clients.contains(where: { IPPrefix($0)?.family != to.family }) {
             throw fail("\(label): clients and to are of different address families")
         }
@@ -147,17 +62,6 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         }
         if transit != true && !to.isHost {
             throw fail("\(label): to must be one local address (or set transit: true)")
-        }
-    }
-
-    /// A libyaml error as one line: line, column and the problem.
-    static func describe(_ e: YamlError) -> String {
-        switch e {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            return "line \(mark.line), column \(mark.column): \(problem)\(context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? "")"
-        default:
-            return "\(e)".split(whereSeparator: \.isNewline).joined(separator: " ")
         }
     }
 
