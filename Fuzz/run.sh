@@ -33,9 +33,14 @@ FLAGS=(-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -en
 echo "fuzz: building the fuzz targets (.build-fuzz)" >&2
 # Release: Swift's overflow and bounds checks stay on with -O, and the targets run about four
 # times faster than a debug build. (gold warns about every exported ASan symbol: filtered.)
-"$SWIFT" build --package-path Fuzz --scratch-path .build-fuzz -c release "${FLAGS[@]}" 2>&1 |
-  grep -v "Cannot export local symbol '__asan" >&2
-if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+build() {
+  "$SWIFT" build --package-path Fuzz --scratch-path .build-fuzz -c release "${FLAGS[@]}" 2>&1 |
+    grep -v "Cannot export local symbol '__asan" >&2
+  return "${PIPESTATUS[0]}"
+}
+# Once more on failure: after a source file is added to nsaudit, the first incremental build
+# of the package that depends on it by path can miss the new file ("cannot find type").
+if ! build && ! { echo "fuzz: building once more" >&2; build; }; then
   echo "fuzz: the fuzz targets do not build" >&2; exit 1
 fi
 
