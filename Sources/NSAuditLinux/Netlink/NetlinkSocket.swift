@@ -93,16 +93,7 @@ final class NetlinkSocket {
             case .success: throw SystemCallError("recv(netlink)", errno: .ioError)
             case .failure(let e): throw SystemCallError("recv(netlink)", errno: e)
             }
-            let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            var off = 0
-            while off + Self.headerSize <= n {
-                let h = data.loadUnaligned(fromByteOffset: off, as: nlmsghdr.self)
-                let len = Int(h.nlmsg_len)
-                guard len >= Self.headerSize, off + len <= n else { break }
-                let payload = UnsafeRawBufferPointer(rebasing: data[(off + Self.headerSize)..<(off + len)])
-                off += Int(cnl_nlmsg_align(Int32(len)))
-                if try body(NetlinkMessage(type: h.nlmsg_type, flags: h.nlmsg_flags, payload: payload), h.nlmsg_seq) { return }
-            }
+            if try NetlinkDatagram(UnsafeRawBufferPointer(rebasing: buffer[0..<n])).forEachMessage(body) { return }
         }
     }
 
