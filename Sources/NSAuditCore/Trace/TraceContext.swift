@@ -1,0 +1,122 @@
+import Foundation
+
+/// What a trace needs of the host, built once and shared by every flow traced on it: the
+/// snapshot, a FIB model per namespace (built when a trace first enters the namespace, or all
+/// at once for a batch) and the address owners (which namespace and device hold an address:
+/// who answers ARP/ND behind a link).
+public final class TraceContext: @unchecked Sendable {
+    public let snapshot: Snapshot
+    let nsIndex: [String: Int]
+    /// Every address of every namespace → (namespace, ifindex).
+    let owners: [IPAddress: [(ns: Int, link: Int32)]]
+    private var models: [RoutingModel?]
+    private let lock = NSLock()
+
+    /// `models`: FIB models already built for some namespaces (by id), reused as they are.
+    public init(_ snapshot: Snapshot, models known: [String: RoutingModel] = [:]) {
+        self.snapshot = snapshot
+        var index: [String: Int] = [:]
+        var owners: [IPAddress: [(ns: Int, link: Int32)]] = [:]
+        for (i, ns) in snapshot.namespaces.enumerated() {
+            index[ns.id] = i
+            for a in ns.addresses { owners[a.local, default: []].append((i, a.index)) }
+        }
+        nsIndex = index
+        self.owners = owners
+        models = snapshot.namespaces.map { known[$0.id] }
+    }
+
+    /// The namespace with this id or name.
+    public func namespaceIndex(_ name: String) -> Int? {
+        if let i = nsIndex[name] { return i }
+        return snapshot.namespaces.firstIndex { $0.names.contains(name) }
+    }
+
+    /// The FIB model of namespace `i`, built on first use.
+    func model(_ i: Int) -> RoutingModel {
+        lock.lock()
+        if let m = models[i] { lock.unlock(); return m }
+        lock.unlock()
+        let m = RoutingModel(snapshot.namespaces[i])
+        lock.lock(); defer { lock.unlock() }
+        if let existing = models[i] { return existing }
+        models[i] = m
+        return m
+    }
+
+    /// Builds every recorded namespace's model now, on every core (before a batch).
+    public func buildAllModels() {
+        let missing = snapshot.namespaces.indices.filter { i in
+            lock.lock(); defer { lock.unlock() }
+            return models[i] == nil && snapshot.namespaces[i].status == .ok
+        }
+        let built = parallelMap(missing.count) { k in RoutingModel(self.snapshot.namespaces[missing[k]]) }
+        lock.lock(); defer { lock.unlock() }
+        for (k, i) in missing.enumerated() where models[i] == nil { models[i] = built[k] }
+    }
+
+    /// Whether namespace `i` has netfilter rules a trace does not evaluate.
+    func filtersPackets(_ i: Int) -> Bool { false }
+
+    // MARK: links
+
+    /// The far end of a veth: its peer's namespace and device, when the snapshot holds them.
+    func vethPeer(_ ns: Int, _ l: Link) -> (ns: Int, link: Link)? {
+        guard l.kind == "veth", let peerIndex = l.link else { return nil }
+        let peerNs: Int
+        if let id = l.peerNetns { guard let i = nsIndex[id] else { return nil }; peerNs = i }
+        else if l.linkNetnsid == nil { peerNs = ns }
+        else { return nil }
+        let n = snapshot.namespaces[peerNs]
+        guard n.status == .ok, let p = n.link(index: peerIndex) else { return nil }
+        return (peerNs, p)
+    }
+
+    /// The namespace and ifindex of the parent of a macvlan/ipvlan device.
+    func upperParent(_ ns: Int, _ l: Link) -> (ns: Int, index: Int32)? {
+        guard let k = l.kind, Self.upperKinds.contains(k), let parent = l.link else { return nil }
+        if let id = l.peerNetns { guard let i = nsIndex[id] else { return nil }; return (i, parent) }
+        if l.linkNetnsid != nil { return nil }
+        return (ns, parent)
+    }
+    static let upperKinds: Set<String> = ["macvlan", "macvtap", "ipvlan", "ipvtap"]
+
+    /// The ports of bridge `b` in namespace `ns`.
+    func bridgePorts(_ ns: Int, _ b: Link) -> [Link] {
+        snapshot.namespaces[ns].links.filter { $0.master == b.index && $0.index != b.index }
+    }
+
+    /// The bridge a device is a port of.
+    func bridge(of l: Link, in ns: Int) -> Link? {
+        guard let m = l.master, let b = snapshot.namespaces[ns].link(index: m), b.kind == "bridge" else { return nil }
+        return b
+    }
+
+    /// Whether namespace `ns` answers ARP/ND for `addr` arriving on `l`: IPv4 answers for any
+    /// address of the namespace (arp_ignore 0), or only for one on `l` (arp_ignore 1 and up);
+    /// IPv6 neighbour discovery answers for addresses on `l` only.
+    func answersNeighbor(_ ns: Int, _ l: Link, _ addr: IPAddress) -> Bool {
+        guard let o = owners[addr] else { return false }
+        let onDevice = o.contains { $0.ns == ns && $0.link == l.index }
+        if onDevice || addr.family == .v6 { return onDevice }
+        guard o.contains(where: { $0.ns == ns }) else { return false }
+        return snapshot.namespaces[ns].settings.effectiveIPv4(l.name).arpIgnore == 0
+    }
+
+    /// Whether a frame for `addr` sent out of `port` (a bridge port or a veth) reaches a
+    /// namespace that answers for it, through any bridges on the way.
+    func leadsTo(_ ns: Int, _ port: Link, _ addr: IPAddress, depth: Int = 0) -> Bool {
+        guard depth < 8, let far = vethPeer(ns, port) else { return false }
+        if let b = bridge(of: far.link, in: far.ns) {
+            if answersNeighbor(far.ns, b, addr) { return true }
+            return bridgePorts(far.ns, b).contains { $0.index != far.link.index && leadsTo(far.ns, $0, addr, depth: depth + 1) }
+        }
+        return answersNeighbor(far.ns, far.link, addr)
+    }
+
+    /// A port whose far side is outside the snapshot (a physical NIC, a veth to an unrecorded
+    /// namespace, a tunnel): where a frame for an unknown neighbour leaves the host.
+    func leavesHost(_ ns: Int, _ port: Link) -> Bool {
+        port.kind != "veth" || vethPeer(ns, port) == nil
+    }
+}

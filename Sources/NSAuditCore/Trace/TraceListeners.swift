@@ -1,0 +1,63 @@
+/// Local delivery checked against the listening sockets of the snapshot (sock_diag), as the
+/// kernel's socket lookup matches them (inet_lookup_listener / udp lookup, compute_score):
+/// the port and protocol; the address, or the wildcard (an IPv6 wildcard socket takes IPv4
+/// too: the snapshot does not record IPV6_V6ONLY, so net.ipv6.bindv6only's default 0 is
+/// assumed); and the device binding (inet_sk_bound_dev_eq): a socket bound to a device takes
+/// packets that arrive on it or on the VRF it is bound to; an unbound socket takes packets
+/// that arrive in a VRF only with net.ipv4.tcp_l3mdev_accept / udp_l3mdev_accept = 1.
+enum Listeners {
+    struct Match { var socket: Socket?; var kernel: Bool }
+
+    static func match(_ ns: NamespaceSnapshot, model: RoutingModel, ingress: Link?, _ pkt: Packet) -> Match {
+        if pkt.ipproto == IPProto.icmp || pkt.ipproto == IPProto.icmpv6 { return Match(socket: nil, kernel: true) }
+        guard pkt.ipproto == IPProto.tcp || pkt.ipproto == IPProto.udp else { return Match(socket: nil, kernel: false) }
+        let vrf = ingress.map { model.enslavingVRF($0.index) } ?? 0
+        let dev = ingress?.index ?? 0
+        let l3mdevAccept = (pkt.ipproto == IPProto.tcp ? ns.settings.tcpL3mdevAccept : ns.settings.udpL3mdevAccept) ?? 0
+        var best: (Socket, Int)? = nil
+        for s in candidates(ns, pkt) {
+            // compute_score: the device binding decides, then exact address beats wildcard.
+            if let b = s.boundIf {
+                guard b == dev || (vrf != 0 && b == vrf) else { continue }
+            } else if vrf != 0 && l3mdevAccept == 0 {
+                continue
+            }
+            let score = (s.local.isZero ? 0 : 2) + (s.boundIf != nil ? 1 : 0) + (s.family == pkt.dst.family ? 1 : 0)
+            if best == nil || score > best!.1 { best = (s, score) }
+        }
+        return Match(socket: best?.0, kernel: false)
+    }
+
+    /// Sockets of `ns` listening on the packet's protocol and port for its address (or a
+    /// wildcard that covers it), whatever their device binding.
+    static func candidates(_ ns: NamespaceSnapshot, _ pkt: Packet) -> [Socket] {
+        let proto = IPProto.name(pkt.ipproto)
+        return ns.sockets.filter { s in
+            guard s.protocol == proto, s.localPort == pkt.dport else { return false }
+            guard proto == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN" else { return false }
+            if s.family == pkt.dst.family { return s.local == pkt.dst || s.local.isZero }
+            // an IPv6 socket takes IPv4 on its wildcard or a v4-mapped address
+            guard s.family == .v6, pkt.dst.family == .v4 else { return false }
+            return s.local.isZero || s.local.bits == (UInt128(0xffff) << 32 | UInt128(pkt.dst.v4))
+        }
+    }
+
+    /// Listeners for the packet's protocol and port in the other namespaces of the host
+    /// (any address: the "sshd runs in the default namespace" case).
+    static func elsewhere(_ snap: Snapshot, except: Int, _ pkt: Packet) -> [TraceListener] {
+        let proto = IPProto.name(pkt.ipproto)
+        var out: [TraceListener] = []
+        for (i, ns) in snap.namespaces.enumerated() where i != except {
+            for s in ns.sockets where s.protocol == proto && s.localPort == pkt.dport
+                && (proto == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN") {
+                let l = describe(s, ns)
+                if !out.contains(l) { out.append(l) }
+            }
+        }
+        return out
+    }
+
+    static func describe(_ s: Socket, _ ns: NamespaceSnapshot) -> TraceListener {
+        TraceListener(netns: ns.id, protocol: s.protocol, address: s.local, port: s.localPort, device: ns.linkName(s.boundIf))
+    }
+}
