@@ -129,9 +129,11 @@ public enum ProbeAnswer: Sendable, Equatable, Codable {
 }
 
 /// The result of one probe.
-public struct ProbeObservation: Sendable, Equatable {
+public struct ProbeObservation: Sendable, Equatable, Codable {
     /// The flow as sent: the source address and port the kernel chose filled in.
     public var flow: ProbeFlow
+    /// The kernel chose the source address (the plan gave none).
+    public var sourceChosen: Bool
     public var netns: String
     /// The ICMP echo identifier used (ICMP probes).
     public var icmpID: UInt16?
@@ -147,6 +149,22 @@ public struct ProbeObservation: Sendable, Equatable {
                 icmpErrors: [ProbeICMPError] = [], blind: [String: String] = [:]) {
         self.flow = flow; self.netns = netns; self.icmpID = icmpID; self.answer = answer
         self.crossings = crossings; self.icmpErrors = icmpErrors; self.blind = blind
+        sourceChosen = false
+    }
+
+    /// The flow in `ip route get` syntax, for `TraceFlow.parse`: the source only when the
+    /// plan gave it (a chosen one is the trace's to choose), the ports as sent.
+    public var traceArguments: String {
+        var a = flow.dst.description
+        if let s = flow.src, !sourceChosen { a += " from \(s)" }
+        a += " ipproto \(flow.proto == .icmp ? (flow.dst.family == .v4 ? "icmp" : "ipv6-icmp") : flow.proto.rawValue)"
+        if flow.proto != .icmp {
+            if let sp = flow.sport { a += " sport \(sp)" }
+            a += " dport \(flow.dport)"
+        }
+        if let m = flow.mark { a += " mark \(m)" }
+        if let t = flow.tos { a += " tos \(t)" }
+        return a
     }
 
     public func crossings(_ leg: ProbeLeg) -> [ProbeCrossing] { crossings.filter { $0.leg == leg } }

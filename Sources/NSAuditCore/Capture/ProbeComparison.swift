@@ -31,6 +31,9 @@ public struct ProbeComparison: Sendable {
         func visible(_ cs: [TraceCrossing]) -> [TraceCrossing] { cs.filter { o.blind[$0.netns] == nil } }
         let seenVisible = Set(seenRequest.filter { o.blind[$0.netns] == nil })
 
+        if o.sourceChosen, let chosen = o.flow.src, let predicted = trace.source, chosen != predicted {
+            mismatches.append("the kernel chose source \(chosen); predicted \(predicted)")
+        }
         if case .sendFailed(let e) = o.answer {
             let i = branches.firstIndex { $0.forward.crossings.isEmpty && [.noRoute, .nullRouted].contains($0.forward.disposition) }
             branch = i
@@ -53,12 +56,19 @@ public struct ProbeComparison: Sendable {
         }
         let answered = emittedBy(.reply, end), refused = emittedBy(.refusal, end)
         let endBlind = end.map { o.blind[$0] != nil } ?? false
+        // An answer can only be seen leaving when its own path leaves the namespace: the
+        // reply's path is predicted (a reply that cannot be routed back never leaves), the
+        // refusal's is not (it is checked only when seen).
+        let replyLeaves = b.reverse.contains { !$0.crossings.isEmpty }
         switch b.forward.disposition {
         case .accepted:
-            if !answered && !endBlind { mismatches.append("predicted accepted in \(end ?? "?"); no reply left it") }
+            if !answered && !endBlind && replyLeaves { mismatches.append("predicted accepted in \(end ?? "?"); no reply left it") }
+            if refused { mismatches.append("predicted accepted in \(end ?? "?"); it refused the request") }
         case .noListener:
             if answered { mismatches.append("predicted no-listener in \(end ?? "?"); a listener answered") }
-            if !refused && !endBlind { mismatches.append("predicted no-listener in \(end ?? "?"); it did not refuse the request") }
+            if !o.crossings(.refusal).isEmpty && !refused && !endBlind {
+                mismatches.append("predicted no-listener in \(end ?? "?"); a refusal came from elsewhere")
+            }
         default:
             if (o.crossings(.reply) + o.crossings(.refusal)).contains(where: { $0.direction == .egress }) { mismatches.append("predicted \(b.forward.disposition.rawValue); the destination answered") }
         }
@@ -94,5 +104,31 @@ extension ProbeAnswer {
         case .none: "nothing"
         case .sendFailed(let e): "send failed \(e)"
         }
+    }
+}
+
+extension ProbeComparison {
+    /// Traces each observed probe's flow in `snapshot` and compares: one line per probe
+    /// that disagrees (the flow, the mismatches, what was predicted and what the sender got),
+    /// and the number that agree.
+    public static func check(_ observations: [ProbeObservation], against snapshot: Snapshot) -> (agree: Int, disagreements: [String]) {
+        var agree = 0
+        var out: [String] = []
+        let context = TraceContext(snapshot)
+        for o in observations {
+            do {
+                let flow = try TraceFlow.parse(netns: o.netns, arguments: o.traceArguments)
+                let trace = try Trace.run(flow, in: context)
+                let c = ProbeComparison(trace: trace, observation: o)
+                if c.agrees { agree += 1; continue }
+                let predicted = trace.branches.map { b in
+                    b.forward.disposition.rawValue + (b.reverse.isEmpty ? "" : "/" + b.reverse.map(\.disposition.rawValue).joined(separator: ","))
+                }.joined(separator: " | ")
+                out.append("\(o.netns): \(o.traceArguments): \(c.mismatches.joined(separator: "; ")) [predicted \(predicted); sender got \(o.answer.summary)]")
+            } catch {
+                out.append("\(o.netns): \(o.traceArguments): trace failed: \(error)")
+            }
+        }
+        return (agree, out)
     }
 }

@@ -60,12 +60,19 @@ public enum LiveProbe {
                     if leg == .request && flow.src == nil && pk.netns == p.netns { flow.src = h.src }
                     crossings.insert(ProbeCrossing(netns: pk.netns, interface: pk.interface,
                                                    direction: h.direction == .incoming ? .ingress : .egress, leg: leg))
+                    // libpcap's `any` device reports a loopback packet once, as received:
+                    // it was sent there too.
+                    if h.loopback {
+                        crossings.insert(ProbeCrossing(netns: pk.netns, interface: pk.interface, direction: .egress, leg: leg))
+                    }
                     if let err, !errors.contains(err) { errors.append(err) }
                 }
             }
-            out.append(ProbeObservation(flow: flow, netns: p.netns, icmpID: s.icmpID, answer: s.answer,
-                                        crossings: crossings.sorted(), icmpErrors: errors,
-                                        blind: blind.filter { canSee.contains($0.key) }))
+            var o = ProbeObservation(flow: flow, netns: p.netns, icmpID: s.icmpID, answer: s.answer,
+                                     crossings: crossings.sorted(), icmpErrors: errors,
+                                     blind: blind.filter { canSee.contains($0.key) })
+            o.sourceChosen = p.flow.src == nil
+            out.append(o)
         }
         return out
     }

@@ -71,15 +71,17 @@ enum ProbeSocket {
         return setsockopt(s, level, name, &v, socklen_t(MemoryLayout<Int32>.size)) == 0
     }
 
-    /// Waits for the socket to be ready (or the deadline): true when ready.
+    /// Waits for the socket to be ready (or the deadline): true when ready. The socket is
+    /// always looked at once more after the deadline, so a thread that was not scheduled in
+    /// time (a loaded machine) still sees an answer that did arrive.
     static func wait(_ s: Int32, _ events: Int16, _ deadline: Double) -> Bool {
         while true {
             let left = deadline - monotonicSeconds()
-            if left <= 0 { return false }
             var p = pollfd(fd: s, events: events, revents: 0)
-            let r = poll(&p, 1, Int32(max(1, left * 1000)))
+            let r = poll(&p, 1, left > 0 ? Int32(max(1, left * 1000)) : 0)
             if r > 0 { return true }
             if r < 0 && errno != EINTR { return false }
+            if left <= 0 { return false }
         }
     }
 
