@@ -72,8 +72,9 @@ struct TraceCommand: ParsableCommand {
 
     var outputFormat: TraceFormat { format ?? (json ? .json : .text) }
 
-    func validate() throws {
+    mutating func validate() throws {
         if let w = flow.first, w == "--help" || w == "-h" || w == "help" { throw CleanExit.helpRequest(Self.self) }
+        try takeTrailingOptions()
         if json && format != nil && format != .json { throw ValidationError("--json and --format \(format!.rawValue) disagree: give one") }
         if batch == nil && flow.isEmpty { throw ValidationError("give a flow (e.g. `10.99.0.40 ipproto tcp dport 22`) or --batch FILE") }
         if batch != nil && !flow.isEmpty { throw ValidationError("give either a flow or --batch, not both") }
@@ -116,6 +117,38 @@ struct TraceCommand: ParsableCommand {
         case .dot: try StandardStream.output.write(TraceRenderer.dot(result))
         }
         if !result.ok { throw CLIFailure.findings }
+    }
+
+    /// The flow's words run to the end of the command line, so options written after it
+    /// (`trace 10.0.0.1 dport 22 --json`) arrive among them: take them out (no `ip route
+    /// get` word begins with `--`).
+    mutating func takeTrailingOptions() throws {
+        var words: [String] = []
+        var i = 0
+        func value(_ name: String) throws -> String {
+            guard i + 1 < flow.count else { throw ValidationError("\(name) needs a value") }
+            i += 1
+            return flow[i]
+        }
+        while i < flow.count {
+            let w = flow[i]
+            switch w {
+            case "--json": json = true
+            case "--format":
+                let v = try value(w)
+                guard let f = TraceFormat(rawValue: v) else { throw ValidationError("--format \(v): use text, json or dot") }
+                format = f
+            case "--netns": netns = try value(w)
+            case "--snapshot": source.file = try value(w)
+            case "--batch": batch = try value(w)
+            case "--help", "-h": throw CleanExit.helpRequest(Self.self)
+            default:
+                if w.hasPrefix("--") { throw ValidationError("unknown option \(w) after the flow") }
+                words.append(w)
+            }
+            i += 1
+        }
+        flow = words
     }
 
     /// --netns, checked; else root, or the only namespace; nil when neither (batch lines

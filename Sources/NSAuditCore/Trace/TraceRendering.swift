@@ -36,17 +36,34 @@ public enum TraceRenderer {
         func one(_ b: TraceBranch) -> String {
             let fwd = b.forward
             guard fwd.disposition == .accepted else {
-                return "the request is \(fwd.disposition.rawValue) at \(fwd.endNetns?.terminalEscaped ?? "the start"): \(fwd.detail.terminalEscaped)"
+                return "the request \(phrase(fwd.disposition)) in \(fwd.endNetns?.terminalEscaped ?? "the start"): \(fwd.detail.terminalEscaped)"
             }
             if b.symmetric { return "the request is accepted and the reply retraces its path" }
             let r = b.reverse.first { $0.disposition != .delivered && $0.disposition != .exitsHost } ?? b.reverse.first
-            let end = r.map { " and is \($0.disposition.rawValue) at \($0.endNetns?.terminalEscaped ?? "?")" } ?? ""
+            let end = r.map { " and \(phrase($0.disposition)) in \($0.endNetns?.terminalEscaped ?? "?")" } ?? ""
             let at = b.divergence.map { " diverges at \($0.netns.terminalEscaped)" } ?? " does not come back the same way"
             return "the request is accepted, but the reply\(at)\(end)"
         }
         if t.branches.count == 1 { return "Verdict: " + one(t.branches[0]) + "." }
         let parts = t.branches.enumerated().map { "path \($0.offset + 1): \(one($0.element))" }
         return "Verdict (multipath, every path the kernel may choose): " + parts.joined(separator: "; ") + "."
+    }
+
+    /// What a path that ends so does, for a sentence.
+    static func phrase(_ d: TraceDisposition) -> String {
+        switch d {
+        case .accepted: "is accepted"
+        case .noListener: "finds no listener"
+        case .delivered: "is delivered back"
+        case .misdelivered: "is misdelivered"
+        case .exitsHost: "leaves the host"
+        case .noRoute: "has no route"
+        case .nullRouted: "is null-routed"
+        case .rpFilterDrop: "is dropped by reverse-path filtering"
+        case .forwardingDisabled: "is not forwarded (forwarding is off)"
+        case .loop: "loops"
+        case .neighborUnknown: "finds no neighbour"
+        }
     }
 
     static func endpoint(_ a: IPAddress?, _ port: UInt16) -> String {
