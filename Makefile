@@ -3,7 +3,7 @@
 #   make test     install what the build needs, build, and run every test (live ones as root)
 
 SWIFT ?= swift
-DEB_PACKAGES = libpcap-dev iproute2 iputils-ping socat tcpdump python3 procps time prometheus
+DEB_PACKAGES = libpcap-dev iproute2 iputils-ping socat tcpdump python3 procps time prometheus nftables iptables
 
 .PHONY: deps build release report snapshot test bench clean
 
