@@ -254,4 +254,45 @@ import Testing
         guard case .failure(let e) = lines[3].result else { Issue.record("a tcp flow without dport is refused"); return }
         #expect(e.description.contains("dport"))
     }
+
+    /// Where the snapshot has them, the sender's neighbour entry and the bridge's forwarding
+    /// database choose the port (here deliberately against who owns the address, to show
+    /// which decides); without them, ownership does.
+    @Test func bridgePortFromFDBAndNeighbours() throws {
+        func withFDB(port: String) -> (inout Snapshot) -> Void {
+            { snap in
+                let ctr3 = snap.namespaces.firstIndex { $0.id == "nsarec-ctr3" }!
+                snap.namespaces[ctr3].neighbors = [Neighbor(index: snap.namespaces[ctr3].link(named: "eth0")!.index,
+                                                            address: IPAddress("172.17.0.2")!, lladdr: "02:42:ac:11:00:02",
+                                                            state: NeighborState.reachable)]
+                let host = snap.namespaces.firstIndex { $0.id == "nsarec-host" }!
+                let h = snap.namespaces[host]
+                snap.namespaces[host].fdb = [FDBEntry(mac: "02:42:AC:11:00:02", index: h.link(named: port)!.index,
+                                                      master: h.link(named: "docker0")!.index, state: NeighborState.reachable)]
+            }
+        }
+        let right = try Self.trace("docker-host", "ctr3", "172.17.0.2", change: withFDB(port: "veth3f9a1c1"))
+        #expect(right.branches[0].forward.hops[1].outPort == "veth3f9a1c1" && right.branches[0].forward.disposition == .accepted)
+        let wrong = try Self.trace("docker-host", "ctr3", "172.17.0.2", change: withFDB(port: "veth3f9a1c2"))
+        #expect(wrong.branches[0].forward.hops[1].outPort == "veth3f9a1c2")
+        #expect(wrong.branches[0].forward.disposition == .neighborUnknown)
+        #expect(wrong.branches[0].forward.crossings.last == TraceCrossing(netns: "nsarec-host", interface: "veth3f9a1c3", direction: .ingress))
+    }
+
+    @Test func hopsThroughNamespacesWithNetfilterAreMarked() throws {
+        let t = try Self.trace("docker-host", "ctr3", "172.17.0.2") { snap in
+            let host = snap.namespaces.firstIndex { $0.id == "nsarec-host" }!
+            let none = NetfilterTables(source: "x", tables: [])
+            for i in snap.namespaces.indices {
+                snap.namespaces[i].netfilter = NetfilterState(nftables: none, iptablesLegacy: none, ip6tablesLegacy: none, arptablesLegacy: none)
+            }
+            snap.namespaces[host].netfilter!.nftables = NetfilterTables(source: "nfnetlink", tables: ["ip nat"])
+        }
+        let marked = t.branches[0].forward.hops.filter(\.filteringNotEvaluated).map(\.netns)
+        #expect(marked == ["nsarec-host"])
+        #expect(TraceRenderer.text(t).split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("[filtering not evaluated]"))
+        // not recorded: nothing is claimed
+        let old = try Self.trace("docker-host", "ctr3", "172.17.0.2")
+        #expect(old.branches[0].forward.hops.allSatisfy { !$0.filteringNotEvaluated })
+    }
 }
