@@ -67,6 +67,9 @@ struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format: text (a hop a line), json, or dot (Graphviz).", valueName: "FORMAT"))
     var format: TraceFormat?
 
+    @Flag(help: ArgumentHelp("Print load, model build and trace times on standard error.", visibility: .hidden))
+    var timing = false
+
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The flow, in `ip route get` syntax.", valueName: "ARGS"))
     var flow: [String] = []
 
@@ -82,14 +85,27 @@ struct TraceCommand: ParsableCommand {
     }
 
     func run() throws {
+        let clock = ContinuousClock()
+        let t0 = clock.now
         // Listeners matter: a live snapshot records sockets, of every namespace.
         let snap = try source.loadOrCollect(CollectOptions(sockets: true))
         if let a = snap.kernelFacts.assumption { note("\(source.file ?? "snapshot"): \(a.head) \(a.tail)") }
         let start = try startNamespace(snap)
         let context = TraceContext(snap)
+        let t1 = clock.now
+        if timing { note("snapshot load \(Timing.ms(t1 - t0)) ms (\(snap.namespaces.count) namespaces, \(snap.namespaces.reduce(0) { $0 + $1.routes.count }) routes)") }
         if let b = batch {
             let data = b == "-" ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : try CLIFailure.wrap { try readWholeFile(b) }
+            let tb = clock.now
+            context.buildAllModels()
+            let tm = clock.now
             let lines = TraceBatch.run(String(decoding: data, as: UTF8.self), defaultNetns: start, context: context)
+            let tt = clock.now
+            defer {
+                if timing {
+                    note("models built in \(Timing.ms(tm - tb)) ms; \(lines.count) flows traced in \(Timing.ms(tt - tm)) ms, rendered and written in \(Timing.ms(clock.now - tt)) ms; after the load \(Timing.ms(clock.now - tb)) ms")
+                }
+            }
             var out = ""
             var failed = false
             for l in lines {
@@ -111,6 +127,7 @@ struct TraceCommand: ParsableCommand {
         do {
             result = try Trace.run(try TraceFlow.parse(netns: ns, arguments: flow.joined(separator: " ")), in: context)
         } catch { throw CLIFailure("\(error)") }
+        if timing { note("traced in \(Timing.ms(clock.now - t1)) ms (models built as the trace entered namespaces)") }
         switch outputFormat {
         case .text: try StandardStream.output.write(TraceRenderer.text(result))
         case .json: try StandardStream.output.write(TraceRenderer.json(result) + "\n")
