@@ -64,6 +64,15 @@ public struct Audit: Sendable {
             if let model { models[chosen[i].id] = model }
             samples += nsSamples
         }
+        // Declared flows to local addresses, end to end through the host's namespaces (the
+        // chosen ones: their models are built; a trace builds the others it enters).
+        if options.intents.contains(where: { $0.transit != true }) {
+            let context = TraceContext(snapshot, models: models)
+            let ids = Set(chosen.map(\.id))
+            findings += FlowIntent.checkEndToEnd(options.intents, context: context).filter { f in
+                ids.contains(f.netns) || chosen.contains { $0.names.first == f.netns }
+            }
+        }
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
     }
 

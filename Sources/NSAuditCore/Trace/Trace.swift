@@ -185,7 +185,7 @@ struct Walker {
         hop.src = pkt.src ?? r.prefsrc
         hop.rule = r.rule; hop.table = r.table
         hop.type = r.type?.name ?? "unicast"
-        hop.route = model.fibMatchMessage(r, path: nil).map { IPRouteText.text($0).trimmingCharacters(in: .newlines) }
+        hop.route = model.fibMatchMessage(r, path: nil).map { IPRouteText.text($0).trimmingCharacters(in: .whitespacesAndNewlines) }
         if let e = r.error {
             hop.error = e.rawValue
             return try dropped(ns, how, pkt, r, e, hops + [hop])
@@ -231,7 +231,7 @@ struct Walker {
             var h = hop
             h.outInterface = c.dev; h.gateway = c.gateway
             h.route = model.fibMatchMessage(r, path: r.multipath.isEmpty ? nil : choices.firstIndex { $0.dev == c.dev && $0.gateway == c.gateway })
-                .map { IPRouteText.text($0).trimmingCharacters(in: .newlines) } ?? hop.route
+                .map { IPRouteText.text($0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? hop.route
             var p = pkt
             if p.src == nil { p.src = c.prefsrc }
             h.src = p.src
@@ -324,12 +324,22 @@ struct Walker {
         guard let l = snap.link(named: devName) else {
             return try exits(hops, devName, nextHop, "leaves \(snap.id) through \(devName)")
         }
+        let mac = context.neighborMAC(ns, l.index, nextHop)
         if l.kind == "bridge" {
             var hops = hops
             let ports = context.bridgePorts(ns, l)
-            if let q = ports.first(where: { context.leadsTo(ns, $0, nextHop) }), let far = context.vethPeer(ns, q) {
+            // the forwarding database, for the address the neighbour table resolved; else
+            // the port behind which a namespace answers for the next hop
+            var port: Link? = nil
+            if let mac, case .port(let q)? = context.fdbTarget(ns, l, mac) { port = q }
+            if port == nil { port = ports.first { context.leadsTo(ns, $0, nextHop) } }
+            if let q = port, let far = context.vethPeer(ns, q) {
                 hops[hops.count - 1].outPort = q.name
-                return try arrive(far.ns, far.link, nextHop, crossedNetns(ns, far.ns, pkt), hops, seen, role)
+                return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops, seen, role)
+            }
+            if let q = port {
+                hops[hops.count - 1].outPort = q.name
+                return try exits(hops, q.name, nextHop, "leaves the host through \(q.name), a port of \(l.name) in \(snap.id)")
             }
             if let q = ports.first(where: { context.leavesHost(ns, $0) }) {
                 hops[hops.count - 1].outPort = q.name
@@ -338,7 +348,7 @@ struct Walker {
             return try end(hops, .neighborUnknown, "no namespace behind \(l.name) in \(snap.id) answers for \(nextHop)")
         }
         if let far = context.vethPeer(ns, l) {
-            return try arrive(far.ns, far.link, nextHop, crossedNetns(ns, far.ns, pkt), hops, seen, role)
+            return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops, seen, role)
         }
         if let parent = context.upperParent(ns, l) {
             // macvlan/ipvlan: a sibling on the same parent whose namespace answers for the next hop
@@ -370,24 +380,39 @@ struct Walker {
         return p
     }
 
-    /// A frame for `nextHop` arriving on `l` in namespace `ns`.
-    mutating func arrive(_ ns: Int, _ l: Link, _ nextHop: IPAddress, _ pkt: Packet, _ hops: [TraceHop],
+    /// A frame for `nextHop` (link-layer address `mac`, when the sender's neighbour table
+    /// has it) arriving on `l` in namespace `ns`.
+    mutating func arrive(_ ns: Int, _ l: Link, _ nextHop: IPAddress, _ mac: String?, _ pkt: Packet, _ hops: [TraceHop],
                          _ seen: Set<Seen>, _ role: Role) throws(TraceError) -> [Outcome] {
         let snap = context.snapshot.namespaces[ns]
         if let b = context.bridge(of: l, in: ns) {
-            if context.answersNeighbor(ns, b, nextHop) {
+            // the forwarding database decides where it has an entry for the address the
+            // sender resolved; else who answers for the next hop
+            var target = mac.flatMap { context.fdbTarget(ns, b, $0) }
+            if case .port(let q)? = target, q.index == l.index { target = nil }
+            let toBridge: Bool
+            if let target, case .bridge = target { toBridge = true }
+            else { toBridge = target == nil && context.answersNeighbor(ns, b, nextHop) }
+            if toBridge {
                 return try step(ns, .input(b, port: l.name), pkt, hops, seen, role)
             }
             var h = TraceHop(kind: .bridge, netns: snap.id, type: "bridge", dst: pkt.dst, ttl: pkt.ttl)
             h.bridge = b.name; h.inPort = l.name; h.src = pkt.src
             h.filteringNotEvaluated = context.filtersPackets(ns)
             let ports = context.bridgePorts(ns, b).filter { $0.index != l.index }
-            if let q = ports.first(where: { context.leadsTo(ns, $0, nextHop) }), let far = context.vethPeer(ns, q) {
+            var port: Link? = nil
+            if case .port(let q)? = target { port = q }
+            if port == nil { port = ports.first { context.leadsTo(ns, $0, nextHop) } }
+            if let q = port, let far = context.vethPeer(ns, q) {
                 h.outPort = q.name
                 if hops.contains(where: { $0.kind == .bridge && $0.netns == h.netns && $0.inPort == h.inPort && $0.outPort == h.outPort }) {
                     return try end(hops + [h], .loop, "the frame goes round through \(b.name) in \(snap.id)")
                 }
-                return try arrive(far.ns, far.link, nextHop, crossedNetns(ns, far.ns, pkt), hops + [h], seen, role)
+                return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops + [h], seen, role)
+            }
+            if let q = port {
+                h.outPort = q.name
+                return try exits(hops + [h], q.name, nextHop, "leaves the host through \(q.name), a port of \(b.name) in \(snap.id)")
             }
             if let q = ports.first(where: { context.leavesHost(ns, $0) }) {
                 h.outPort = q.name

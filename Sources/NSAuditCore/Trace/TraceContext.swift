@@ -55,8 +55,35 @@ public final class TraceContext: @unchecked Sendable {
         for (k, i) in missing.enumerated() where models[i] == nil { models[i] = built[k] }
     }
 
-    /// Whether namespace `i` has netfilter rules a trace does not evaluate.
-    func filtersPackets(_ i: Int) -> Bool { false }
+    /// Whether namespace `i` may have netfilter rules a trace does not evaluate: tables were
+    /// recorded there, or a source of them could not be read. (A snapshot that did not
+    /// record netfilter says nothing, and nothing is marked.)
+    func filtersPackets(_ i: Int) -> Bool {
+        guard let nf = snapshot.namespaces[i].netfilter else { return false }
+        return nf.hasTables != false
+    }
+
+    /// The link-layer address namespace `ns` has resolved for `addr` on device `dev` (its
+    /// neighbour table), when it has one.
+    func neighborMAC(_ ns: Int, _ dev: Int32, _ addr: IPAddress) -> String? {
+        snapshot.namespaces[ns].neighbors?.first { $0.index == dev && $0.address == addr && $0.isResolved }?.lladdr?.lowercased()
+    }
+
+    /// Where bridge `b` of namespace `ns` sends a frame for `mac`, by its forwarding
+    /// database: to the bridge itself (one of its own addresses), or out of a port. nil when
+    /// the database has no entry for it (the bridge would flood).
+    enum FDBTarget { case bridge, port(Link) }
+    func fdbTarget(_ ns: Int, _ b: Link, _ mac: String) -> FDBTarget? {
+        let n = snapshot.namespaces[ns]
+        if b.mac?.lowercased() == mac { return .bridge }
+        guard let e = n.fdb?.first(where: { $0.master == b.index && $0.mac.lowercased() == mac && $0.vlan == nil })
+                ?? n.fdb?.first(where: { $0.master == b.index && $0.mac.lowercased() == mac }) else { return nil }
+        if e.index == b.index { return .bridge }
+        guard let port = n.link(index: e.index) else { return nil }
+        // a port's own address (permanent, not learned) is the bridge host's
+        if e.isLocal && port.mac?.lowercased() == mac { return .bridge }
+        return .port(port)
+    }
 
     // MARK: links
 

@@ -251,15 +251,13 @@ extension TracePath {
     /// sent there, never the packet, so that egress is not a crossing.
     public var crossings: [TraceCrossing] {
         var out: [TraceCrossing] = []
-        defer {
-            if disposition == .neighborUnknown { while out.last?.direction == .egress { out.removeLast() } }
-        }
         for h in hops {
             if let p = h.inPort { out.append(.init(netns: h.netns, interface: p, direction: .ingress)) }
             if let i = h.inInterface { out.append(.init(netns: h.netns, interface: i, direction: .ingress)) }
             if let o = h.outInterface { out.append(.init(netns: h.netns, interface: o, direction: .egress)) }
             if let p = h.outPort { out.append(.init(netns: h.netns, interface: p, direction: .egress)) }
         }
+        if disposition == .neighborUnknown { while out.last?.direction == .egress { out.removeLast() } }
         return out
     }
 }
