@@ -35,15 +35,14 @@ import Testing
     /// that explains them. They must still disagree (a fix makes this test fail until the
     /// entry is removed); every other flow must agree.
     static let knownMismatches: [String: [(flow: String, why: String)]] = [
-        "topo-01015": [
-            ("nsaTD-14486-1015n1: 10.1.102.14 ipproto tcp sport 34768 dport 80", "MISMATCHES.md 1, 2: second lookup with the chosen source; ARP unanswered"),
-            ("nsaTD-14486-1015n1: 10.1.102.13 ipproto udp sport 52601 dport 53", "MISMATCHES.md 1, 2"),
-            ("nsaTD-14486-1015n1: 10.1.100.12 ipproto tcp sport 43598 dport 80", "MISMATCHES.md 1, 2"),
-            ("nsaTD-14486-1015n1: 10.1.1.1 ipproto udp sport 51641 dport 53", "MISMATCHES.md 1, 2"),
-        ],
-        "topo-01021": [
-            ("nsaTD-14486-1021n2: 10.1.4.1 from 10.1.250.5 ipproto tcp sport 48385 dport 22", "MISMATCHES.md 2: ARP from an address the target holds"),
-            ("nsaTD-14486-1021n2: 10.1.4.2 from 10.1.250.5 ipproto icmp", "MISMATCHES.md 2"),
+        "topo-01013": [
+            ("nsaTD-14694-1013n1: 10.1.150.1 ipproto udp sport 60031 dport 53", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.150.1 ipproto tcp sport 49452 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto udp sport 54101 dport 53", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.240.9 ipproto tcp sport 59026 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto tcp sport 35562 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.2.2 ipproto tcp sport 49498 dport 80", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
+            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto tcp sport 35578 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
         ],
     ]
 

@@ -23,10 +23,13 @@ enum TraceDifferentialRun {
         r, _, _ = select.select([s for _, s in socks], [], [])
         for proto, s in socks:
             if s in r:
-                if proto == 'tcp':
-                    c, _ = s.accept(); c.close()
-                else:
-                    d, a = s.recvfrom(2048); s.sendto(d, a)
+                try:
+                    if proto == 'tcp':
+                        c, _ = s.accept(); c.close()
+                    else:
+                        d, a = s.recvfrom(2048); s.sendto(d, a)
+                except OSError:
+                    pass  # a reply the namespace cannot route (unreachable, prohibit): the kernel says so
     """
 
     struct Result { var snapshot: Snapshot; var observations: [ProbeObservation]; var seconds: Double }

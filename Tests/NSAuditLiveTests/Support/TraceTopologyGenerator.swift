@@ -2,14 +2,14 @@ import Foundation
 import NSAuditCore
 
 /// Seeded, reproducible generator (SplitMix64) of multi-namespace topologies and flows for
-/// the trace differential: a tree of namespaces joined by veth pairs or by a bridge in the
-/// parent, every namespace routed along the tree, then perturbed: forwarding off, a route
+/// the trace differential: a tree of namespaces joined by veth pairs, by a bridge in the
+/// parent or by a switch namespace (a bridge only, no address), every namespace routed along the tree, then perturbed: forwarding off, a route
 /// missing, null routes (blackhole, unreachable, prohibit), a shortcut veth with a policy
 /// rule that sends some replies around it, strict or loose rp_filter, an address held by two
 /// leaves in different branches (the scenario's duplicate clients), a routing loop for an
 /// address no namespace owns. IPv4 only. ICMP redirects are off (sent and accepted): a
 /// redirect learnt from one flow would change the next flow's path, and route exceptions
-/// are not in the model. Namespace roles n0 … nK; the harness prefixes them.
+/// are not in the model. Namespace roles n0 … nK and switches sP; the harness prefixes them.
 struct TraceTopology {
     var seed: UInt64
     var description: [String] = []
@@ -42,6 +42,8 @@ struct TraceTopologyGenerator {
         var parent = [Int](repeating: -1, count: n)
         var links: [Attachment] = []
         var bridgeOf: [Int: String] = [:]   // parent → its bridge subnet prefix
+        var switches: [Int] = []            // parents with a switch namespace s<parent>
+        var kinds: [String] = []            // per attachment: veth, br (bridge in the parent), sw (switch namespace)
         var cmds: [String] = []
         var addrs: [Int: [String]] = [:]    // role → addresses (no prefix length)
         for r in 0..<n {
@@ -52,8 +54,34 @@ struct TraceTopologyGenerator {
         for i in 1..<n {
             let p = int(0...(i - 1))
             parent[i] = p
-            let bridged = chance(0.35)
-            if bridged {
+            let kind = chance(0.35) ? 1 : chance(0.35) ? 2 : 0   // 1: bridge in the parent, 2: a switch namespace
+            let bridged = kind == 1
+            if kind == 2 {
+                // A switch: a namespace holding only a bridge (no address, no routing), with
+                // a port toward the parent and one toward each child attached through it.
+                let sw = "s\(p)"
+                if !switches.contains(p) {
+                    switches.append(p)
+                    cmds.append("ip netns add %\(sw)")
+                    cmds.append("ip -n %\(sw) link set lo up")
+                    cmds.append("ip netns exec %\(sw) sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+                    cmds.append("ip -n %\(sw) link add br0 type bridge")
+                    cmds.append("ip -n %\(sw) link set br0 up")
+                    cmds.append("ip link add sw0 netns %\(t.roles[p]) type veth peer name uplink netns %\(sw)")
+                    cmds.append("ip -n %\(sw) link set uplink master br0")
+                    cmds.append("ip -n %\(sw) link set uplink up")
+                    cmds.append("ip -n %\(t.roles[p]) addr add 10.1.\(150 + p).1/24 dev sw0")
+                    cmds.append("ip -n %\(t.roles[p]) link set sw0 up")
+                    addrs[p, default: []].append("10.1.\(150 + p).1")
+                }
+                let a = Attachment(child: i, parent: p, bridged: true, childIf: "up0", parentIf: "sw0",
+                                   childAddr: "10.1.\(150 + p).\(10 + i)", parentAddr: "10.1.\(150 + p).1", subnet: "10.1.\(150 + p).0/24")
+                cmds.append("ip link add c\(i) netns %\(sw) type veth peer name up0 netns %\(t.roles[i])")
+                cmds.append("ip -n %\(sw) link set c\(i) master br0")
+                cmds.append("ip -n %\(sw) link set c\(i) up")
+                links.append(a)
+                kinds.append("sw")
+            } else if bridged {
                 if bridgeOf[p] == nil {
                     bridgeOf[p] = "10.1.\(100 + p)"
                     cmds.append("ip -n %\(t.roles[p]) link add br0 type bridge")
@@ -67,6 +95,7 @@ struct TraceTopologyGenerator {
                 cmds.append("ip -n %\(t.roles[p]) link set p-n\(i) master br0")
                 cmds.append("ip -n %\(t.roles[p]) link set p-n\(i) up")
                 links.append(a)
+                kinds.append("br")
             } else {
                 let a = Attachment(child: i, parent: p, bridged: false, childIf: "up0", parentIf: "to-n\(i)",
                                    childAddr: "10.1.\(i).2", parentAddr: "10.1.\(i).1", subnet: "10.1.\(i).0/24")
@@ -75,13 +104,14 @@ struct TraceTopologyGenerator {
                 cmds.append("ip -n %\(t.roles[p]) link set to-n\(i) up")
                 addrs[p, default: []].append("10.1.\(i).1")
                 links.append(a)
+                kinds.append("veth")
             }
             let a = links.last!
             cmds.append("ip -n %\(t.roles[i]) addr add \(a.childAddr)/24 dev up0")
             cmds.append("ip -n %\(t.roles[i]) link set up0 up")
             addrs[i, default: []].append(a.childAddr)
         }
-        t.description.append("tree of \(n): " + (1..<n).map { "n\(parent[$0])-\(links[$0 - 1].bridged ? "br" : "veth")-n\($0)" }.joined(separator: " "))
+        t.description.append("tree of \(n): " + (1..<n).map { "n\(parent[$0])-\(kinds[$0 - 1])-n\($0)" }.joined(separator: " "))
 
         // Routes along the tree: toward a subnet, the next node on the path to a node on it.
         func ancestors(_ v: Int) -> [Int] { var a: [Int] = []; var x = v; while x >= 0 { a.append(x); x = parent[x] }; return a }
@@ -196,6 +226,7 @@ struct TraceTopologyGenerator {
             if chance(0.5) { udp.append(53) }
             if !tcp.isEmpty || !udp.isEmpty { t.listeners[t.roles[u]] = (tcp, udp) }
         }
+        t.roles += switches.map { "s\($0)" }
         t.commands = cmds
         for u in 0..<n { t.addresses[t.roles[u]] = addrs[u] ?? [] }
         if let (_, l2) = dup { t.addresses[t.roles[l2], default: []].append("10.1.250.5") }
