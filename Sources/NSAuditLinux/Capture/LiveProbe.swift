@@ -49,8 +49,7 @@ public enum LiveProbe {
             let matcher = ProbeMatcher(flow: flow, icmpID: s.icmpID)
             var crossings = Set<ProbeCrossing>()
             var errors: [ProbeICMPError] = []
-            var canSee = Set(p.captureNetns + [p.netns])
-            canSee.formUnion([p.netns])
+            let canSee = Set(p.captureNetns + [p.netns])
             for pk in packets where canSee.contains(pk.netns) {
                 pk.bytes.withUnsafeBytes { raw in
                     guard case .success(let h) = PacketDecoder.decode(raw, linkType: PcapLinkType.linuxSLL2),

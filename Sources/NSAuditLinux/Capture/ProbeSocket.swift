@@ -19,15 +19,15 @@ enum ProbeSocket {
         let s = socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), proto)
         guard s >= 0 else { result.answer = .sendFailed(SystemCallError("socket").description); return result }
         defer { close(s) }
-        func fail(_ call: String) -> LiveProbe.SentProbe {
+        /// The kernel refused a call: the probe was not sent (errno name, e.g. ENETUNREACH).
+        func fail() -> LiveProbe.SentProbe {
             var r = result
             r.answer = .sendFailed(Errno.lastCall.symbolicName)
-            _ = call
             return r
         }
-        if let m = flow.mark, !setInt(s, SOL_SOCKET, SO_MARK, Int32(bitPattern: m)) { return fail("SO_MARK") }
-        if let t = flow.ttl, !setInt(s, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? IPV6_UNICAST_HOPS : IP_TTL, Int32(t)) { return fail("ttl") }
-        if let t = flow.tos, !setInt(s, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? IPV6_TCLASS : IP_TOS, Int32(t)) { return fail("tos") }
+        if let m = flow.mark, !setInt(s, SOL_SOCKET, SO_MARK, Int32(bitPattern: m)) { return fail() }
+        if let t = flow.ttl, !setInt(s, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? IPV6_UNICAST_HOPS : IP_TTL, Int32(t)) { return fail() }
+        if let t = flow.tos, !setInt(s, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? IPV6_TCLASS : IP_TOS, Int32(t)) { return fail() }
         // ICMP errors reach a UDP or raw socket only with RECVERR (a connected TCP socket
         // in SYN_SENT gets them anyway).
         if flow.proto != .tcp { _ = setInt(s, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? IPV6_RECVERR : IP_RECVERR, 1) }
@@ -37,17 +37,17 @@ enum ProbeSocket {
         }
         if flow.src != nil || (flow.sport != nil && flow.proto != .icmp) {
             let any = v6 ? IPAddress(v6: 0) : IPAddress(v4: 0)
-            guard withSockaddr(flow.src ?? any, flow.proto == .icmp ? 0 : flow.sport ?? 0, { bind(s, $0, $1) }) == 0 else { return fail("bind") }
+            guard withSockaddr(flow.src ?? any, flow.proto == .icmp ? 0 : flow.sport ?? 0, { bind(s, $0, $1) }) == 0 else { return fail() }
         }
         let deadline = monotonicSeconds() + timeout
         switch flow.proto {
         case .tcp, .udp:
             let r = withSockaddr(flow.dst, flow.dport) { connect(s, $0, $1) }
-            if r != 0 && errno != EINPROGRESS { return fail("connect") }
+            if r != 0 && errno != EINPROGRESS { return fail() }
             if let (a, p) = localAddress(s) { result.flow.src = a; result.flow.sport = p }
             if flow.proto == .udp {
                 let payload: [UInt8] = Array("nsaudit probe\n".utf8)
-                guard Glibc.send(s, payload, payload.count, 0) >= 0 else { return fail("send") }
+                guard Glibc.send(s, payload, payload.count, 0) >= 0 else { return fail() }
                 result.answer = waitUDP(s, deadline)
             } else {
                 result.answer = waitTCP(s, deadline)
@@ -60,7 +60,7 @@ enum ProbeSocket {
                 msg[2] = UInt8(c >> 8); msg[3] = UInt8(c & 0xff)
             }
             let r = withSockaddr(flow.dst, 0) { a, l in msg.withUnsafeBytes { sendto(s, $0.baseAddress, $0.count, 0, a, l) } }
-            guard r >= 0 else { return fail("sendto") }
+            guard r >= 0 else { return fail() }
             result.answer = waitICMP(s, id: icmpID, v6: v6, deadline)
         }
         return result

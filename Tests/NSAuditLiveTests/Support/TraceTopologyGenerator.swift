@@ -9,7 +9,8 @@ import NSAuditCore
 /// leaves in different branches (the scenario's duplicate clients), a routing loop for an
 /// address no namespace owns. IPv4 only. ICMP redirects are off (sent and accepted): a
 /// redirect learnt from one flow would change the next flow's path, and route exceptions
-/// are not in the model. Namespace roles n0 … nK and switches sP; the harness prefixes them.
+/// are not in the model; ICMP error rate limits are off (net.ipv4.icmp_ratelimit=0), so every
+/// port unreachable a probe provokes is sent. Namespace roles n0 … nK and switches sP; the harness prefixes them.
 struct TraceTopology {
     var seed: UInt64
     var description: [String] = []
