@@ -67,6 +67,12 @@ struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format: text (a hop a line), json, or dot (Graphviz).", valueName: "FORMAT"))
     var format: TraceFormat?
 
+    @Option(name: .customLong("only-netns"), help: ArgumentHelp("Live: snapshot only this namespace (repeat for more; default: every namespace of the host). Links to namespaces left out lead out of the host.", valueName: "NAME"))
+    var onlyNetns: [String] = []
+
+    @Flag(help: ArgumentHelp("Live only: also send the flow for real (ICMP echo, TCP SYN or one UDP datagram) from its namespace and capture it (headers only) in every namespace on the predicted path; each predicted crossing is marked seen or not, and a contradiction is a model-mismatch. Only to addresses of this host's namespaces."))
+    var probe = false
+
     @Flag(help: ArgumentHelp("Print load, model build and trace times on standard error.", visibility: .hidden))
     var timing = false
 
@@ -82,13 +88,17 @@ struct TraceCommand: ParsableCommand {
         if batch == nil && flow.isEmpty { throw ValidationError("give a flow (e.g. `10.99.0.40 ipproto tcp dport 22`) or --batch FILE") }
         if batch != nil && !flow.isEmpty { throw ValidationError("give either a flow or --batch, not both") }
         if batch != nil && outputFormat == .dot { throw ValidationError("--format dot draws one flow: leave out --batch") }
+        if !onlyNetns.isEmpty && source.file != nil { throw ValidationError("--only-netns chooses what a live snapshot holds: leave it out with --snapshot") }
+        if probe && source.file != nil { throw ValidationError("--probe sends a real packet on this host: it cannot be used with --snapshot") }
+        if probe && batch != nil { throw ValidationError("--probe sends one flow: leave out --batch") }
+        if probe && outputFormat == .dot { throw ValidationError("--probe results are shown in text or JSON, not dot") }
     }
 
     func run() throws {
         let clock = ContinuousClock()
         let t0 = clock.now
         // Listeners matter: a live snapshot records sockets, of every namespace.
-        let snap = try source.loadOrCollect(CollectOptions(sockets: true))
+        let snap = try source.loadOrCollect(CollectOptions(netns: onlyNetns, includeRoot: onlyNetns.isEmpty ? nil : false, sockets: true))
         if let a = snap.kernelFacts.assumption { note("\(source.file ?? "snapshot"): \(a.head) \(a.tail)") }
         let start = try startNamespace(snap)
         let context = TraceContext(snap)
@@ -128,12 +138,13 @@ struct TraceCommand: ParsableCommand {
             result = try Trace.run(try TraceFlow.parse(netns: ns, arguments: flow.joined(separator: " ")), in: context)
         } catch { throw CLIFailure("\(error)") }
         if timing { note("traced in \(Timing.ms(clock.now - t1)) ms (models built as the trace entered namespaces)") }
+        let probed = probe ? try runProbe(result, snap) : nil
         switch outputFormat {
-        case .text: try StandardStream.output.write(TraceRenderer.text(result))
-        case .json: try StandardStream.output.write(TraceRenderer.json(result) + "\n")
+        case .text: try StandardStream.output.write(TraceRenderer.text(result) + (probed.map { TraceRenderer.probeText($0.0, $0.1) } ?? ""))
+        case .json: try StandardStream.output.write(TraceRenderer.json(result, probe: probed) + "\n")
         case .dot: try StandardStream.output.write(TraceRenderer.dot(result))
         }
-        if !result.ok { throw CLIFailure.findings }
+        if !result.ok || probed?.0.agrees == false { throw CLIFailure.findings }
     }
 
     /// The flow's words run to the end of the command line, so options written after it
@@ -158,6 +169,8 @@ struct TraceCommand: ParsableCommand {
             case "--netns": netns = try value(w)
             case "--snapshot": source.file = try value(w)
             case "--batch": batch = try value(w)
+            case "--only-netns": onlyNetns.append(try value(w))
+            case "--probe": probe = true
             case "--help", "-h": throw CleanExit.helpRequest(Self.self)
             default:
                 if w.hasPrefix("--") { throw ValidationError("unknown option \(w) after the flow") }
@@ -166,6 +179,18 @@ struct TraceCommand: ParsableCommand {
             i += 1
         }
         flow = words
+    }
+
+    /// Sends the flow for real and compares what the captures saw with the trace.
+    func runProbe(_ result: TraceResult, _ snap: Snapshot) throws -> (ProbeComparison, ProbeObservation) {
+        guard let plan = result.probePlan(snapshot: snap) else {
+            throw CLIFailure("--probe sends the flow from its namespace: a flow arriving with iif comes from outside the host; leave out iif (or --probe)")
+        }
+        do { try plan.check(against: snap) } catch { throw CLIFailure("--probe: \(error)") }
+        let observations: [ProbeObservation]
+        do { observations = try LiveProbe.run([plan]) } catch { throw CLIFailure("--probe: \(error)") }
+        guard let o = observations.first else { throw CLIFailure("--probe: no observation came back") }
+        return (ProbeComparison(trace: result, observation: o), o)
     }
 
     /// --netns, checked; else root, or the only namespace; nil when neither (batch lines

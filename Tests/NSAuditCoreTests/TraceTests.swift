@@ -295,4 +295,33 @@ import Testing
         let old = try Self.trace("docker-host", "ctr3", "172.17.0.2")
         #expect(old.branches[0].forward.hops.allSatisfy { !$0.filteringNotEvaluated })
     }
+
+    /// The probe's part of the JSON and text, from an observation as LiveProbe makes them:
+    /// the schema holds, a crossing the prediction lacks is a model mismatch.
+    @Test func probeResultsRenderAndFollowTheSchema() throws {
+        let t = try Self.trace("mgmt-broken", "right-client", Self.ssh)
+        let plan = try #require(t.probePlan(snapshot: try Lab.snapshot("mgmt-broken")))
+        #expect(plan.netns == "nsarec-right-client" && plan.flow.proto == .tcp && plan.flow.dport == 22)
+        #expect(Set(plan.captureNetns).isSuperset(of: ["nsarec-server", "nsarec-left-client", "nsarec-right-router"]))
+        let b = t.branches[0]
+        func seen(_ p: TracePath, _ leg: ProbeLeg) -> [ProbeCrossing] {
+            p.crossings.map { ProbeCrossing(netns: $0.netns, interface: $0.interface, direction: $0.direction, leg: leg) }
+        }
+        let good = ProbeObservation(flow: plan.flow, netns: plan.netns, answer: .none,
+                                    crossings: (seen(b.forward, .request) + seen(b.reverse[0], .reply)).sorted())
+        let v = try JSONSchemaValidator(schemaFile: Repo.file("schema/trace.schema.json"))
+        let cg = ProbeComparison(trace: t, observation: good)
+        #expect(cg.agrees)
+        let json = try JSONSerialization.jsonObject(with: Data(TraceRenderer.json(t, probe: (cg, good)).utf8))
+        #expect(v.validate(json) == [])
+        // the reply seen leaving through ens19 instead: a model mismatch
+        var bad = good
+        bad.crossings = seen(b.forward, .request) + [ProbeCrossing(netns: "nsarec-server", interface: "ens19", direction: .egress, leg: .reply)]
+        let cb = ProbeComparison(trace: t, observation: bad)
+        #expect(!cb.agrees)
+        #expect(TraceRenderer.probeText(cb, bad).contains("model-mismatch"))
+        #expect(v.validate(try JSONSerialization.jsonObject(with: Data(TraceRenderer.json(t, probe: (cb, bad)).utf8))) == [])
+        // a flow from outside cannot be probed
+        #expect(try Self.trace("mgmt-broken", "server", "10.99.0.40 from 192.168.127.10 iif ens19").probePlan(snapshot: try Lab.snapshot("mgmt-broken")) == nil)
+    }
 }

@@ -115,6 +115,23 @@ struct TraceLiveTests {
         #expect(Set(branches.map { Self.hops(built, $0).last ?? "" }) == ["isp-a:eth0>-", "isp-b:eth0>-"])
     }
 
+    /// `--probe`: the management flow of the broken lab sent for real; the captures see the
+    /// request and the reply where the trace says (the reply at the left client).
+    @Test func probeSeesWhatTheTracePredicts() throws {
+        let built = try LabScript("mgmt-broken")
+        let script = Binary.repo.appendingPathComponent("fixtures/labs/mgmt-broken.sh").path
+        let only = built.namespaces.map { "--only-netns '\($0)'" }.joined(separator: " ")
+        let out = try Live.sh("'\(script)' serve '\(built.prefix)' '\(Binary.url.path)' trace \(only) --netns '\(built.prefix)right-client' --json --probe \(Self.ssh); echo \" rc=$?\"")
+        let rc = out.components(separatedBy: " rc=").last?.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(rc == "1")
+        let json = String(out[..<out.range(of: " rc=", options: .backwards)!.lowerBound])
+        let t = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let probe = try #require(t["probe"] as? [String: Any])
+        #expect(probe["agrees"] as? Bool == true, "\(probe["mismatches"] ?? "")")
+        let reply = probe["reply"] as? [[String: Any]] ?? []
+        #expect(reply.contains { built.role($0["netns"] as? String ?? "") == "left-client" && $0["seen"] as? Bool == true })
+    }
+
     /// `--format dot` draws a graph Graphviz accepts (when graphviz is installed).
     @Test func dotIsAcceptedByGraphviz() throws {
         guard (try? Live.sh("command -v dot")) != nil else { return }

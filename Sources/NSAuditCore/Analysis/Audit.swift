@@ -232,9 +232,7 @@ public struct Audit: Sendable {
     static func services(_ ns: NamespaceSnapshot, _ a: Address) -> [String] {
         let vrf = ns.link(index: a.index)?.master
         var out: Set<String> = []
-        for s in ns.sockets where s.family == a.family || (s.family == .v6 && a.family == .v4 && s.local.isZero) {
-            let listening = s.protocol == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN"
-            guard listening, s.local == a.local || s.local.isZero else { continue }
+        for s in ns.sockets where s.isListening && s.takes(a.local) {
             if let b = s.boundIf, b != a.index, b != vrf { continue }
             out.insert("\(s.protocol)/\(s.localPort)")
         }

@@ -32,14 +32,7 @@ enum Listeners {
     /// wildcard that covers it), whatever their device binding.
     static func candidates(_ ns: NamespaceSnapshot, _ pkt: Packet) -> [Socket] {
         let proto = IPProto.name(pkt.ipproto)
-        return ns.sockets.filter { s in
-            guard s.protocol == proto, s.localPort == pkt.dport else { return false }
-            guard proto == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN" else { return false }
-            if s.family == pkt.dst.family { return s.local == pkt.dst || s.local.isZero }
-            // an IPv6 socket takes IPv4 on its wildcard or a v4-mapped address
-            guard s.family == .v6, pkt.dst.family == .v4 else { return false }
-            return s.local.isZero || s.local.bits == (UInt128(0xffff) << 32 | UInt128(pkt.dst.v4))
-        }
+        return ns.sockets.filter { $0.protocol == proto && $0.localPort == pkt.dport && $0.isListening && $0.takes(pkt.dst) }
     }
 
     /// Listeners for the packet's protocol and port in the other namespaces of the host
@@ -48,8 +41,7 @@ enum Listeners {
         let proto = IPProto.name(pkt.ipproto)
         var out: [TraceListener] = []
         for (i, ns) in snap.namespaces.enumerated() where i != except {
-            for s in ns.sockets where s.protocol == proto && s.localPort == pkt.dport
-                && (proto == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN") {
+            for s in ns.sockets where s.protocol == proto && s.localPort == pkt.dport && s.isListening {
                 let l = describe(s, ns)
                 if !out.contains(l) { out.append(l) }
             }
@@ -59,5 +51,19 @@ enum Listeners {
 
     static func describe(_ s: Socket, _ ns: NamespaceSnapshot) -> TraceListener {
         TraceListener(netns: ns.id, protocol: s.protocol, address: s.local, port: s.localPort, device: ns.linkName(s.boundIf))
+    }
+}
+
+extension Socket {
+    /// Waiting for packets: a TCP socket in LISTEN, a UDP socket not connected.
+    public var isListening: Bool { `protocol` == "tcp" ? state == "LISTEN" : state == "UNCONN" }
+
+    /// Whether its local address takes packets to `a`: the same address, the wildcard of its
+    /// family, or for IPv4 an IPv6 socket's wildcard or v4-mapped address (IPV6_V6ONLY is not
+    /// recorded: net.ipv6.bindv6only's default 0 is assumed).
+    public func takes(_ a: IPAddress) -> Bool {
+        if family == a.family { return local == a || local.isZero }
+        guard family == .v6, a.family == .v4 else { return false }
+        return local.isZero || local.bits == (UInt128(0xffff) << 32 | UInt128(a.v4))
     }
 }

@@ -143,7 +143,8 @@ public enum TraceRenderer {
         JSONWriter<[UInt8]>.text(escaping: .foundation, pretty: pretty) { w in write(t, &w) }
     }
 
-    static func write<Out: ByteSink>(_ t: TraceResult, _ w: inout JSONWriter<Out>) {
+    /// `extra` writes more members (the probe) before the verdict.
+    static func write<Out: ByteSink>(_ t: TraceResult, _ w: inout JSONWriter<Out>, extra: ((inout JSONWriter<Out>) -> Void)? = nil) {
         w.beginObject()
         w.key("schema"); w.string(TraceResult.schemaVersion)
         w.key("flow"); writeFlow(t, &w)
@@ -172,6 +173,7 @@ public enum TraceRenderer {
             w.key("divergence"); writeDivergence(t.branches.lazy.compactMap(\.divergence).first, &w)
         }
         w.key("ok"); w.bool(t.ok)
+        extra?(&w)
         w.key("verdict"); w.string(verdict(t))
         w.endObject()
     }
