@@ -33,18 +33,8 @@ import Testing
     /// Flows where the engine is known to disagree with the kernel, by corpus file and flow
     /// (`netns: arguments` as the disagreement line starts), with the MISMATCHES.md section
     /// that explains them. They must still disagree (a fix makes this test fail until the
-    /// entry is removed); every other flow must agree.
-    static let knownMismatches: [String: [(flow: String, why: String)]] = [
-        "topo-01013": [
-            ("nsaTD-14694-1013n1: 10.1.150.1 ipproto udp sport 60031 dport 53", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.150.1 ipproto tcp sport 49452 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto udp sport 54101 dport 53", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.240.9 ipproto tcp sport 59026 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto tcp sport 35562 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.2.2 ipproto tcp sport 49498 dport 80", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-            ("nsaTD-14694-1013n1: 10.1.2.1 ipproto tcp sport 35578 dport 22", "MISMATCHES.md 1: TCP/UDP look the route up again with the source they chose"),
-        ],
-    ]
+    /// entry is removed); every other flow must agree. None today: all 528 agree.
+    static let knownMismatches: [String: [(flow: String, why: String)]] = [:]
 
     @Test(arguments: snapshots)
     func everyRecordedFlowAgrees(_ url: URL) throws {

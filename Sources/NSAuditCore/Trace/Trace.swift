@@ -190,6 +190,21 @@ struct Walker {
             hop.error = e.rawValue
             return try dropped(ns, how, pkt, r, e, hops + [hop])
         }
+        // A local process's TCP or UDP connect() without a bound source (ip_route_connect):
+        // the lookup chooses the source, then the route is looked up again with it, so a
+        // `from` rule can send the flow elsewhere. Raw and ICMP sockets look up once; IPv6
+        // looks up again only after a failed first lookup (ip6_dst_lookup_tail).
+        if case .sent = how, pkt.src == nil, pkt.dst.family == .v4, pkt.ipproto == IPProto.tcp || pkt.ipproto == IPProto.udp {
+            let sources = r.multipath.isEmpty ? [r.prefsrc] : r.multipath.map { $0.prefsrc ?? r.prefsrc }
+            var again: [Outcome] = []
+            var tried = Set<IPAddress>()
+            for case let s? in sources where tried.insert(s).inserted {
+                var p = pkt
+                p.src = s
+                again += try step(ns, how, p, hops, seen, role)
+            }
+            if !again.isEmpty { return again }
+        }
         if r.type == .local || r.type == .broadcast || r.type == .multicast {
             var pkt = pkt
             if pkt.src == nil { pkt.src = r.prefsrc ?? pkt.dst }
