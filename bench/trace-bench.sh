@@ -82,13 +82,13 @@ wall() { # wall seconds of a command, its output to $WORK/out, stderr to $WORK/e
 
 : > "$WORK/big"; : > "$WORK/small"; : > "$WORK/batch"; : > "$WORK/batchwall"
 for ((r = 1; r <= RUNS; r++)); do
-    w=$(wall "$NSAUDIT" trace --snapshot "$SNAP" --netns "$BIG" 32.0.3.7 from 10.1.0.1 ipproto tcp sport 40000 dport 443 --timing)
+    w=$(wall "$NSAUDIT" trace --timing --snapshot "$SNAP" --netns "$BIG" 32.0.3.7 from 10.1.0.1 ipproto tcp sport 40000 dport 443)
     echo "$w" >> "$WORK/big"
     log "single-big run $r: $w s ($(grep -o 'snapshot load [0-9.]* ms' "$WORK/err"), $(grep -o 'traced in [0-9.]* ms' "$WORK/err"); $(head -c 120 "$WORK/out" | tr '\n' ' ')...)"
-    w=$(wall "$NSAUDIT" trace --snapshot "$SNAP" --netns "${P}c0" 10.99.0.40 ipproto tcp sport 40000 dport 22 --timing)
+    w=$(wall "$NSAUDIT" trace --timing --snapshot "$SNAP" --netns "${P}c0" 10.99.0.40 ipproto tcp sport 40000 dport 22)
     echo "$w" >> "$WORK/small"
     log "single-small run $r: $w s"
-    w=$(wall "$NSAUDIT" trace --snapshot "$SNAP" --batch "$WORK/flows.txt" --json --timing)
+    w=$(wall "$NSAUDIT" trace --timing --snapshot "$SNAP" --batch "$WORK/flows.txt" --json)
     after=$(sed -n 's/.*after the load \([0-9.]*\) ms.*/\1/p' "$WORK/err")
     echo "$after" >> "$WORK/batch"; echo "$w" >> "$WORK/batchwall"
     log "batch run $r: $(wc -l < "$WORK/out") traces; wall $w s; $(grep -o 'models built.*' "$WORK/err")"

@@ -310,7 +310,7 @@ struct Walker {
                 p.listener = Listeners.describe(s, snap)
                 p.detail = "accepted by the \(p.listener!.description)"
             } else {
-                p.listenersElsewhere = Listeners.elsewhere(context.snapshot, except: ns, pkt)
+                p.listenersElsewhere = Listeners.elsewhere(context, except: ns, pkt)
                 let port = "\(IPProto.name(pkt.ipproto))/\(pkt.dport)"
                 if p.listenersElsewhere.isEmpty {
                     p.detail = "nothing listens on \(port) for \(pkt.dst) in \(snap.id), nor anywhere else on the host"

@@ -23,10 +23,11 @@ public enum TraceBatch {
         return out
     }
 
-    /// Traces every line; the context's models are built first, on every core.
+    /// Traces every line, on every core; the models of the namespaces the flows start in are
+    /// built first, side by side (the others when a trace enters them).
     public static func run(_ input: String, defaultNetns: String?, context: TraceContext) -> [Line] {
         let lines = flows(input, defaultNetns: defaultNetns)
-        context.buildAllModels()
+        context.buildModels(Set(lines.compactMap { l in l.netns.flatMap { context.namespaceIndex($0) }.map { context.snapshot.namespaces[$0].id } }))
         let chunk = max(1, lines.count / (processorCount * 8))
         let pieces = parallelMap((lines.count + chunk - 1) / chunk) { c in
             lines[(c * chunk)..<min(lines.count, (c + 1) * chunk)].map { l -> Line in

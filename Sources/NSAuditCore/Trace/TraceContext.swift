@@ -9,12 +9,28 @@ public final class TraceContext: @unchecked Sendable {
     let nsIndex: [String: Int]
     /// Every address of every namespace → (namespace, ifindex).
     let owners: [IPAddress: [(ns: Int, link: Int32)]]
+    /// Every listening socket of the host, by (protocol name, port): where a listener for a
+    /// port runs when the destination has none.
+    let listeners: [String: [(ns: Int, socket: Socket)]]
     private var models: [RoutingModel?]
     private let lock = NSLock()
+    private let build: ModelBuild
+
+    /// How the FIB models are built: `.standard` with every IPv4 accelerator (for many
+    /// lookups: batches, reports); `.fewLookups` without the ones that only pay for
+    /// themselves over many lookups (the leaves and the /24 output block index), for a
+    /// single trace, whose few lookups the general path answers alike.
+    public enum ModelBuild: Sendable { case standard, fewLookups }
 
     /// `models`: FIB models already built for some namespaces (by id), reused as they are.
-    public init(_ snapshot: Snapshot, models known: [String: RoutingModel] = [:]) {
+    public init(_ snapshot: Snapshot, models known: [String: RoutingModel] = [:], build: ModelBuild = .standard) {
         self.snapshot = snapshot
+        self.build = build
+        var listeners: [String: [(ns: Int, socket: Socket)]] = [:]
+        for (i, ns) in snapshot.namespaces.enumerated() {
+            for s in ns.sockets where s.isListening { listeners["\(s.protocol)/\(s.localPort)", default: []].append((i, s)) }
+        }
+        self.listeners = listeners
         var index: [String: Int] = [:]
         var owners: [IPAddress: [(ns: Int, link: Int32)]] = [:]
         for (i, ns) in snapshot.namespaces.enumerated() {
@@ -37,20 +53,32 @@ public final class TraceContext: @unchecked Sendable {
         lock.lock()
         if let m = models[i] { lock.unlock(); return m }
         lock.unlock()
-        let m = RoutingModel(snapshot.namespaces[i])
+        let m = makeModel(i)
         lock.lock(); defer { lock.unlock() }
         if let existing = models[i] { return existing }
         models[i] = m
         return m
     }
 
-    /// Builds every recorded namespace's model now, on every core (before a batch).
-    public func buildAllModels() {
+    func makeModel(_ i: Int) -> RoutingModel {
+        switch build {
+        case .standard: return RoutingModel(snapshot.namespaces[i])
+        case .fewLookups:
+            var o = LookupAccelerator4.Options.standard
+            o.leaves = false
+            o.outputIndexMinimum = .max
+            return RoutingModel(snapshot.namespaces[i], forceUnmerged: false, accelerators: o)
+        }
+    }
+
+    /// Builds the models of these namespaces (every recorded one when nil) now, on every
+    /// core (before a batch); the others are built when a trace enters them.
+    public func buildModels(_ ids: Set<String>? = nil) {
         let missing = snapshot.namespaces.indices.filter { i in
             lock.lock(); defer { lock.unlock() }
-            return models[i] == nil && snapshot.namespaces[i].status == .ok
+            return models[i] == nil && snapshot.namespaces[i].status == .ok && (ids?.contains(snapshot.namespaces[i].id) ?? true)
         }
-        let built = parallelMap(missing.count) { k in RoutingModel(self.snapshot.namespaces[missing[k]]) }
+        let built = parallelMap(missing.count) { k in self.makeModel(missing[k]) }
         lock.lock(); defer { lock.unlock() }
         for (k, i) in missing.enumerated() where models[i] == nil { models[i] = built[k] }
     }

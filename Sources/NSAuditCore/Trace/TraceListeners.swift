@@ -37,14 +37,11 @@ enum Listeners {
 
     /// Listeners for the packet's protocol and port in the other namespaces of the host
     /// (any address: the "sshd runs in the default namespace" case).
-    static func elsewhere(_ snap: Snapshot, except: Int, _ pkt: Packet) -> [TraceListener] {
-        let proto = IPProto.name(pkt.ipproto)
+    static func elsewhere(_ context: TraceContext, except: Int, _ pkt: Packet) -> [TraceListener] {
         var out: [TraceListener] = []
-        for (i, ns) in snap.namespaces.enumerated() where i != except {
-            for s in ns.sockets where s.protocol == proto && s.localPort == pkt.dport && s.isListening {
-                let l = describe(s, ns)
-                if !out.contains(l) { out.append(l) }
-            }
+        for (i, s) in context.listeners["\(IPProto.name(pkt.ipproto))/\(pkt.dport)"] ?? [] where i != except {
+            let l = describe(s, context.snapshot.namespaces[i])
+            if !out.contains(l) { out.append(l) }
         }
         return out
     }
