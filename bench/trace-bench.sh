@@ -13,8 +13,8 @@
 #                 process: load, the model of the namespaces it enters, the trace, output)
 #   single-small  one flow from a client through its routers to the server and back
 #   batch         `nsaudit trace --batch` of 10,000 flows over the 100 small namespaces
-#                 (JSON lines); the figure is the time after the load (models of every
-#                 namespace built, flows traced, rendered and written), from --timing
+#                 (JSON lines); the figure is the time after the load (models of the start
+#                 namespaces built, flows traced, rendered and written), from --timing
 # Each measurement is run R times; the median is printed next to its target, as a ratio.
 #
 # Usage: bench/trace-bench.sh [--routes N] [--namespaces K] [--flows F] [--runs R] [--quick]
@@ -91,7 +91,7 @@ for ((r = 1; r <= RUNS; r++)); do
     w=$(wall "$NSAUDIT" trace --timing --snapshot "$SNAP" --batch "$WORK/flows.txt" --json)
     after=$(sed -n 's/.*after the load \([0-9.]*\) ms.*/\1/p' "$WORK/err")
     echo "$after" >> "$WORK/batch"; echo "$w" >> "$WORK/batchwall"
-    log "batch run $r: $(wc -l < "$WORK/out") traces; wall $w s; $(grep -o 'models built.*' "$WORK/err")"
+    log "batch run $r: $(wc -l < "$WORK/out") traces; wall $w s; $(grep -o 'flows traced.*' "$WORK/err")"
 done
 # what the batch found, for the record
 ok=$(grep -c '"ok":true' "$WORK/out" || true)
