@@ -26,6 +26,10 @@ struct ReportCommand: ParsableCommand {
         the snapshot is taken, --pcap FILE --pcap-netns NAME reads a saved capture (the same \
         options as `nsaudit capture`). A finding the packets contradict says so.
 
+        Outputs: every -o FORMAT:PATH gets the same audit in its format; `-o PATH` (once) \
+        and standard output take --format. Each file is written to a temporary file first \
+        and renamed when every output has been written, so a failed run changes none.
+
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
         audit could not run (a usage error, bad snapshot, unknown namespace, no permission).
 
@@ -34,6 +38,8 @@ struct ReportCommand: ParsableCommand {
           nsaudit report --snapshot host.json --netns server --format json -o report.json
           nsaudit report --flows flows.yaml --fail-on error
           nsaudit report --format prometheus -o /var/lib/node_exporter/textfile/nsaudit.prom
+          nsaudit report -o json:/var/lib/nsaudit/report.json -o prometheus:nsaudit.prom
+          nsaudit report -o json:report.json -o text:-
           nsaudit report --snapshot host.json --apply planned-change.ip
           nsaudit report --netns server --confirm 10s
           nsaudit report --snapshot host.json --pcap server.pcap --pcap-netns server
@@ -51,10 +57,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
     var apply: String?
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var output: ReportOutputOptions
 
-    @Option(help: ArgumentHelp("How to print the report.", valueName: "FORMAT"))
-    var format: ReportFormat = .json
+    /// The format of standard output and of an untyped `-o PATH`.
+    var format: ReportFormat { output.format }
 
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found).", valueName: "LEVEL"))
     var failOn: FailOn = FailOn(.warning)
@@ -83,10 +89,14 @@ struct ReportCommand: ParsableCommand {
         if packets.confirm != nil && source.file != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
         if packets.pcapFile != nil && packets.pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
         if maxSources < 0 { throw ValidationError("--max-sources takes a count (0 for all), not \(maxSources)") }
+        _ = try output.destinations()
     }
 
     func run() throws {
         let started = Date()
+        let destinations = try output.destinations()
+        // Every destination is opened before the audit: a bad directory fails in a moment.
+        let files = try output.open(destinations)
         let progress = verbosity.progress
         let lockPath = FileManager.default.isWritableFile(atPath: (lock as NSString).deletingLastPathComponent) ? lock : NSTemporaryDirectory() + "nsaudit.lock"
         let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
@@ -164,9 +174,7 @@ struct ReportCommand: ParsableCommand {
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         report.recomputeSummary()
 
-        let color = output.file == nil && isatty(STDOUT_FILENO) != 0 && format == .text
-        let rendered = ReportRenderer.render(report, as: format, color: color)
-        try OutputOptions.write(try output.open(), Array(rendered.utf8))
+        try output.write(report, to: destinations, files: files)
         if timing {
             marks.append(("output", Date()))
             var parts: [String] = []
