@@ -12,7 +12,8 @@ struct ReportCommand: ParsableCommand {
         the whole client source space into ranges and predicts, with its model of the kernel's \
         FIB, whether the reply leaves through that interface (symmetric), through another \
         (asymmetric-reply), is dropped by rp_filter, has no route back, or is spread by \
-        multipath. It also checks declared flows (--flows), ARP flux, duplicate addresses, \
+        multipath. It also checks declared flows end to end through the host's namespaces \
+        (--flows), ARP flux, duplicate addresses, \
         rule priority collisions and rp_filter surprises, and proposes fixes it has verified \
         on a copy of the snapshot. On the live host the kernel is asked (RTM_GETROUTE) \
         each finding's representative flows and, for every audited address and ingress, \
@@ -50,7 +51,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("netns"), help: ArgumentHelp("Only this namespace (repeatable).", valueName: "NAME"))
     var netns: [String] = []
 
-    @Option(help: ArgumentHelp("YAML file of declared flows that must be symmetric.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("YAML file of declared flows: each is traced end to end (as `nsaudit trace` does) and must be accepted with a reply that retraces it.", valueName: "FILE"))
     var flows: String?
 
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))

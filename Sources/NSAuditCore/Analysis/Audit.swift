@@ -65,6 +65,15 @@ public struct Audit: Sendable {
             samples += nsSamples
         }
         findings += FlowIntent.unmatched(options.intents, in: snapshot)
+        // Declared flows to local addresses, end to end through the host's namespaces (the
+        // chosen ones: their models are built; a trace builds the others it enters).
+        if options.intents.contains(where: { $0.transit != true }) {
+            let context = TraceContext(snapshot, models: models)
+            let ids = Set(chosen.map(\.id))
+            findings += FlowIntent.checkEndToEnd(options.intents, context: context).filter { f in
+                ids.contains(f.netns) || chosen.contains { $0.names.first == f.netns }
+            }
+        }
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
     }
 
@@ -224,9 +233,7 @@ public struct Audit: Sendable {
     static func services(_ ns: NamespaceSnapshot, _ a: Address) -> [String] {
         let vrf = ns.link(index: a.index)?.master
         var out: Set<String> = []
-        for s in ns.sockets where s.family == a.family || (s.family == .v6 && a.family == .v4 && s.local.isZero) {
-            let listening = s.protocol == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN"
-            guard listening, s.local == a.local || s.local.isZero else { continue }
+        for s in ns.sockets where s.isListening && s.takes(a.local) {
             if let b = s.boundIf, b != a.index, b != vrf { continue }
             out.insert("\(s.protocol)/\(s.localPort)")
         }

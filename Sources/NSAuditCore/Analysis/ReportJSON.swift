@@ -181,12 +181,12 @@ extension ObservedFlow {
 
 extension JSONWriter {
     /// An array, `body` writing each element's value.
-    @inline(__always) fileprivate mutating func array<T>(_ items: [T], _ body: (inout JSONWriter, T) -> Void) {
+    @inline(__always) mutating func array<T>(_ items: [T], _ body: (inout JSONWriter, T) -> Void) {
         beginArray()
         for x in items { element(); body(&self, x) }
         endArray()
     }
-    fileprivate mutating func strings(_ items: [String]) { array(items) { $0.string($1) } }
+    mutating func strings(_ items: [String]) { array(items) { $0.string($1) } }
     /// A dictionary with String keys, as JSONEncoder's `.sortedKeys` orders them.
     fileprivate mutating func object<V>(_ d: [String: V], _ value: (inout JSONWriter, V) -> Void) {
         beginObject()

@@ -99,6 +99,12 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     /// The routing sysctls, typed (JSON: `sysctls`, by sysctl(8) names).
     public var settings: RoutingSettings
     public var sockets: [Socket]
+    /// IPv4 and IPv6 neighbour entries; nil when not recorded (older snapshots).
+    public var neighbors: [Neighbor]?
+    /// Forwarding database entries (bridges, and devices' own addresses); nil when not recorded.
+    public var fdb: [FDBEntry]?
+    /// The netfilter tables present; nil when not recorded.
+    public var netfilter: NetfilterState?
     /// The kernel facts of the snapshot this namespace belongs to (not written per namespace).
     public var kernel: KernelFacts = .assumed()
 
@@ -113,7 +119,7 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, names, inode, foundBy = "found_by", status, error, consistent
         case dumpRetries = "dump_retries", nsids, links, addresses, rules, routes, nexthops
-        case settings = "sysctls", sockets
+        case settings = "sysctls", sockets, neighbors, fdb, netfilter
     }
 
     public func link(index: Int32) -> Link? { links.first { $0.index == index } }
@@ -409,4 +415,8 @@ enum SnapshotWrittenKeys: String, CodingKey, CaseIterable {
     case actionName = "action_name"
     /// Socket: the device of `bound_if`.
     case boundDev = "bound_dev"
+    /// Neighbour and FDB entry: NUD_* state by name.
+    case stateNames = "state_names"
+    /// FDB entry: the device of `master` (the bridge).
+    case masterDev = "master_dev"
 }

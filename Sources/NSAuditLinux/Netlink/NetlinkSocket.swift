@@ -244,6 +244,13 @@ extension UnsafeRawBufferPointer {
         let end = firstIndex(of: 0) ?? count
         return String(decoding: UnsafeRawBufferPointer(rebasing: self[0..<end]), as: UTF8.self)
     }
+    /// A link-layer address attribute as `ip` prints it: lower-case hex bytes joined by colons.
+    func hardwareAddress() -> String {
+        map { b in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined(separator: ":")
+    }
     /// An address attribute (4 or 16 bytes, network order).
     @inline(__always) func ipAddress(at: Int = 0) -> IPAddress? {
         let n = count - at
