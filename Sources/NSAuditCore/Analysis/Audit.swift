@@ -137,55 +137,97 @@ public struct Audit: Sendable {
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
                          gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
         let gatewayLinks = known ?? (results.isEmpty ? [] : RouteFacts(ns.routes).gatewayLinks)
-        // The findings of one (address, ingress) result.
+        // The findings of one (address, ingress) result: one per kind, its routes as parts.
         @Sendable func describeResult(_ r: ReturnPathAnalysis.Result) -> [Finding] {
             var out: [Finding] = []
             let a = r.address.local
             let services = Self.services(ns, r.address)
+            // The sources that reach the address on this ingress at all (the universe of
+            // "every source except ...").
+            var reachable = r.symmetric
+            if describe {
+                for (v, ranges) in r.byVerdict {
+                    if case .requestRejected = v { continue }
+                    reachable = reachable.union(ranges)
+                }
+            }
+            func sev(_ route: ReturnPathAnalysis.RouteKind) -> Severity {
+                severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+            }
+            // The verdicts by finding kind, in the order they first appear.
+            var kinds: [FindingKind] = []
+            var byKind: [FindingKind: [(FindingPart, AddressRanges, String?, SourceSet)]] = [:]
             for (verdict, ranges) in r.byVerdict {
-                var f: Finding
-                let sources = describe ? ranges.prefixes(limit: maxSources) : []
-                let count = describe ? (sources.count < maxSources ? sources.count : ranges.prefixCount) : 0
-                let sample = sources.prefix(3).map(\.description).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
+                var p = FindingPart()
+                let kind: FindingKind
+                var error: String?
                 switch verdict {
                 case .symmetric, .notApplicable, .requestRejected:
                     continue
                 case .asymmetric(let egress, let gw, let table, let rule, let route):
-                    f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
-                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
-                    f.egress = egress; f.gateway = gw; f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
-                case .rpFilterDrop(let error, let rule, let reverse):
-                    let all = ns.settings.ipv4.all.rpFilter ?? 0
-                    let dev = ns.settings.ipv4.devices[r.ingress]?.rpFilter ?? 0
-                    let eff = max(all, dev)
-                    f = Finding(kind: .rpFilterDrop, severity: .warning, netns: netns,
-                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(r.ingress)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(r.ingress).")
-                    f.rule = rule
-                    f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
-                                 "rp_filter.effective": String(eff), "kernel_error": error]
-                    f.severity = severity(ns, r, services: services, route: reverse, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    kind = .asymmetricReply
+                    p.egress = egress; p.gateway = gw; p.table = table; p.rule = rule; p.route = route.rawValue
+                    p.severity = sev(route)
+                case .rpFilterDrop(let e, let rule, let reverse):
+                    kind = .rpFilterDrop
+                    p.rule = rule; p.route = reverse.rawValue; error = e
+                    p.severity = sev(reverse)
                 case .unroutable(let type, let table, let rule):
-                    f = Finding(kind: .replyUnroutable, severity: .warning, netns: netns,
-                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) have no usable route back (\(type), \(where_(table, rule))).")
-                    f.table = table; f.rule = rule
-                    f.details = ["route": type]
+                    kind = .replyUnroutable
+                    p.table = table; p.rule = rule; p.unroutable = type
                     // A configured drop (blackhole, unreachable, prohibit) on a link clients
                     // are expected on matters; "no route at all" means nothing sends them here.
                     let explicit = ["blackhole", "unreachable", "prohibit"].contains(type)
-                    f.severity = severity(ns, r, services: services, route: explicit ? .default : .specific, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    p.severity = sev(explicit ? .default : .specific)
                 case .ecmpSplit(let egress, let table, let rule, let route):
-                    f = Finding(kind: .ecmpSplit, severity: .warning, netns: netns,
-                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) are spread over \(egress.joined(separator: ", ")) by multipath (\(where_(table, rule))); the kernel's hash decides per flow.")
-                    f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    kind = .ecmpSplit
+                    p.egress = egress.joined(separator: ","); p.table = table; p.rule = rule; p.route = route.rawValue
+                    p.severity = sev(route)
+                }
+                let set = describe ? SourceSet(ranges, reachable: reachable, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                if describe {
+                    p.sources = set.blocks; p.sourcesTotal = set.total
+                    p.sourcesTruncated = set.total > set.blocks.count; p.sourcesExcept = set.except
+                }
+                if byKind[kind] == nil { kinds.append(kind) }
+                byKind[kind, default: []].append((p, ranges, error, set))
+            }
+            for kind in kinds {
+                // The worst part first, then by route.
+                let group = byKind[kind]!.sorted { x, y in
+                    if x.0.severity != y.0.severity { return x.0.severity > y.0.severity }
+                    return (x.0.egress ?? "", x.0.gateway?.description ?? "", x.0.unroutable ?? "", x.0.route ?? "")
+                        < (y.0.egress ?? "", y.0.gateway?.description ?? "", y.0.unroutable ?? "", y.0.route ?? "")
+                }
+                let parts = group.map(\.0)
+                let ranges = group.dropFirst().reduce(group[0].1) { $0.union($1.1) }
+                let set = describe ? SourceSet(ranges, reachable: reachable, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                var f = Finding(kind: kind, severity: parts.map(\.severity).max()!, netns: netns,
+                                summary: summary(kind, a, r.ingress, set, parts, group.map(\.3), ns: ns))
+                f.parts = parts
+                let egresses = Set(parts.flatMap { ($0.egress ?? "").split(separator: ",").map(String.init) }).sorted()
+                if !egresses.isEmpty { f.egress = egresses.joined(separator: ",") }
+                let gateways = Set(parts.compactMap(\.gateway))
+                if gateways.count == 1 { f.gateway = gateways.first }
+                if Set(parts.map(\.table)).count == 1 { f.table = parts[0].table }
+                if Set(parts.map(\.rule)).count == 1 { f.rule = parts[0].rule }
+                if kind == .rpFilterDrop {
+                    let all = ns.settings.ipv4.all.rpFilter ?? 0
+                    let dev = ns.settings.ipv4.devices[r.ingress]?.rpFilter ?? 0
+                    f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
+                                 "rp_filter.effective": String(max(all, dev)),
+                                 "kernel_error": Set(group.compactMap(\.2)).sorted().joined(separator: ",")]
+                }
+                if kind == .replyUnroutable {
+                    f.details = ["route": Set(parts.compactMap(\.unroutable)).sorted().joined(separator: ",")]
                 }
                 f.localAddress = a
                 f.ingress = r.ingress
-                f.sources = sources
+                f.sources = set.blocks
                 if describe {
-                    f.sourcesTotal = count
-                    f.sourcesTruncated = count > sources.count
+                    f.sourcesTotal = set.total
+                    f.sourcesTruncated = set.total > set.blocks.count
+                    f.sourcesExcept = set.except
                     f.sourceRanges = ranges
                 }
                 if !services.isEmpty { f.services = services }
@@ -209,6 +251,38 @@ public struct Audit: Sendable {
         let blocks = describe ? results.reduce(0) { $0 + $1.byVerdict.reduce(0) { $0 + $1.1.ranges.count } } : 0
         let lists = blocks > 100_000 ? parallelMap(results.count) { describeResult(results[$0]) } : results.map(describeResult)
         return lists.flatMap { $0 }
+    }
+
+    /// The sentence that says a return-path finding: its sources the short way, and each
+    /// part's route when there are several.
+    static func summary(_ kind: FindingKind, _ a: IPAddress, _ ing: String, _ set: SourceSet, _ parts: [FindingPart],
+                        _ partSets: [SourceSet], ns: NamespaceSnapshot) -> String {
+        let from = set.phrase()
+        let places = Set(parts.map { where_($0.table, $0.rule) })
+        let place = places.count == 1 ? " (\(places.first!))" : ""
+        func each(_ describe: (FindingPart) -> String) -> String {
+            zip(parts, partSets).map { p, s in
+                describe(p) + (parts.count > 1 ? " for \(s.phrase(shown: 2))" : "") + (places.count > 1 ? " (\(where_(p.table, p.rule)))" : "")
+            }.joined(separator: ", ")
+        }
+        switch kind {
+        case .asymmetricReply:
+            let egresses = Set(parts.compactMap(\.egress)).sorted()
+            let routes = each { p in
+                (egresses.count > 1 ? "through \(p.egress ?? "?") " : "") + (p.gateway.map { "via \($0)" } ?? "directly")
+            }
+            return "Requests to \(a) arriving on \(ing) from \(from) get their replies through \(egresses.joined(separator: ", ")), not \(ing): \(routes)\(place)."
+        case .rpFilterDrop:
+            let all = ns.settings.ipv4.all.rpFilter ?? 0
+            let dev = ns.settings.ipv4.devices[ing]?.rpFilter ?? 0
+            let eff = max(all, dev)
+            return "Requests to \(a) arriving on \(ing) from \(from) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(ing)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(ing)."
+        case .replyUnroutable:
+            return "Requests to \(a) arriving on \(ing) from \(from) get no reply, there is no usable route back: \(each { $0.unroutable ?? "no route" })\(place)."
+        default:
+            let egresses = Set(parts.flatMap { ($0.egress ?? "").split(separator: ",").map(String.init) }).sorted()
+            return "Requests to \(a) arriving on \(ing) from \(from) get their replies spread over \(egresses.joined(separator: ", ")) by multipath\(place); the kernel's hash decides per flow."
+        }
     }
 
     static func where_(_ table: UInt32?, _ rule: UInt32?) -> String {
