@@ -8,7 +8,7 @@ import Testing
 /// self-check), and requires the findings of the recorded fixture.
 @Suite(.enabled(if: Live.isRoot, Live.skipReason), .serialized)
 struct ReportLiveTests {
-    static let labs = ["mgmt-broken", "mgmt-rpfilter", "mgmt-rpfilter-vlan", "mgmt-netns", "mgmt-srcroute", "router-mgmt", "docker-host", "router-ecmp"]
+    static let labs = ["mgmt-broken", "mgmt-rpfilter", "mgmt-rpfilter-vlan", "mgmt-netns", "mgmt-srcroute", "mgmt-storage", "router-mgmt", "docker-host", "router-ecmp"]
 
     struct Key: Hashable, CustomStringConvertible {
         var role, kind, address, ingress, egress, severity: String

@@ -125,8 +125,15 @@ public struct Audit: Sendable {
         ns.links.map { l in
             let addrs = ns.addresses.filter { $0.index == l.index }.map { "\($0.local)/\($0.prefixlen)" }
             let vrf = l.master.flatMap { ns.link(index: $0) }.flatMap { $0.isVRF ? $0.name : nil }
-            return ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
-                                   rpFilter: ns.settings.recordedRPFilter(l.name))
+            let far = snapshot.farSide(of: l, in: ns)
+            var lower = ns.links.filter { $0.master == l.index && !l.isVRF }.map(\.name)
+            if let x = l.link, l.kind != "veth", l.linkNetnsid == nil, let under = ns.link(index: x) { lower.append(under.name) }
+            var i = ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
+                                    rpFilter: ns.settings.recordedRPFilter(l.name))
+            i.kind = l.kind ?? (l.isHardware ? "hardware" : nil)
+            i.lower = lower.isEmpty ? nil : lower
+            i.farSide = ReportFarSide(state: far.state, detail: far.detail)
+            return i
         }
     }
 
@@ -311,8 +318,9 @@ public struct Audit: Sendable {
 
     /// warning when the clients are ones this namespace knows only through a default route
     /// (so they may well sit behind the ingress) and clients from beyond the ingress's subnet
-    /// are expected there (a router sits on the ingress link, or some route uses a gateway
-    /// through it); info otherwise: clients whose network is connected to or specifically
+    /// are expected there (`Snapshot.routerFacingInterfaces`: the snapshot cannot see what is
+    /// behind the ingress — hardware, a tunnel, a veth into a namespace not collected — or
+    /// sees a router on its link; or some route uses a gateway through it); info otherwise: clients whose network is connected to or specifically
     /// routed through another interface could only arrive on the ingress spoofed or
     /// misrouted. Socket or intent evidence raises a finding to error.
     static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String],
@@ -321,23 +329,4 @@ public struct Audit: Sendable {
         return gatewayLinks.contains(ing.index) || routerFacing.contains(ing.name) ? .warning : .info
     }
 
-}
-
-extension Snapshot {
-    /// Interfaces of `ns` whose veth peer is in a forwarding namespace of this snapshot with
-    /// an address on the same subnet: a router sits on that link, so clients from beyond the
-    /// subnet are expected to arrive through it.
-    public func routerFacingInterfaces(_ ns: NamespaceSnapshot) -> Set<String> {
-        var out: Set<String> = []
-        for l in ns.links {
-            guard let peerID = l.peerNetns, let peerIndex = l.link, let peer = namespace(peerID),
-                  let pl = peer.link(index: peerIndex) else { continue }
-            let forwarding = (peer.settings.ipForward ?? 0) == 1 || (peer.settings.ipv6.all.forwarding ?? 0) == 1
-            guard forwarding else { continue }
-            let mine = ns.addresses.filter { $0.index == l.index }.map(\.prefix)
-            let theirs = peer.addresses.filter { $0.index == pl.index }
-            if theirs.contains(where: { t in mine.contains { $0.contains(t.local) } }) { out.insert(l.name) }
-        }
-        return out
-    }
 }

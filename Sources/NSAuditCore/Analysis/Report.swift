@@ -74,8 +74,33 @@ public struct ReportInterface: Codable, Sendable, Equatable {
     public var vrf: String?
     /// max(all, device) for IPv4 reverse-path filtering: 0 off, 1 strict, 2 loose.
     public var rpFilter: Int?
+    /// The link kind (veth, bridge, vlan, wireguard, ...), "hardware" for a NIC; nil for
+    /// loopback.
+    public var kind: String?
+    /// The devices under this one: a bridge's or bond's ports, a VLAN's or macvlan's parent.
+    public var lower: [String]?
+    /// What lies behind the interface, as far as the snapshot sees (decides severities).
+    public var farSide: ReportFarSide?
 
-    enum CodingKeys: String, CodingKey { case name, state, addresses, vrf, rpFilter = "rp_filter" }
+    public init(name: String, state: String, addresses: [String], vrf: String?, rpFilter: Int?) {
+        self.name = name; self.state = state; self.addresses = addresses; self.vrf = vrf; self.rpFilter = rpFilter
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, addresses, vrf, rpFilter = "rp_filter", kind, lower, farSide = "far_side"
+    }
+}
+
+/// `FarSide` as the report shows it.
+public struct ReportFarSide: Codable, Sendable, Equatable {
+    /// seen: every path leads into collected namespaces; unseen: the snapshot cannot see
+    /// what is behind (clients from anywhere may arrive); none: nothing is behind.
+    public var state: FarSide.State
+    public var detail: String
+
+    public init(state: FarSide.State, detail: String) { self.state = state; self.detail = detail }
+
+    enum CodingKeys: String, CodingKey { case state, detail }
 }
 
 public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
@@ -334,5 +359,20 @@ public struct ReportSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case errors, warnings, infos, findings, byKind = "by_kind", namespaces
         case namespaceErrors = "namespace_errors", modelMismatches = "model_mismatches"
+    }
+}
+
+extension Report {
+    /// Whether a finding decides the exit status: not accepted (an expired acceptance counts
+    /// again), and, with a baseline, new or updated unless `all` (`--fail-on-all`).
+    public static func counts(_ f: Finding, all: Bool) -> Bool {
+        if let a = f.accepted, !a.expired { return false }
+        if all { return true }
+        return f.baselineState.map { $0 != .unchanged } ?? true
+    }
+
+    /// The worst severity of the findings that decide the exit status (`counts`).
+    public func worstCounted(all: Bool = false) -> Severity? {
+        findings.filter { Report.counts($0, all: all) }.map(\.severity).max()
     }
 }

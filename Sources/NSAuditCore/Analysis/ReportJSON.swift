@@ -52,6 +52,14 @@ extension ReportInterface {
     func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
         w.beginObject()
         w.key(CodingKeys.addresses); w.strings(addresses)
+        if let farSide {
+            w.key(CodingKeys.farSide); w.beginObject()
+            w.key(ReportFarSide.CodingKeys.detail); w.string(farSide.detail)
+            w.key(ReportFarSide.CodingKeys.state); w.string(farSide.state.rawValue)
+            w.endObject()
+        }
+        if let kind { w.key(CodingKeys.kind); w.string(kind) }
+        if let lower { w.key(CodingKeys.lower); w.strings(lower) }
         w.key(CodingKeys.name); w.string(name)
         if let rpFilter { w.key(CodingKeys.rpFilter); w.int(rpFilter) }
         w.key(CodingKeys.state); w.string(state)
