@@ -58,6 +58,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found).", valueName: "LEVEL"))
     var failOn: FailOn = FailOn(.warning)
 
+    @Flag(help: "Text format: list every finding in full, info ones too, with every verified fix (-v does too).")
+    var all = false
+
     @Flag(name: .customLong("any-ingress"), help: "Consider requests arriving on every interface, not only on the address's own.")
     var anyIngress = false
 
@@ -164,7 +167,7 @@ struct ReportCommand: ParsableCommand {
         report.recomputeSummary()
 
         let color = output.file == nil && isatty(STDOUT_FILENO) != 0 && format == .text
-        let rendered = ReportRenderer.render(report, as: format, color: color)
+        let rendered = ReportRenderer.render(report, as: format, color: color, all: all || verbosity.verbose)
         try OutputOptions.write(try output.open(), Array(rendered.utf8))
         if timing {
             marks.append(("output", Date()))
