@@ -108,15 +108,15 @@ public enum ReportRenderer {
             var head = "\(sev(f.severity)) \(f.netns.terminalEscaped)  \(f.id)"
             var marks: [String] = []
             if let b = f.baselineState, b != .unchanged { marks.append(b.rawValue) }
-            if let a = f.accepted { marks.append(a.expired ? "acceptance expired \(a.expires ?? "")" : "accepted") }
+            if let a = f.accepted, !a.expired { marks.append("accepted") }
             let extra = f.evidence.filter { $0 != "model" }
             if !extra.isEmpty { marks.append(extra.joined(separator: ", ")) }
             if f.confirmed == false { marks.append(paint("CONTRADICTED on the wire", "1;35")) }
             if !marks.isEmpty { head += "  " + marks.joined(separator: "; ") }
-            out += head + "\n"
+            out += wrap(head, first: "", indent: pad, width: width)
             out += wrap(f.summary.terminalEscaped, indent: pad, width: width)
             if let a = f.accepted, a.expired {
-                out += wrap("accepted until \(a.expires ?? "?"), expired: \(a.reason.terminalEscaped)", indent: pad, width: width)
+                out += wrap("its acceptance expired on \(a.expires ?? "?") (\(a.reason.terminalEscaped)): it counts as new", indent: pad, width: width)
             }
             if all {
                 if let x = f.services { out += wrap("services: \(x.joined(separator: ", ").terminalEscaped)", indent: pad, width: width) }
@@ -215,6 +215,16 @@ public enum ReportRenderer {
               counts.sorted(by: { $0.key < $1.key }).map { ($0.key, String($0.value)) })
         gauge("nsaudit_findings_by_severity", "Findings of the last report by severity.",
               Severity.allCases.reversed().map { s in ("severity=\"\(s.rawValue)\"", String(r.findings.filter { $0.severity == s }.count)) })
+        if r.baseline != nil {
+            let new = r.findings.filter { $0.baselineState == .new }
+            gauge("nsaudit_findings_new", "Findings of the last report that its baseline (--baseline) did not have, or whose acceptance expired, by severity.",
+                  Severity.allCases.reversed().map { s in ("severity=\"\(s.rawValue)\"", String(new.filter { $0.severity == s }.count)) })
+            gauge("nsaudit_findings_updated", "Findings of the last report whose severity, sources, routes or fix changed since its baseline.",
+                  [("", String(r.findings.filter { $0.baselineState == .updated }.count))])
+            gauge("nsaudit_findings_resolved", "Findings of the baseline that the last report no longer has.", [("", String(r.resolved?.count ?? 0))])
+        }
+        gauge("nsaudit_findings_accepted", "Findings of the last report accepted with --accept (not expired): they never fail the run.",
+              [("", String(r.findings.filter { $0.accepted.map { !$0.expired } ?? false }.count))])
         gauge("nsaudit_namespaces_audited", "Namespaces in the last report.", [("", String(r.namespaces.count))])
         gauge("nsaudit_addresses_audited", "Local addresses audited in the last report.",
               [("", String(r.namespaces.reduce(0) { $0 + $1.addressesAudited }))])
