@@ -28,6 +28,7 @@ import Testing
             let f = try #require(Lab.findings(r, address: a, kinds: [.asymmetricReply]).first { $0.ingress == "ens19" })
             #expect(f.severity == .warning, "\(a)")
             #expect(f.egress == "ens18")
+            #expect(f.details?["ingress_far_side"] == "unseen: veth whose peer namespace was not collected")
         }
         // Only those two: the data side's findings stay info.
         #expect(Self.warnings(r).count == 2)

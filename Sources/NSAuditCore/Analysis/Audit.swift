@@ -92,8 +92,9 @@ public struct Audit: Sendable {
                                           facts: facts)
         entry.addressesAudited = analysis.auditedAddresses.count
         let results = analysis.run()
+        let farSides = Dictionary(ns.links.map { ($0.name, snapshot.farSide(of: $0, in: ns)) }, uniquingKeysWith: { a, _ in a })
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
-                                       maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks)
+                                       maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks, farSides: farSides)
         nsFindings += Misconfiguration.check(ns, netns: entry.name)
         // What Remediator.audit gives for the namespace as it is: the same analysis,
         // findings and checks (flow intents are not part of it).
@@ -142,7 +143,7 @@ public struct Audit: Sendable {
     /// callers that only compare identities and severities (remediation checks).
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
-                         gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
+                         gatewayLinks known: Set<Int32>? = nil, farSides: [String: FarSide] = [:]) -> [Finding] {
         let gatewayLinks = known ?? (results.isEmpty ? [] : RouteFacts(ns.routes).gatewayLinks)
         // The findings of one (address, ingress) result: one per kind, its routes as parts.
         @Sendable func describeResult(_ r: ReturnPathAnalysis.Result) -> [Finding] {
@@ -227,6 +228,10 @@ public struct Audit: Sendable {
                 }
                 if kind == .replyUnroutable {
                     f.details = ["route": Set(parts.compactMap(\.unroutable)).sorted().joined(separator: ",")]
+                }
+                // What lies behind the ingress decided the severity: say it.
+                if let far = farSides[r.ingress] {
+                    f.details = (f.details ?? [:]).merging(["ingress_far_side": "\(far.state.rawValue): \(far.detail)"]) { a, _ in a }
                 }
                 f.localAddress = a
                 f.ingress = r.ingress

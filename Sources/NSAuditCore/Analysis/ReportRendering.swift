@@ -75,8 +75,8 @@ public enum ReportRenderer {
             }
         }
         let width = 80, pad = "  "
-        var out = wrap("nsaudit report — \(r.host.terminalEscaped), snapshot \(r.snapshotTakenAt.terminalEscaped) (\(r.source.terminalEscaped))",
-                       indent: "  ", width: width)
+        var out = wrap("nsaudit — \(r.host.terminalEscaped) at \(r.snapshotTakenAt.terminalEscaped) (\(r.source.terminalEscaped))",
+                       first: "", indent: "  ", width: width)
         if let k = r.kernel, k.assumed, let a = KernelFacts.assumed(release: k.release).assumption {
             out += "note: \(a.head)\n      \(a.tail)\n"
         }
@@ -109,6 +109,7 @@ public enum ReportRenderer {
             var marks: [String] = []
             if let b = f.baselineState, b != .unchanged { marks.append(b.rawValue) }
             if let a = f.accepted, !a.expired { marks.append("accepted") }
+            if f.severity >= .warning, f.details?["ingress_far_side"]?.hasPrefix("unseen") == true { marks.append("far side unseen") }
             let extra = f.evidence.filter { $0 != "model" }
             if !extra.isEmpty { marks.append(extra.joined(separator: ", ")) }
             if f.confirmed == false { marks.append(paint("CONTRADICTED on the wire", "1;35")) }
@@ -123,6 +124,9 @@ public enum ReportRenderer {
                 var ev = "evidence: \(f.evidence.joined(separator: ", "))\(f.kernelChecked ? ", checked against the kernel" : "")"
                 if let c = f.confirmed { ev += c ? ", confirmed on the wire" : ", CONTRADICTED on the wire" }
                 out += wrap(ev, indent: pad, width: width)
+                if let far = f.details?["ingress_far_side"], let ing = f.ingress {
+                    out += wrap("far side of \(ing.terminalEscaped): \(far.terminalEscaped)", indent: pad, width: width)
+                }
                 if let since = f.firstSeen { out += wrap("first seen \(since.terminalEscaped)", indent: pad, width: width) }
                 if let a = f.accepted { out += wrap("accepted: \(a.reason.terminalEscaped)\(a.expires.map { " (until \($0))" } ?? "")", indent: pad, width: width) }
             }
