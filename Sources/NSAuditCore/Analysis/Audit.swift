@@ -152,12 +152,17 @@ public struct Audit: Sendable {
             let services = Self.services(ns, r.address)
             // The sources that reach the address on this ingress at all (the universe of
             // "every source except ...").
-            var reachable = r.symmetric
-            if describe {
+            // (Built when first needed: a full table's fragmented sets never need it.)
+            var reachableSet: AddressRanges?
+            func reachable() -> AddressRanges {
+                if let x = reachableSet { return x }
+                var x = r.symmetric
                 for (v, ranges) in r.byVerdict {
                     if case .requestRejected = v { continue }
-                    reachable = reachable.union(ranges)
+                    x = x.union(ranges)
                 }
+                reachableSet = x
+                return x
             }
             func sev(_ route: ReturnPathAnalysis.RouteKind) -> Severity {
                 severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)

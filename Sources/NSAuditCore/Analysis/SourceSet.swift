@@ -24,12 +24,18 @@ public struct SourceSet: Sendable, Equatable {
         self.blocks = blocks; self.total = total; self.except = except; self.named = named
     }
 
-    public init(_ set: AddressRanges, reachable: AddressRanges, limit: Int) {
+    /// `reachable` is asked only when the set is small enough for a short form to be looked
+    /// for (a full table's fragmented sets are listed as they are, without the work).
+    public init(_ set: AddressRanges, reachable: () -> AddressRanges, limit: Int) {
         blocks = set.prefixes(limit: limit)
         total = blocks.count < limit ? blocks.count : set.prefixCount
-        let others = reachable.subtracting(set)
+        // The complement has at least as many ranges, less one, as the set: past the search
+        // limit neither short form can be found.
+        guard set.ranges.count <= Self.exceptSearchLimit else { return }
+        let others = reachable().subtracting(set)
+        guard others.ranges.count <= Self.exceptSearchLimit else { return }
         except = Self.cover(others, within: Self.everything(set.family).subtracting(set), shorterThan: total)
-        named = Self.cover(set, within: Self.everything(set.family).subtracting(others), shorterThan: total)
+        if total > 1 { named = Self.cover(set, within: Self.everything(set.family).subtracting(others), shorterThan: total) }
     }
 
     static func everything(_ family: IPAddress.Family) -> AddressRanges {
