@@ -34,6 +34,20 @@ struct SeverityLiveTests {
         #expect(r.summary.modelMismatches == 0)
     }
 
+    /// What cron mails for the broken server: 25 lines at most, 80 columns, the warnings
+    /// first with their fix commands.
+    @Test func brokenServerTextFitsOneScreen() throws {
+        let built = try LabScript("mgmt-broken")
+        let (rc, out, err) = try Binary.run(["report", "--netns", built.prefix + "server", "--format", "text"])
+        #expect(rc == 1, "\(err)")
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count <= 25, "\(lines.count) lines:\n\(out)")
+        #expect(lines.allSatisfy { $0.count <= 80 }, "\(out)")
+        #expect(lines.filter { $0.hasPrefix("WARN ") }.count == 2)
+        #expect(out.contains("rule add from 10.99.0.40 lookup 100"))
+        #expect(!out.contains("\u{1b}["), "no colour when not on a terminal")
+    }
+
     @Test func strictRPFilterServerAloneWarnsAndExitsOne() throws {
         let built = try LabScript("mgmt-rpfilter")
         let (rc, r) = try Self.report(built, roles: ["server"])

@@ -140,7 +140,7 @@ public enum ReportRenderer {
             }
         }
         if !summed.isEmpty {
-            out += "\n"
+            if shown.isEmpty { out += "\n" }  // else right after the last finding: one screen
             let byNS = Dictionary(grouping: summed, by: \.netns)
             for ns in byNS.keys.sorted() {
                 let kinds = Dictionary(grouping: byNS[ns]!, by: \.kind.rawValue).sorted { $0.key < $1.key }.map { "\($0.value.count) \($0.key)" }
