@@ -110,15 +110,13 @@ import Testing
             ns.links.append(l)
             return l.index
         }
-        let dummy = add("dummy0", "dummy")
-        let wg = add("wg0", "wireguard")
+        _ = add("dummy0", "dummy")
+        _ = add("wg0", "wireguard")
         let nic = add("eno1", nil, parent: "0000:01:00.0")
-        let vlan = add("eno1.20", "vlan", link: nic)
+        _ = add("eno1.20", "vlan", link: nic)
         let bond = add("bond0", "bond")
         _ = add("eno2", nil, master: bond)
-        let bridge = add("br0", "bridge")
-        let lone = add("br1", "bridge")
-        _ = (dummy, wg, vlan, bridge, lone)
+        _ = add("br1", "bridge")
         snap.namespaces[0] = ns
         func far(_ name: String) -> FarSide { snap.farSide(of: ns.link(named: name)!, in: ns) }
         #expect(far("dummy0").state == .none)

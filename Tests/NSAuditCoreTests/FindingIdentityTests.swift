@@ -23,7 +23,7 @@ import Testing
         #expect(f.sourcesExcept == [IPPrefix("10.99.0.0/24")!])
         #expect(f.sourcesTotal == f.sources.count && f.sources.count > 40)
         #expect(f.summary.contains("from every source except 10.99.0.0/24"))
-        #expect(f.summary.contains("via 10.20.30.1 for every source except 10.20.30.0/24 and 10.99.0.0/24, directly for 10.20.30.0/24"))
+        #expect(f.summary.contains("through ens18, not ens19: directly for 10.20.30.0/24, via 10.20.30.1 for the rest (table main, rule 32766)."))
     }
 
     /// A short set is listed, folded over addresses that are no one's client.

@@ -152,7 +152,9 @@ public struct Audit: Sendable {
             let services = Self.services(ns, r.address)
             // The sources that reach the address on this ingress at all (the universe of
             // "every source except ...").
-            // (Built when first needed: a full table's fragmented sets never need it.)
+            // Short forms are looked for only where the result's sets are small (a full
+            // table's are listed as they are: the search would cost more than the audit).
+            let shortForms = r.byVerdict.reduce(r.symmetric.ranges.count) { $0 + $1.1.ranges.count } <= SourceSet.exceptSearchLimit
             var reachableSet: AddressRanges?
             func reachable() -> AddressRanges {
                 if let x = reachableSet { return x }
@@ -197,7 +199,7 @@ public struct Audit: Sendable {
                     p.egress = egress.joined(separator: ","); p.table = table; p.rule = rule; p.route = route.rawValue
                     p.severity = sev(route)
                 }
-                let set = describe ? SourceSet(ranges, reachable: reachable, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                let set = describe ? SourceSet(ranges, reachable: shortForms ? reachable : nil, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
                 if describe {
                     p.sources = set.blocks; p.sourcesTotal = set.total
                     p.sourcesTruncated = set.total > set.blocks.count; p.sourcesExcept = set.except
@@ -214,7 +216,7 @@ public struct Audit: Sendable {
                 }
                 let parts = group.map(\.0)
                 let ranges = group.dropFirst().reduce(group[0].1) { $0.union($1.1) }
-                let set = describe ? SourceSet(ranges, reachable: reachable, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                let set = describe ? SourceSet(ranges, reachable: shortForms ? reachable : nil, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
                 var f = Finding(kind: kind, severity: parts.map(\.severity).max()!, netns: netns,
                                 summary: summary(kind, a, r.ingress, set, parts, group.map(\.3), ns: ns))
                 f.parts = parts
@@ -277,9 +279,15 @@ public struct Audit: Sendable {
         let from = set.phrase()
         let places = Set(parts.map { where_($0.table, $0.rule) })
         let place = places.count == 1 ? " (\(places.first!))" : ""
+        // Each part with its sources, the one longest to say last as "for the rest".
         func each(_ describe: (FindingPart) -> String) -> String {
-            zip(parts, partSets).map { p, s in
-                describe(p) + (parts.count > 1 ? " for \(s.phrase(shown: 2))" : "") + (places.count > 1 ? " (\(where_(p.table, p.rule)))" : "")
+            let phrases = partSets.map { $0.phrase(shown: 2) }
+            let rest = phrases.indices.max { phrases[$0].count < phrases[$1].count } ?? 0
+            let order = phrases.indices.filter { $0 != rest } + [rest]
+            return order.map { i in
+                let p = parts[i]
+                let whom = parts.count == 1 ? "" : i == rest ? " for the rest" : " for \(phrases[i])"
+                return describe(p) + whom + (places.count > 1 ? " (\(where_(p.table, p.rule)))" : "")
             }.joined(separator: ", ")
         }
         switch kind {

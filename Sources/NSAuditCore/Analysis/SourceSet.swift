@@ -26,12 +26,13 @@ public struct SourceSet: Sendable, Equatable {
 
     /// `reachable` is asked only when the set is small enough for a short form to be looked
     /// for (a full table's fragmented sets are listed as they are, without the work).
-    public init(_ set: AddressRanges, reachable: () -> AddressRanges, limit: Int) {
+    /// nil `reachable`: no short form is looked for.
+    public init(_ set: AddressRanges, reachable: (() -> AddressRanges)?, limit: Int) {
         blocks = set.prefixes(limit: limit)
         total = blocks.count < limit ? blocks.count : set.prefixCount
         // The complement has at least as many ranges, less one, as the set: past the search
         // limit neither short form can be found.
-        guard set.ranges.count <= Self.exceptSearchLimit else { return }
+        guard let reachable, set.ranges.count <= Self.exceptSearchLimit else { return }
         let others = reachable().subtracting(set)
         guard others.ranges.count <= Self.exceptSearchLimit else { return }
         except = Self.cover(others, within: Self.everything(set.family).subtracting(set), shorterThan: total)
