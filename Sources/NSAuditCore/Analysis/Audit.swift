@@ -158,11 +158,10 @@ public struct Audit: Sendable {
             var reachableSet: AddressRanges?
             func reachable() -> AddressRanges {
                 if let x = reachableSet { return x }
-                var x = r.symmetric
-                for (v, ranges) in r.byVerdict {
-                    if case .requestRejected = v { continue }
-                    x = x.union(ranges)
-                }
+                let x = AddressRanges(merging: [r.symmetric] + r.byVerdict.compactMap { v, ranges in
+                    if case .requestRejected = v { return nil }
+                    return ranges
+                }, family: r.address.family)
                 reachableSet = x
                 return x
             }
@@ -215,7 +214,7 @@ public struct Audit: Sendable {
                         < (y.0.egress ?? "", y.0.gateway?.description ?? "", y.0.unroutable ?? "", y.0.route ?? "")
                 }
                 let parts = group.map(\.0)
-                let ranges = group.dropFirst().reduce(group[0].1) { $0.union($1.1) }
+                let ranges = AddressRanges(merging: group.map(\.1), family: r.address.family)
                 let set = describe ? SourceSet(ranges, reachable: shortForms ? reachable : nil, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
                 var f = Finding(kind: kind, severity: parts.map(\.severity).max()!, netns: netns,
                                 summary: summary(kind, a, r.ingress, set, parts, group.map(\.3), ns: ns))
