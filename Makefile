@@ -1,11 +1,21 @@
 # nsaudit — the two commands a new machine needs:
 #   make report   install what the build needs, build, and print a report of this host
 #   make test     install what the build needs, build, and run every test (live ones as root)
+# and the package:
+#   make deb      nsaudit_<version>_<arch>.deb (packaging/build-deb.sh: static Swift runtime,
+#                 man pages, completions, units; lintian-checked)
+#   make deb-test build it, install it here, run it, verify the units, purge it (root)
 
 SWIFT ?= swift
 DEB_PACKAGES = libpcap-dev iproute2 iputils-ping socat tcpdump python3 procps time prometheus
+PACKAGING_TOOLS = dpkg-dev binutils lintian
 
-.PHONY: deps build release report snapshot test bench clean
+# The commit `nsaudit --version` names (Package.swift reads it from the environment of
+# swift build); empty without git, and the version then says "commit unknown".
+NSAUDIT_GIT_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo -dirty)
+export NSAUDIT_GIT_COMMIT
+
+.PHONY: deps build release report snapshot test bench clean deb deb-test
 
 deps:
 	@bash scripts/install-deps.sh $(DEB_PACKAGES)
@@ -25,6 +35,14 @@ snapshot: release
 
 test: build
 	$(SWIFT) test --no-parallel
+
+deb: deps
+	@bash scripts/install-deps.sh $(PACKAGING_TOOLS)
+	packaging/build-deb.sh
+
+deb-test: deps
+	@bash scripts/install-deps.sh $(PACKAGING_TOOLS)
+	packaging/test-deb.sh
 
 clean:
 	rm -rf .build

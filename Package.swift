@@ -1,6 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The git commit nsaudit is built from, for `nsaudit --version` and the `generator` of
+// snapshots and reports: NSAUDIT_GIT_COMMIT in the environment of `swift build` (the Makefile
+// and packaging/build-deb.sh set it from `git rev-parse`). Unset (a tarball, no git, a plain
+// `swift build`), the version says the commit is unknown. Only hex digits and "-dirty" are
+// taken, so the value cannot break the C string it becomes.
+let buildCommit: String? = Context.environment["NSAUDIT_GIT_COMMIT"].flatMap { value in
+    let hex = value.hasSuffix("-dirty") ? String(value.dropLast(6)) : value
+    guard (7...40).contains(hex.count), hex.allSatisfy({ $0.isHexDigit }) else { return nil }
+    return value
+}
+
 let package = Package(
     name: "nsaudit",
     platforms: [.macOS(.v15)],
@@ -16,10 +27,12 @@ let package = Package(
     targets: [
         // Minimal C shim: rtnetlink/sock_diag headers and their function-like macros, setns.
         .target(name: "CNetlink"),
+        // The commit the build was made from (one C string, set from NSAUDIT_GIT_COMMIT).
+        .target(name: "CBuildInfo", cSettings: buildCommit.map { [.define("NSAUDIT_GIT_COMMIT", to: "\"\($0)\"")] } ?? []),
         // libpcap, from the distribution (apt-get install libpcap-dev).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // Pure core: snapshot model, FIB lookup, analysis, report rendering. No syscalls.
-        .target(name: "NSAuditCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "NSAuditCore", dependencies: ["CBuildInfo", .product(name: "Yams", package: "Yams")]),
         // Thin Linux shell: netlink, setns, sysctl, namespace discovery, libpcap, files.
         .target(name: "NSAuditLinux", dependencies: [
             "NSAuditCore", "CNetlink", "CPcap",

@@ -22,7 +22,7 @@ public struct NSAudit: ParsableCommand {
         could not run (a usage error, a bad snapshot, an unknown namespace, no permission), \
         with one line on standard error saying what and how to fix it.
         """,
-        version: NSAuditInfo.version,
+        version: NSAuditInfo.versionLine,
         subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self]
     )
 

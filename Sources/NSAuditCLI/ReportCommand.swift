@@ -31,6 +31,10 @@ struct ReportCommand: ParsableCommand {
         --accept FILE marks findings an operator accepted, which never fail the run until \
         their expiry date. Finding ids stay the same as long as the problem does.
 
+        Outputs: every -o FORMAT:PATH gets the same audit in its format; `-o PATH` (once) \
+        and standard output take --format. Each file is written to a temporary file first \
+        and renamed when every output has been written, so a failed run changes none.
+
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
         audit could not run (a usage error, bad snapshot, baseline or accept file, unknown \
         namespace, no permission).
@@ -40,6 +44,8 @@ struct ReportCommand: ParsableCommand {
           nsaudit report --snapshot host.json --netns server --format json -o report.json
           nsaudit report --flows flows.yaml --fail-on error
           nsaudit report --format prometheus -o /var/lib/node_exporter/textfile/nsaudit.prom
+          nsaudit report -o json:/var/lib/nsaudit/report.json -o prometheus:nsaudit.prom
+          nsaudit report -o json:report.json -o text:-
           nsaudit report --snapshot host.json --apply planned-change.ip
           nsaudit report --netns server --confirm 10s
           nsaudit report --snapshot host.json --pcap server.pcap --pcap-netns server
@@ -58,10 +64,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
     var apply: String?
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var output: ReportOutputOptions
 
-    @Option(help: ArgumentHelp("How to print the report.", valueName: "FORMAT"))
-    var format: ReportFormat = .json
+    /// The format of standard output and of an untyped `-o PATH`.
+    var format: ReportFormat { output.format }
 
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found). With --baseline only new and updated findings count; accepted ones never do.", valueName: "LEVEL"))
     var failOn: FailOn = FailOn(.warning)
@@ -102,10 +108,14 @@ struct ReportCommand: ParsableCommand {
         if packets.confirm != nil && source.file != nil { throw ValidationError("--confirm captures live packets: it cannot be combined with --snapshot (use --pcap for a saved capture)") }
         if packets.pcapFile != nil && packets.pcapNetns == nil { throw ValidationError("--pcap needs --pcap-netns NAME: the namespace the capture was taken in") }
         if maxSources < 0 { throw ValidationError("--max-sources takes a count (0 for all), not \(maxSources)") }
+        _ = try output.destinations()
     }
 
     func run() throws {
         let started = Date()
+        let destinations = try output.destinations()
+        // Every destination is opened before the audit: a bad directory fails in a moment.
+        let files = try output.open(destinations)
         let progress = verbosity.progress
         // Read before any work and before any output is written: the baseline may be the
         // file this run replaces.
@@ -191,9 +201,7 @@ struct ReportCommand: ParsableCommand {
         }
         report.recomputeSummary()
 
-        let color = output.file == nil && isatty(STDOUT_FILENO) != 0 && format == .text
-        let rendered = ReportRenderer.render(report, as: format, color: color, all: all || verbosity.verbose)
-        try OutputOptions.write(try output.open(), Array(rendered.utf8))
+        try output.write(report, to: destinations, files: files, all: all || verbosity.verbose)
         if timing {
             marks.append(("output", Date()))
             var parts: [String] = []

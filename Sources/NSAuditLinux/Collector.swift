@@ -109,7 +109,7 @@ public enum Collector {
         resolvePeers(results, fds: fds, candidates: chosen)
 
         let release = kernelRelease()
-        var snap = Snapshot(generator: "nsaudit \(NSAuditInfo.version)", host: hostName(), kernel: release,
+        var snap = Snapshot(generator: NSAuditInfo.generator, host: hostName(), kernel: release,
                             takenAt: isoNow(), kernelFacts: probeKernelFacts(release: release),
                             namespaces: results.map { $0.snapshot })
         snap.metadata = SnapshotMetadata(source: "kernel")

@@ -36,7 +36,7 @@ import Testing
 
     @Test func reportDefaults() throws {
         let r = try parse(["report"], as: ReportCommand.self)
-        #expect(r.source.file == nil && r.output.file == nil && !r.verbosity.verbose)
+        #expect(r.source.file == nil && r.output.values.isEmpty && !r.verbosity.verbose)
         #expect(r.format == .json && r.failOn == FailOn(.warning) && r.maxSources == 1000)
         #expect(r.packets.confirm == nil && r.packets.pcapFile == nil && r.packets.pcapNetns == nil)
         #expect(r.lock == "/run/lock/nsaudit.lock" && r.netns.isEmpty && !r.anyIngress && !r.noKernelCheck)
@@ -46,10 +46,10 @@ import Testing
         let r = try parse(["report", "--snapshot", "h.json", "--netns", "a", "--netns", "b", "--format", "text",
                            "--fail-on", "error", "-o", "out.txt", "-v", "--max-sources", "0", "--any-ingress"], as: ReportCommand.self)
         #expect(r.source.file == "h.json" && r.netns == ["a", "b"] && r.format == .text)
-        #expect(r.failOn.threshold == .error && r.output.file == "out.txt" && r.verbosity.verbose)
+        #expect(r.failOn.threshold == .error && r.output.values == ["out.txt"] && r.verbosity.verbose)
         #expect(r.maxSources == 0 && r.anyIngress)
         let long = try parse(["report", "--output", "o", "--verbose", "--fail-on", "never"], as: ReportCommand.self)
-        #expect(long.output.file == "o" && long.verbosity.verbose && long.failOn == .never)
+        #expect(long.output.values == ["o"] && long.verbosity.verbose && long.failOn == .never)
     }
 
     @Test func failOnThresholds() {
@@ -140,7 +140,7 @@ import Testing
 
     @Test func versionExitsZero() throws {
         let end = try #require(termination(["--version"]))
-        #expect(end.status == 0 && end.toStandardOutput && end.message == NSAuditInfo.version)
+        #expect(end.status == 0 && end.toStandardOutput && end.message == NSAuditInfo.versionLine)
     }
 
     @Test func captureHelpTeaches() throws {

@@ -25,7 +25,7 @@ public struct Report: Codable, Sendable, Equatable {
     public init(generatedAt: String, host: String, source: String, snapshotTakenAt: String,
                 namespaces: [ReportNamespace], findings: [Finding]) {
         schema = Report.schemaVersion
-        generator = "nsaudit \(NSAuditInfo.version)"
+        generator = NSAuditInfo.generator
         self.generatedAt = generatedAt; self.host = host; self.source = source
         self.snapshotTakenAt = snapshotTakenAt; self.namespaces = namespaces
         self.findings = findings

@@ -216,7 +216,7 @@ public enum LiveCapture {
     }
 
     static func buildPcapng(_ sessions: [CaptureSession], snaplen: UInt32) -> [UInt8] {
-        var w = PcapngWriter(application: "nsaudit \(NSAuditInfo.version)", os: "Linux")
+        var w = PcapngWriter(application: NSAuditInfo.generator, os: "Linux")
         // (session, ifindex) → interface id
         var ids: [[Int32: Int]] = Array(repeating: [:], count: sessions.count)
         var order: [(ts: UInt64, s: Int, k: Int)] = []
