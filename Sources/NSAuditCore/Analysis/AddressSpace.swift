@@ -167,18 +167,25 @@ public struct AddressRanges: Sendable, Equatable {
         self.init(family: family)
         let sets = sets.filter { $0.family == family && !$0.ranges.isEmpty }
         if sets.count == 1 { self = sets[0]; return }
-        ranges.reserveCapacity(sets.reduce(0) { $0 + $1.ranges.count })
-        var next = [Int](repeating: 0, count: sets.count)
-        while true {
-            var best = -1
-            var bestStart: UInt128 = 0
-            for k in sets.indices where next[k] < sets[k].ranges.count {
-                let start = sets[k].ranges[next[k]].0
-                if best < 0 || start < bestStart { best = k; bestStart = start }
+        // All ranges side by side, each set's a slice [next[k], end[k]) (no per-range
+        // retain of the sets' arrays in the loop).
+        let flat = sets.flatMap(\.ranges)
+        var next: [Int] = [], end: [Int] = []
+        var at = 0
+        for x in sets { next.append(at); at += x.ranges.count; end.append(at) }
+        ranges.reserveCapacity(flat.count)
+        flat.withUnsafeBufferPointer { buf in
+            while true {
+                var best = -1
+                var bestStart: UInt128 = 0
+                for k in 0..<next.count where next[k] < end[k] {
+                    let start = buf[next[k]].0
+                    if best < 0 || start < bestStart { best = k; bestStart = start }
+                }
+                if best < 0 { break }
+                merge(buf[next[best]])
+                next[best] += 1
             }
-            if best < 0 { break }
-            merge(sets[best].ranges[next[best]])
-            next[best] += 1
         }
     }
 
