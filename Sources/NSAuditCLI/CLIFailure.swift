@@ -56,7 +56,8 @@ public struct Termination: Equatable, Sendable {
     public init(for error: Error, columns: Int? = nil) {
         switch error {
         case let f as CLIFailure:
-            self.init(status: f.code, message: f.message.map { "nsaudit: \($0)" } ?? "", toStandardOutput: false)
+            // One line, whatever names from the system or an input file it quotes.
+            self.init(status: f.code, message: f.message.map { "nsaudit: \($0.terminalEscaped)" } ?? "", toStandardOutput: false)
         case let e as ExitCode:
             self.init(status: e.rawValue, message: "", toStandardOutput: false)
         default:

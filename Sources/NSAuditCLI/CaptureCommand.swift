@@ -98,6 +98,7 @@ struct CaptureCommand: ParsableCommand {
                                       snaplen: snaplen, bufferSize: bufferMiB << 20, immediate: immediate,
                                       keepPackets: write != nil)
         if let filter { opts.filter = filter }
+        try LiveAccess.check()
         // Open the output first: a bad path fails before the capture, not after it.
         let out = try write.map { path in try CLIFailure.wrap { try OutputFile(path: path) } }
         LiveCapture.installSignalHandlers()
@@ -192,7 +193,7 @@ enum CaptureText {
         var s = "confirmation against the model:\n"
         for v in verdicts {
             let tag = v.verdict == .modelMismatch ? "MODEL-MISMATCH" : v.verdict.rawValue.uppercased()
-            s += "  \(tag)  \(v.netns): \(v.detail)\n"
+            s += "  \(tag)  \(v.netns.terminalEscaped): \(v.detail.terminalEscaped)\n"
         }
         return s
     }
@@ -202,18 +203,19 @@ enum CaptureText {
         let byNS = Dictionary(grouping: flows, by: \.netns)
         for st in stats {
             let fl = byNS[st.netns] ?? []
-            var line = "\(st.netns): \(st.packets) packet(s), \(fl.count) flow(s)"
+            var line = "\(st.netns.terminalEscaped): \(st.packets) packet(s), \(fl.count) flow(s)"
             if let r = st.kernelReceived, let d = st.kernelDropped {
                 line += ", kernel received \(r) dropped \(d)"
             }
-            if let e = st.error { line += ", error: \(e)" }
+            if let e = st.error { line += ", error: \(e.terminalEscaped)" }
             s += line + "\n"
             for f in fl {
                 var l = "  \(f.example)  \(f.role.rawValue)"
-                if !f.requestIngress.isEmpty { l += "  request in \(f.requestIngress.joined(separator: ","))" }
-                if !f.requestEgress.isEmpty && f.role != .responder { l += "  request out \(f.requestEgress.joined(separator: ","))" }
-                if !f.replyIngress.isEmpty && f.role != .responder { l += "  reply in \(f.replyIngress.joined(separator: ","))" }
-                if !f.replyEgress.isEmpty { l += "  reply out \(f.replyEgress.joined(separator: ","))" }
+                func names(_ n: [String]) -> String { n.joined(separator: ",").terminalEscaped }
+                if !f.requestIngress.isEmpty { l += "  request in \(names(f.requestIngress))" }
+                if !f.requestEgress.isEmpty && f.role != .responder { l += "  request out \(names(f.requestEgress))" }
+                if !f.replyIngress.isEmpty && f.role != .responder { l += "  reply in \(names(f.replyIngress))" }
+                if !f.replyEgress.isEmpty { l += "  reply out \(names(f.replyEgress))" }
                 l += "  [\(f.requestPackets)/\(f.replyPackets) pkts]"
                 if !f.answered { l += "  NO REPLY" }
                 if f.isAsymmetric { l += "  ASYMMETRIC" }

@@ -45,16 +45,18 @@ enum IPDropIn {
         let netns = o.netns ?? env["NSAUDIT_NETNS"].flatMap { $0.isEmpty ? nil : $0 }
         let snap: Snapshot
         if let path = env["NSAUDIT_SNAPSHOT"], !path.isEmpty {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                return .failure(.init(stderr: "nsaudit: NSAUDIT_SNAPSHOT=\(path): cannot read the snapshot file\n", status: 2))
+            let data: [UInt8]
+            do { data = try readWholeFile(path) } catch {
+                // why: `open ns.json: No such file or directory (ENOENT)`
+                return .failure(.init(stderr: "nsaudit: NSAUDIT_SNAPSHOT=\(path): cannot read the snapshot file: \(error)\n".terminalEscapedLine, status: 2))
             }
-            do { snap = try SnapshotReader.decode(data, name: path) } catch {
-                return .failure(.init(stderr: "nsaudit: \(error)\n", status: 2))
+            do { snap = try SnapshotReader.decode(Data(data), name: path) } catch {
+                return .failure(.init(stderr: "nsaudit: \(error)\n".terminalEscapedLine, status: 2))
             }
         } else {
             do {
                 snap = try Collector.collect(CollectOptions(netns: netns.map { [$0] } ?? [], includeRoot: netns == nil, sockets: false))
-            } catch { return .failure(.init(stderr: "nsaudit: \(error)\n", status: 2)) }
+            } catch { return .failure(.init(stderr: "nsaudit: \(error)\n".terminalEscapedLine, status: 2)) }
         }
         let ns: NamespaceSnapshot
         if let name = netns {
@@ -109,4 +111,9 @@ enum IPDropIn {
 
     /// Set once a write to standard output failed: nothing more is written, status 1.
     static let outputFailed = Mutex(false)
+}
+
+extension String {
+    /// A message line ending in a newline, its text escaped for the terminal (one line).
+    var terminalEscapedLine: String { String(dropLast()).terminalEscaped + "\n" }
 }

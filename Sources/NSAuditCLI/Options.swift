@@ -44,7 +44,33 @@ public struct SnapshotSourceOptions: ParsableArguments {
     /// The snapshot file, or else a snapshot of the live host taken now.
     func loadOrCollect(_ options: @autoclosure () -> CollectOptions, progress: (@Sendable (String) -> Void)? = nil) throws -> Snapshot {
         if let snap = try load() { return snap }
-        do { return try Collector.collect(options(), progress: progress) } catch { throw CLIFailure("\(error)") }
+        return try LiveAccess.collect(options(), progress: progress)
+    }
+}
+
+/// Reading the live host: a run without the permission ends with exit status 2 and what is
+/// missing and how to get it (never an empty snapshot or a report of "denied" namespaces).
+enum LiveAccess {
+    /// Throws when this process cannot enter namespaces (no CAP_SYS_ADMIN).
+    static func check() throws {
+        if let problem = Capabilities.collectionProblem() { throw CLIFailure(problem) }
+    }
+
+    /// `Collector.collect` after `check`; a snapshot in which every namespace was denied
+    /// (an LSM, a user namespace) fails the same way.
+    static func collect(_ options: CollectOptions, progress: (@Sendable (String) -> Void)? = nil) throws -> Snapshot {
+        try check()
+        let snap: Snapshot
+        do { snap = try Collector.collect(options, progress: progress) } catch { throw CLIFailure("\(error)") }
+        try checkCollected(snap)
+        return snap
+    }
+
+    static func checkCollected(_ snap: Snapshot) throws {
+        if let first = snap.namespaces.first, snap.namespaces.allSatisfy({ $0.status == .denied }) {
+            throw CLIFailure("permission denied for every namespace (\(first.id): \(first.error ?? "denied")): "
+                             + "run nsaudit as root (sudo), or read a recorded snapshot with --snapshot FILE")
+        }
     }
 }
 

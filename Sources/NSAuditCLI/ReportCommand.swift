@@ -99,8 +99,10 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup(title: "Packet evidence")
     var packets: PacketSourceOptions
 
-    @Option(help: ArgumentHelp("Lock file that keeps overlapping runs apart.", valueName: "FILE"))
-    var lock: String = "/run/lock/nsaudit.lock"
+    @Option(help: ArgumentHelp("Lock file that keeps overlapping live runs apart (default: /run/lock/nsaudit.lock; a run of --snapshot takes no lock unless this is given). A lock that cannot be opened is an error, never replaced by another.", valueName: "FILE"))
+    var lock: String?
+
+    static let defaultLock = "/run/lock/nsaudit.lock"
 
     @OptionGroup var verbosity: VerbosityOptions
 
@@ -121,8 +123,19 @@ struct ReportCommand: ParsableCommand {
         // file this run replaces.
         let previous = try loadBaseline()
         let acceptRules = try loadAcceptList()
-        let lockPath = FileManager.default.isWritableFile(atPath: (lock as NSString).deletingLastPathComponent) ? lock : NSTemporaryDirectory() + "nsaudit.lock"
-        let heldLock = try CLIFailure.wrap { try FileLock(path: lockPath, timeout: 120) }
+        // A live run without the permission says so first (before the lock it could not take either).
+        if source.file == nil { try LiveAccess.check() }
+        // Live runs (cron) are kept apart; a run of a snapshot file reads nothing shared.
+        let heldLock: FileLock?
+        if let lockPath = lock ?? (source.file == nil ? Self.defaultLock : nil) {
+            do { heldLock = try FileLock(path: lockPath, timeout: 120) } catch let e as SystemCallError where e.call.hasPrefix("open") {
+                throw CLIFailure("\(e); choose a lock file in a directory you can write with --lock FILE\(lock == nil ? ", or run as root" : "")")
+            } catch {
+                throw CLIFailure("\(error)")
+            }
+        } else {
+            heldLock = nil
+        }
         defer { withExtendedLifetime(heldLock) {} }
 
         // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
@@ -132,6 +145,7 @@ struct ReportCommand: ParsableCommand {
         var snap: Snapshot
         let collect = CollectOptions(netns: netns, includeRoot: netns.isEmpty ? nil : false)
         if let confirm = packets.confirm {
+            try LiveAccess.check()
             progress("capturing for \(confirm) while taking the snapshot")
             LiveCapture.installSignalHandlers()
             defer { LiveCapture.removeSignalHandlers() }
@@ -139,6 +153,7 @@ struct ReportCommand: ParsableCommand {
             // the model and the packets describe the same moment.
             do {
                 let (s, capture) = try LiveCapture.captureWithSnapshot(collect, capture: LiveCaptureOptions(duration: confirm.seconds), progress: progress)
+                try LiveAccess.checkCollected(s)
                 snap = s
                 observedFlows = capture.flows
                 for w in capture.warnings { note("capture: \(w)") }
@@ -163,11 +178,13 @@ struct ReportCommand: ParsableCommand {
             var editor = SnapshotEditor(snap, defaultNamespace: netns.first.flatMap { snap.namespace($0)?.id })
             do { try editor.apply(script: text) } catch { throw CLIFailure("\(apply): \(error)") }
             snap = editor.snapshot
+            marks.append(("apply", Date()))
         }
         var intents: [FlowIntent] = []
         if let flows {
             let text = try CLIFailure.wrap { String(decoding: try readWholeFile(flows), as: UTF8.self) }
             intents = try CLIFailure.wrap { try FlowIntent.parse(yaml: text, name: flows) }
+            marks.append(("flows", Date()))
         }
         progress("auditing \(snap.namespaces.count) namespace(s)")
         // Namespaces not chosen with --netns still inform the audit (e.g. routers on a link).

@@ -28,6 +28,12 @@ struct RouteGetCommand: ParsableCommand {
         may choose), and for fibmatch queries "fibmatch" (the matched entry's text, \
         null if none).
 
+        --batch FILE answers one query a line (`-` reads standard input). Exit status \
+        (without --ip-compat): 0 when every query was answered; 1 when a query was \
+        refused (the kernel would answer an error) or could not be read, in text and \
+        with --json alike (the answer or the problem is still printed for each line); \
+        2 when nsaudit could not run.
+
         --ip-compat answers exactly as `ip` would, for scripts that parse its \
         output: the words are read as `ip` reads them (abbreviations such as `f` for \
         from, `10.1` for 10.1.0.0) with `ip`'s own messages for bad ones; a \
@@ -120,7 +126,9 @@ struct RouteGetCommand: ParsableCommand {
                 let cpu = Timing.threadCPUSeconds() - cpuB
                 note("answered \(counts.answered) queries in \(Timing.ms(d)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(Int(Double(counts.answered) / max(Timing.seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
             }
-            if (!json || ipCompat) && counts.kernelErrors + counts.badQueries > 0 { throw CLIFailure.status(1) }
+            // A refused or bad query makes the status 1, with --json as in text (each one is
+            // still answered or described in the output).
+            if counts.kernelErrors + counts.badQueries > 0 { throw CLIFailure.status(1) }
         } else if ipCompat {
             let ctx = IPRouteGetDropIn.Context(model: model, names: IPDropIn.loadNames(), uid: UInt32(getuid()), json: json)
             var writeError: Error?

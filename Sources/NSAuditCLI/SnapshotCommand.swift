@@ -33,12 +33,7 @@ struct SnapshotCommand: ParsableCommand {
     @OptionGroup var verbosity: VerbosityOptions
 
     func run() throws {
-        let snap: Snapshot
-        do {
-            snap = try Collector.collect(CollectOptions(netns: netns, includeRoot: root, sockets: !noSockets), progress: verbosity.progress)
-        } catch {
-            throw CLIFailure("\(error)")
-        }
+        let snap = try LiveAccess.collect(CollectOptions(netns: netns, includeRoot: root, sockets: !noSockets), progress: verbosity.progress)
         for ns in snap.namespaces where ns.status != .ok {
             note("namespace \(ns.id): \(ns.status.rawValue): \(ns.error ?? "")")
         }

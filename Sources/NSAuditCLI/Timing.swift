@@ -19,7 +19,8 @@ public enum Timing {
     public static func ms(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
 }
 
-/// One line on standard error, prefixed `nsaudit: ` (progress, notes, warnings).
+/// One line on standard error, prefixed `nsaudit: ` (progress, notes, warnings). Names from
+/// the system in it are escaped (`String.terminalEscaped`): it stays one line.
 func note(_ s: String) {
-    try? StandardStream.error.write("nsaudit: \(s)\n")
+    try? StandardStream.error.write("nsaudit: \(s.terminalEscaped)\n")
 }

@@ -41,10 +41,19 @@ public enum Collector {
     /// as vanished.
     public static func collect(_ options: CollectOptions, discovered: [NamespaceCandidate]? = nil,
                                progress: (@Sendable (String) -> Void)? = nil) throws -> Snapshot {
-        let all = discovered ?? NamespaceDiscovery.discover()
+        let found = discovered.map { NamespaceDiscovery.Found(candidates: $0, unreadable: []) } ?? NamespaceDiscovery.discoverAll()
+        let all = found.candidates
         var chosen: [NamespaceCandidate]
+        // Directory entries discovery could not stat, recorded with the reason.
+        var unreadable: [NamespaceSnapshot] = []
         if options.netns.isEmpty {
             chosen = all.filter { options.includeRoot != false || $0.id != "root" }
+            for u in found.unreadable {
+                var ns = NamespaceSnapshot(id: u.id, names: [u.name], inode: 0, foundBy: [u.discovery])
+                ns.status = status(for: u.error.errno, gone: u.error.errno == .noSuchFileOrDirectory)
+                ns.error = u.error.description
+                unreadable.append(ns)
+            }
         } else {
             chosen = []
             for want in options.netns {
@@ -67,11 +76,10 @@ public enum Collector {
         var fds = [Int32](repeating: -1, count: chosen.count)
         for (i, c) in chosen.enumerated() {
             var ns = NamespaceSnapshot(id: c.id, names: c.names, inode: c.inode, foundBy: c.foundBy)
-            let fd = open(c.path, O_RDONLY | O_CLOEXEC)
+            let fd = c.open()
             if fd < 0 {
                 let err = SystemCallError("open", subject: c.path)
-                ns.status = [.noSuchFileOrDirectory, .noSuchProcess].contains(err.errno) ? .vanished
-                    : [.permissionDenied, .notPermitted].contains(err.errno) ? .denied : .error
+                ns.status = status(for: err.errno, gone: isGone(c))
                 ns.error = err.description
             } else if let ino = NamespaceDiscovery.fdInode(fd), ino != c.inode {
                 // The name now points at another namespace: the one we discovered is gone.
@@ -88,6 +96,7 @@ public enum Collector {
         let total = chosen.count
         let fdsCopy = fds
         let paths = chosen.map { $0.path }
+        let candidates = chosen
         let shared = SharedResults(results)
         let withSockets = options.sockets
         let workers = max(1, min(options.workers, total))
@@ -98,6 +107,13 @@ public enum Collector {
                 let fd = fdsCopy[i]
                 if fd >= 0 {
                     collectOne(&shared.results[i], fd: fd, path: paths[i], sockets: withSockets)
+                    // A failure because the namespace went away meanwhile (deleted mid-dump)
+                    // is "vanished", not an error: checked against its name and inode.
+                    if shared.results[i].snapshot.status == .error && isGone(candidates[i]) {
+                        shared.results[i].snapshot.status = .vanished
+                        shared.results[i].snapshot.error = (shared.results[i].snapshot.error ?? "")
+                            + "; \(candidates[i].path) no longer names namespace inode \(candidates[i].inode)"
+                    }
                 }
                 let n = done.increment()
                 if let progress, total >= 20, n % 50 == 0 || n == total { progress("\(n)/\(total) namespaces") }
@@ -111,11 +127,28 @@ public enum Collector {
         let release = kernelRelease()
         var snap = Snapshot(generator: NSAuditInfo.generator, host: hostName(), kernel: release,
                             takenAt: isoNow(), kernelFacts: probeKernelFacts(release: release),
-                            namespaces: results.map { $0.snapshot })
+                            namespaces: results.map { $0.snapshot } + unreadable)
         snap.metadata = SnapshotMetadata(source: "kernel")
         return snap
     }
 
+
+    /// The status of a namespace that could not be opened or entered: vanished when it is
+    /// gone, denied for a permission error, error otherwise.
+    static func status(for errno: Errno, gone: Bool) -> NamespaceSnapshot.Status {
+        if gone || errno == .noSuchFileOrDirectory || errno == .noSuchProcess { return .vanished }
+        if errno == .permissionDenied || errno == .notPermitted { return .denied }
+        return .error
+    }
+
+    /// Whether the namespace discovery found is gone: its path no longer exists or names
+    /// another namespace (another nsfs inode), or its process exited.
+    public static func isGone(_ c: NamespaceCandidate) -> Bool {
+        let fd = c.open()
+        if fd < 0 { return Errno.lastCall == .noSuchFileOrDirectory || Errno.lastCall == .noSuchProcess }
+        defer { close(fd) }
+        return NamespaceDiscovery.fdInode(fd) != c.inode
+    }
 
     /// Dumps one namespace on the current worker thread (after entering it).
     static func collectOne(_ r: inout NamespaceResult, fd: Int32, path: String, sockets: Bool) {

@@ -121,7 +121,7 @@ import Testing
             _ = try FlowIntent.parse(yaml: "flows:\n  - {name: a, clients: [nope], to: 10.0.0.1, ingress: eth0}", name: "f.yaml")
             Issue.record("expected an error")
         } catch {
-            #expect("\(error)".contains("client \"nope\""))
+            #expect("\(error)".contains("client: \"nope\" is not an IP address or prefix"))
         }
     }
 }

@@ -96,7 +96,7 @@ import Testing
     @Test func errorsNameTheFileAndTheErrno() throws {
         let e = SystemCallError("open", errno: .noSuchFileOrDirectory, subject: "/run/netns/x")
         #expect(e.description == "open /run/netns/x: No such file or directory (ENOENT)")
-        #expect(Errno.notPermitted.symbolicName == "EPERM" && Errno(rawValue: 4095).symbolicName == "E4095")
+        #expect(Errno.notPermitted.symbolicName == "EPERM" && Errno(rawValue: 4095).symbolicName == "errno 4095")
         #expect { _ = try readWholeFile("/nonexistent/nsaudit") } throws: { error in
             "\(error)" == "open /nonexistent/nsaudit: No such file or directory (ENOENT)"
         }

@@ -59,6 +59,31 @@ struct SnapshotEditorLiveTests {
         #expect(kinds(editor.snapshot) == kinds(after))
     }
 
+    /// Commands the kernel refuses, the editor refuses too, with the kernel's reason
+    /// (a goto must point forward: fib_nl2rule's "Backward goto not supported", also against
+    /// the default priority a rule without `pref` gets), and what it accepts, it accepts.
+    @Test func editorRefusesWhatTheKernelRefuses() throws {
+        let lab = LabNamespaces("goto")
+        let ns = try lab.add("a")
+        let snap = try Collector.collect(CollectOptions(netns: [ns], includeRoot: false, sockets: false))
+        for (command, kernelAccepts) in [("ip -n %S rule add pref 10 goto 10", false), ("ip -n %S rule add pref 10 goto 9", false),
+                                         ("ip -n %S rule add goto 5", false), ("ip -n %S -6 rule add pref 10 goto 10", false),
+                                         ("ip -n %S rule add pref 10 goto 11", true)] {
+            let line = command.replacingOccurrences(of: "%S", with: ns)
+            let answer = try Live.sh(line + " 2>&1; echo \"rc=$?\"")
+            let kernelError = answer.hasSuffix("rc=0\n") ? "" : answer
+            #expect(kernelError.isEmpty == kernelAccepts, "\(line): kernel said \(answer)")
+            var editor = SnapshotEditor(snap, defaultNamespace: ns)
+            do {
+                try editor.apply(line)
+                #expect(kernelAccepts, "the editor accepted \(line), the kernel refused it: \(kernelError)")
+            } catch {
+                #expect(!kernelAccepts, "the editor refused \(line): \(error)")
+                #expect(kernelError.contains("Backward goto not supported") && error.message.contains("Backward goto not supported"))
+            }
+        }
+    }
+
     static func rules(_ ns: NamespaceSnapshot) -> Set<String> {
         Set(ns.rules.map { r in
             "\(r.family) \(r.priority) \(r.action) \(r.table) \(r.src?.description ?? "-") \(r.dst?.description ?? "-") \(r.fwmark ?? 0)/\(r.fwmask ?? 0)"

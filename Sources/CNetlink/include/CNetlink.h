@@ -19,6 +19,10 @@
 #include <linux/lwtunnel.h>
 #include <linux/if_arp.h>
 
+/// glibc's strerrorname_np (needs _GNU_SOURCE, which the Glibc module does not set): the
+/// errno's symbolic name (ENOENT), or NULL for a number glibc does not know.
+const char *cnl_errno_name(int e);
+
 static inline int cnl_nlmsg_ok(const struct nlmsghdr *h, int len) { return NLMSG_OK(h, len); }
 static inline struct nlmsghdr *cnl_nlmsg_next(struct nlmsghdr *h, int *len) { return NLMSG_NEXT(h, *len); }
 static inline void *cnl_nlmsg_data(const struct nlmsghdr *h) { return NLMSG_DATA(h); }

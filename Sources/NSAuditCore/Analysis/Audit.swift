@@ -64,6 +64,7 @@ public struct Audit: Sendable {
             if let model { models[chosen[i].id] = model }
             samples += nsSamples
         }
+        findings += FlowIntent.unmatched(options.intents, in: snapshot)
         return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
     }
 

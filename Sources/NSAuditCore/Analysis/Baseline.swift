@@ -38,11 +38,17 @@ public enum Baseline {
     static func describe(_ error: Error) -> String {
         guard let e = error as? DecodingError else { return "\(error)" }
         switch e {
-        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(FlowIntent.path(c))"
+        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(path(c))"
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return "\(c.debugDescription) at \(FlowIntent.path(c))"
+            return "\(c.debugDescription) at \(path(c))"
         @unknown default: return "\(e)"
         }
+    }
+
+    /// Where in the report a decoding error is: `.findings[3].parts[0].severity`.
+    static func path(_ c: DecodingError.Context) -> String {
+        let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return p.isEmpty ? "top level" : p
     }
 
     /// Marks `report`'s findings against `baseline` (nil: there was none, every finding is

@@ -1,4 +1,3 @@
-import Yams
 
 /// A declared, expected flow (`--flows FILE`, YAML). Two shapes:
 ///
@@ -30,50 +29,40 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     public var egress: String?
     public var transit: Bool?
 
-    struct File: Codable { var flows: [FlowIntent] }
-
-    /// Parses a flows file; errors name the flow and field.
+    /// Parses a flows file; errors name the flow, the field and its line and column
+    /// (`FlowsFileReader`: streamed, one flow at a time).
     public static func parse(yaml: String, name: String) throws -> [FlowIntent] {
-        let file: File
-        do {
-            file = try YAMLDecoder().decode(File.self, from: yaml)
-        } catch let e as DecodingError {
-            throw FlowIntentError(file: name, message: describe(e))
+        do throws(FlowsFileReader.Failure) {
+            return try FlowsFileReader(name: name).read(yaml)
         } catch {
-            throw FlowIntentError(file: name, message: "not valid YAML: \(error)")
-        }
-        for (i, f) in file.flows.enumerated() {
-            let label = "flow \(i + 1) (\(f.name))"
-            guard !f.clients.isEmpty else { throw FlowIntentError(file: name, message: "\(label): clients is empty") }
-            for c in f.clients where IPPrefix(c) == nil {
-                throw FlowIntentError(file: name, message: "\(label): client \"\(c)\" is not an address or prefix")
-            }
-            guard let to = IPPrefix(f.to) else { throw FlowIntentError(file: name, message: "\(label): to \"\(f.to)\" is not an address or prefix") }
-            if f.clients.contains(where: { IPPrefix($0)!.family != to.family }) {
-                throw FlowIntentError(file: name, message: "\(label): clients and to are of different address families")
-            }
-            if let p = f.protocol, IPProto.parse(p) == nil {
-                throw FlowIntentError(file: name, message: "\(label): unknown protocol \"\(p)\"")
-            }
-            if f.transit != true && !to.isHost {
-                throw FlowIntentError(file: name, message: "\(label): to must be one local address (or set transit: true)")
-            }
-        }
-        return file.flows
-    }
-
-    static func describe(_ e: DecodingError) -> String {
-        switch e {
-        case .keyNotFound(let k, let c): return "missing \"\(k.stringValue)\" at \(path(c))"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return "\(c.debugDescription) at \(path(c))"
-        @unknown default: return "\(e)"
+            throw FlowIntentError(file: name, message: error.message)
         }
     }
 
-    static func path(_ c: DecodingError.Context) -> String {
-        let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        return p.isEmpty ? "top level" : p
+    public init(name: String, netns: String? = nil, clients: [String], to: String, protocol: String? = nil, port: UInt16? = nil,
+                ingress: String, egress: String? = nil, transit: Bool? = nil) {
+        self.name = name; self.netns = netns; self.clients = clients; self.to = to; self.protocol = `protocol`
+        self.port = port; self.ingress = ingress; self.egress = egress; self.transit = transit
+    }
+
+    /// The checks beyond the file's shape: addresses, families, protocol, a local `to`.
+    func validate(_ label: String, _ fail: (String) -> FlowIntentError) throws(FlowIntentError) {
+        guard !clients.isEmpty else { throw fail("\(label): clients is empty") }
+        var family: IPAddress.Family?
+        for c in clients {
+            do throws(IPPrefixError) { family = try IPPrefix(validating: c).family } catch { throw fail("\(label): client: \(error)") }
+        }
+        let to: IPPrefix
+        do throws(IPPrefixError) { to = try IPPrefix(validating: self.to) } catch { throw fail("\(label): to: \(error)") }
+        if family != to.family || clients.contains(where: { IPPrefix($0)?.family != to.family }) {
+            throw fail("\(label): clients and to are of different address families")
+        }
+        if let p = self.protocol, IPProto.parse(p) == nil {
+            throw fail("\(label): unknown protocol \"\(p)\"")
+        }
+        if transit != true && !to.isHost {
+            throw fail("\(label): to must be one local address (or set transit: true)")
+        }
     }
 
     func applies(to ns: NamespaceSnapshot) -> Bool {
@@ -81,13 +70,61 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         return ns.id == n || ns.names.contains(n)
     }
 
+    /// intent-violated findings (errors) for the flows that apply to no namespace of the
+    /// snapshot: one that names a namespace the snapshot does not hold, or, without a
+    /// namespace, one whose ingress interface no namespace has. Such a flow cannot be
+    /// checked, and passing it over would report a declared flow as fine.
+    public static func unmatched(_ intents: [FlowIntent], in snapshot: Snapshot) -> [Finding] {
+        var names = Set<String>(), links = Set<String>()
+        for ns in snapshot.namespaces {
+            names.insert(ns.id); names.formUnion(ns.names)
+            for l in ns.links { links.insert(l.name) }
+        }
+        var out: [Finding] = []
+        for intent in intents {
+            let summary: String
+            if let n = intent.netns {
+                if names.contains(n) { continue }
+                summary = "Declared flow \"\(intent.name)\" cannot be checked: the snapshot has no namespace \"\(n)\"."
+            } else {
+                if links.contains(intent.ingress) { continue }
+                summary = "Declared flow \"\(intent.name)\" cannot be checked: no namespace has its ingress interface \"\(intent.ingress)\"."
+            }
+            var f = Finding(kind: .intentViolated, severity: .error, netns: intent.netns ?? "", summary: summary)
+            f.evidence = ["intent"]
+            f.ingress = intent.ingress
+            f.details = ["intent": intent.name, "key": intent.name]
+            f.assignID()
+            out.append(f)
+        }
+        return out
+    }
+
     /// intent-violated findings for the flows that apply to `ns`.
     public static func check(_ intents: [FlowIntent], ns: NamespaceSnapshot, netns: String, model: RoutingModel) -> [Finding] {
         var out: [Finding] = []
+        // One analysis for the namespace, one result per (address, ingress): many flows
+        // share them (a flows file may declare hundreds of thousands).
+        var analysis: ReturnPathAnalysis?
+        var results: [LocalKey: ReturnPathAnalysis.Result] = [:]
+        let linkNames = Set(ns.links.map(\.name))
         for intent in intents where intent.applies(to: ns) {
             // A flow without a namespace applies only where its ingress exists.
-            if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
-            if let problem = intent.transit == true ? intent.checkTransit(ns, model) : intent.checkLocal(ns, model) {
+            if intent.netns == nil && !linkNames.contains(intent.ingress) { continue }
+            let found: Problem?
+            if intent.transit == true {
+                found = intent.checkTransit(ns, model)
+            } else {
+                found = intent.checkLocal(ns) { addr, ing in
+                    let key = LocalKey(address: addr.local, ingress: ing.index)
+                    if let r = results[key] { return r }
+                    if analysis == nil { analysis = ReturnPathAnalysis(ns, model: model) }
+                    let r = analysis!.analyze(addr, ingress: ing)
+                    results[key] = r
+                    return r
+                }
+            }
+            if let problem = found {
                 var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
                                 summary: "Declared flow \"\(intent.name)\" is violated: \(problem.summary)")
                 f.evidence = ["intent", "model"]
@@ -115,7 +152,10 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         var rule: UInt32?
     }
 
-    func checkLocal(_ ns: NamespaceSnapshot, _ model: RoutingModel) -> Problem? {
+    struct LocalKey: Hashable { var address: IPAddress; var ingress: Int32 }
+
+    /// `analyze` gives the analysis of an (address, ingress) of `ns`.
+    func checkLocal(_ ns: NamespaceSnapshot, analyze: (Address, Link) -> ReturnPathAnalysis.Result) -> Problem? {
         let to = IPPrefix(self.to)!.address
         guard let addr = ns.addresses.first(where: { $0.local == to }) else {
             return Problem(summary: "\(to) is not an address of this namespace.")
@@ -123,8 +163,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         guard let ing = ns.link(named: ingress) else {
             return Problem(summary: "interface \(ingress) does not exist in this namespace.")
         }
-        let analysis = ReturnPathAnalysis(ns, model: model)
-        let result = analysis.analyze(addr, ingress: ing)
+        let result = analyze(addr, ing)
         var bad: [IPPrefix] = []
         var first: (ReturnPathAnalysis.Verdict, [IPPrefix])?
         for (verdict, ranges) in result.byVerdict {

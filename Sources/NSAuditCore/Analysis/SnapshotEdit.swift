@@ -157,8 +157,10 @@ public enum SnapshotEdit: Sendable, Equatable {
         w.removeFirst()
         switch (obj, verb) {
         case ("addr", "add"), ("address", "add"), ("a", "add"), ("addr", "del"), ("address", "del"), ("a", "del"):
-            guard let text = w.first, let p = IPPrefix(text),
-                  let addr = IPAddress(String(text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0])) else {
+            guard let text = w.first else { throw fail("expected ADDRESS/LEN") }
+            let p: IPPrefix
+            do throws(IPPrefixError) { p = try IPPrefix(validating: text) } catch { throw fail("invalid address: \(error)") }
+            guard let addr = IPAddress(String(text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0])) else {
                 throw fail("expected ADDRESS/LEN")
             }
             guard let i = w.firstIndex(of: "dev"), i + 1 < w.count else { throw fail("missing dev") }
@@ -208,7 +210,8 @@ extension SnapshotEdit.RouteSpec {
         if dstText == "default" {
             self.init(family: family ?? (w.contains { $0.contains(":") } ? .v6 : .v4), dst: nil)
         } else {
-            guard let p = IPPrefix(dstText) else { throw fail("invalid prefix \(dstText)") }
+            let p: IPPrefix
+            do throws(IPPrefixError) { p = try IPPrefix(validating: dstText) } catch { throw fail("invalid prefix: \(error)") }
             self.init(family: p.family, dst: p)
         }
         self.type = type
@@ -285,7 +288,8 @@ extension SnapshotEdit.RuleSpec {
             func val() throws(EditError) -> String { guard i + 1 < w.count else { throw fail("\(k) needs a value") }; i += 1; return w[i] }
             func prefix(_ s: String) throws(EditError) -> IPPrefix? {
                 if s == "all" { return nil }
-                guard let p = IPPrefix(s) else { throw fail("invalid prefix \(s)") }
+                let p: IPPrefix
+                do throws(IPPrefixError) { p = try IPPrefix(validating: s) } catch { throw fail("invalid prefix: \(error)") }
                 self.family = p.family
                 return p
             }

@@ -7,18 +7,51 @@
 /// `rule add|del`, `link add NAME type vrf table N`, `link set DEV up|down|master VRF|nomaster|netns NS`,
 /// `ip netns add NS`, `sysctl -w KEY=VALUE` and `ip netns exec NS sysctl -w KEY=VALUE`.
 public struct SnapshotEditor {
-    public private(set) var snapshot: Snapshot
+    /// The snapshot as edited so far.
+    public var snapshot: Snapshot {
+        mutating get { sortAddedRules(); return state }
+    }
+    private var state: Snapshot
     /// The namespace for commands without `-n`.
     public var defaultNamespace: String?
+    /// Namespaces (by position) whose added rules are appended, awaiting one stable sort by
+    /// priority (`sortAddedRules`): inserting each in place cost a move of every rule after
+    /// it, quadratic for a script of thousands of rules.
+    private var rulesToSort = Set<Int>()
+    /// The lowest non-zero priority of each namespace's rules of a family (see `rule`),
+    /// kept as rules are added; dropped when one is deleted.
+    private var lowestPriority: [Int: [IPAddress.Family: UInt32]] = [:]
 
     public init(_ snapshot: Snapshot, defaultNamespace: String? = nil) {
-        self.snapshot = snapshot
+        self.state = snapshot
         self.defaultNamespace = defaultNamespace ?? snapshot.namespace("root")?.id ?? (snapshot.namespaces.count == 1 ? snapshot.namespaces[0].id : nil)
+    }
+
+    /// Rules are kept in priority order (the order fib_rules_lookup walks and `ip rule`
+    /// lists); among equal priorities, in the order they were added: a stable sort by
+    /// priority of the rules as they were plus the added ones appended in order puts each
+    /// added rule after the family's last rule of a lower or equal priority, where the
+    /// kernel inserts it (fib_nl_newrule).
+    mutating func sortAddedRules() {
+        for k in rulesToSort { Self.sortRules(&state.namespaces[k].rules) }
+        rulesToSort.removeAll()
+    }
+
+    static func sortRules(_ rules: inout [Rule]) {
+        // per family: the positions of the family's rules, refilled in sorted order
+        for f in [IPAddress.Family.v4, .v6] {
+            let at = rules.indices.filter { rules[$0].family == f }
+            let sorted = at.map { rules[$0] }.enumerated().sorted { a, b in
+                a.element.priority != b.element.priority ? a.element.priority < b.element.priority : a.offset < b.offset
+            }
+            for (slot, r) in zip(at, sorted) { rules[slot] = r.element }
+        }
     }
 
     /// Applies every line of a change file (blank lines and `#` comments ignored).
     public mutating func apply(script: String) throws(EditError) {
-        for (n, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character: split on it too (a CRLF file is read as lines, not as one).
+        for (n, raw) in script.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = String(raw)
             if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
             line = line.trimmingCharacters(in: " \t\r")
@@ -39,38 +72,55 @@ public struct SnapshotEditor {
         func fail(_ m: String) -> EditError { EditError(line: 0, command: command, message: m) }
         if case .netnsAdd(let name) = edit { return addNamespace(name) }
         let nsn = edit.netns
-        guard let k = snapshot.namespaces.firstIndex(where: { $0.id == nsn || $0.names.contains(nsn) }) else {
+        guard let k = state.namespaces.firstIndex(where: { $0.id == nsn || $0.names.contains(nsn) }) else {
             throw fail(edit.isSysctl ? "no namespace for sysctl" : "no namespace \"\(nsn)\" in the snapshot")
         }
-        var ns = snapshot.namespaces[k]
+        // The namespace is moved out of the snapshot while it is edited, not copied: a copy
+        // would copy its rules and routes on the first change (copy-on-write), once per
+        // command, which made a script of 20,000 rules quadratic.
+        // Edits that read the rules' order see them sorted.
         switch edit {
-        case .netnsAdd: return
-        case .sysctl(_, let name, let value): ns.settings.set(name, value)
-        case .addressAdd(_, let d, let a, let l, let np): try addressAdd(&ns, device: d, address: a, prefixLength: l, noPrefixRoute: np, fail)
-        case .addressDel(_, let d, let a, _): try addressDel(&ns, device: d, address: a, fail)
-        case .routeAdd(_, let r, let replace): try routeAdd(&ns, r, replace: replace, fail)
-        case .routeDel(_, let r): try routeDel(&ns, r, fail)
-        case .ruleAdd(_, let r): try ruleAdd(&ns, r, fail)
-        case .ruleDel(_, let r): try ruleDel(&ns, r, fail)
-        case .vrfAdd(_, let name, let t): try vrfAdd(&ns, name: name, table: t, fail)
-        case .linkSet(_, let d, let change):
-            if let move = try linkSet(&ns, device: d, change, fail) {
-                snapshot.namespaces[k] = ns
-                try moveLink(move.link, from: k, to: move.target, fail)
-                return
-            }
+        case .ruleDel, .vrfAdd:
+            if rulesToSort.contains(k) { Self.sortRules(&state.namespaces[k].rules); rulesToSort.remove(k) }
+            lowestPriority[k] = nil
+        default: break
         }
-        snapshot.namespaces[k] = ns
+        var ns = NamespaceSnapshot(id: "")
+        swap(&ns, &state.namespaces[k])
+        var move: Move?
+        do {
+            switch edit {
+            case .netnsAdd: break
+            case .sysctl(_, let name, let value): ns.settings.set(name, value)
+            case .addressAdd(_, let d, let a, let l, let np): try addressAdd(&ns, device: d, address: a, prefixLength: l, noPrefixRoute: np, fail)
+            case .addressDel(_, let d, let a, _): try addressDel(&ns, device: d, address: a, fail)
+            case .routeAdd(_, let r, let replace): try routeAdd(&ns, r, replace: replace, fail)
+            case .routeDel(_, let r): try routeDel(&ns, r, fail)
+            case .ruleAdd(_, let r):
+                var low = lowestPriority[k] ?? [:]
+                try ruleAdd(&ns, r, lowest: &low, fail)
+                lowestPriority[k] = low
+                rulesToSort.insert(k)
+            case .ruleDel(_, let r): try ruleDel(&ns, r, fail)
+            case .vrfAdd(_, let name, let t): try vrfAdd(&ns, name: name, table: t, fail)
+            case .linkSet(_, let d, let change): move = try linkSet(&ns, device: d, change, fail)
+            }
+        } catch {
+            swap(&ns, &state.namespaces[k])
+            throw error
+        }
+        swap(&ns, &state.namespaces[k])
+        if let move { try moveLink(move.link, from: k, to: move.target, fail) }
     }
 
     // MARK: namespaces and sysctls
 
     mutating func addNamespace(_ name: String) {
-        guard snapshot.namespace(name) == nil else { return }
+        guard state.namespace(name) == nil else { return }
         var ns = NamespaceSnapshot(id: name, names: [name], inode: 0, foundBy: [Discovery(kind: .named, path: "/run/netns/\(name)")])
         ns.links = [Link(index: 1, name: "lo", flags: LinkFlags.loopback, operstate: "DOWN", mtu: 65536, linkType: 772)]
         ns.rules = Self.defaultRules()
-        snapshot.namespaces.append(ns)
+        state.namespaces.append(ns)
     }
 
     static func defaultRules() -> [Rule] {
@@ -201,7 +251,8 @@ public struct SnapshotEditor {
 
     /// The rule an `ip rule add` of `spec` makes (lookup main without an action; without a
     /// priority, fib_default_rule_pref: one below the first rule with a non-zero priority).
-    func rule(_ ns: NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec) -> Rule {
+    /// `lowest`: that priority by family where known (it is kept up to date by `ruleAdd`).
+    func rule(_ ns: NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, lowest: inout [IPAddress.Family: UInt32]) -> Rule {
         var r = Rule(family: spec.family, priority: 0, table: Table.main)
         if spec.not { r.flags |= RuleFlags.invert }
         r.src = spec.from; r.dst = spec.to; r.iif = spec.iif; r.oif = spec.oif
@@ -217,19 +268,27 @@ public struct SnapshotEditor {
         case .goto(let t): r.action = RuleAction.goto; r.gotoTarget = t; r.table = 0
         case .l3mdev: r.l3mdev = true; r.table = 0
         }
+        if lowest[r.family] == nil {
+            lowest[r.family] = ns.rules.lazy.filter { $0.family == r.family && $0.priority > 0 }.map(\.priority).min() ?? 0
+        }
         if let p = spec.priority { r.priority = p }
-        else if let first = ns.rules.filter({ $0.family == r.family && $0.priority > 0 }).map(\.priority).min(), first > 1 {
+        else if let first = lowest[r.family], first > 1 {
             r.priority = first - 1
         }
         return r
     }
 
-    mutating func ruleAdd(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, _ fail: (String) -> EditError) throws(EditError) {
-        let r = rule(ns, spec)
-        // Rules are kept in priority order; equal priorities keep insertion order.
-        let at = ns.rules.firstIndex { $0.family == r.family && $0.priority > r.priority }
-            ?? (ns.rules.lastIndex { $0.family == r.family }.map { $0 + 1 } ?? ns.rules.count)
-        ns.rules.insert(r, at: at)
+    /// Appends the rule (`sortAddedRules` puts it in place).
+    mutating func ruleAdd(_ ns: inout NamespaceSnapshot, _ spec: SnapshotEdit.RuleSpec, lowest: inout [IPAddress.Family: UInt32],
+                          _ fail: (String) -> EditError) throws(EditError) {
+        let r = rule(ns, spec, lowest: &lowest)
+        // fib_nl2rule: "Backward jumps are prohibited to avoid endless loops" (the target is
+        // compared with the rule's own priority, the default one when none is given).
+        if r.action == RuleAction.goto, let t = r.gotoTarget, t <= r.priority {
+            throw fail("Error: Backward goto not supported (goto \(t) from priority \(r.priority): a goto must name a later priority).")
+        }
+        ns.rules.append(r)
+        if r.priority > 0, let low = lowest[r.family], low == 0 || r.priority < low { lowest[r.family] = r.priority }
     }
 
     /// `ip rule del`: the first rule of the family that matches what the command gives.
@@ -328,30 +387,30 @@ public struct SnapshotEditor {
 
     /// `ip link set DEV netns NS`: the device leaves with no addresses and no routes, down.
     mutating func moveLink(_ index: Int32, from k: Int, to target: String, _ fail: (String) -> EditError) throws(EditError) {
-        if snapshot.namespace(target) == nil { addNamespace(target) }
-        guard let t = snapshot.namespaces.firstIndex(where: { $0.id == target || $0.names.contains(target) }) else { throw fail("no namespace \(target)") }
-        var src = snapshot.namespaces[k]
+        if state.namespace(target) == nil { addNamespace(target) }
+        guard let t = state.namespaces.firstIndex(where: { $0.id == target || $0.names.contains(target) }) else { throw fail("no namespace \(target)") }
+        var src = state.namespaces[k]
         guard var l = src.link(index: index) else { throw fail("device vanished") }
         src.links.removeAll { $0.index == index }
         src.addresses.removeAll { $0.index == index }
         flushRoutes(&src, via: index)
-        snapshot.namespaces[k] = src
-        var dst = snapshot.namespaces[t]
+        state.namespaces[k] = src
+        var dst = state.namespaces[t]
         let oldIndex = l.index
         l.index = (dst.links.map(\.index).max() ?? 0) + 1
         // The veth peer now points at the device in its new namespace.
-        for n in snapshot.namespaces.indices {
-            for j in snapshot.namespaces[n].links.indices where snapshot.namespaces[n].links[j].peerNetns == src.id
-                && snapshot.namespaces[n].links[j].link == oldIndex && l.peerNetns == snapshot.namespaces[n].id {
-                snapshot.namespaces[n].links[j].peerNetns = dst.id
-                snapshot.namespaces[n].links[j].link = l.index
+        for n in state.namespaces.indices {
+            for j in state.namespaces[n].links.indices where state.namespaces[n].links[j].peerNetns == src.id
+                && state.namespaces[n].links[j].link == oldIndex && l.peerNetns == state.namespaces[n].id {
+                state.namespaces[n].links[j].peerNetns = dst.id
+                state.namespaces[n].links[j].link = l.index
             }
         }
         l.flags &= ~(LinkFlags.up | LinkFlags.lowerUp)
         l.operstate = "DOWN"
         l.master = nil; l.slaveKind = nil; l.linkNetnsid = nil
         dst.links.append(l)
-        snapshot.namespaces[t] = dst
+        state.namespaces[t] = dst
     }
 }
 

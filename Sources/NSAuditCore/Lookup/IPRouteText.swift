@@ -158,14 +158,14 @@ public enum IPRouteText {
             for p in c {
                 o.write(" [")
                 if let g = p.gateway { o.write("via "); o.write(g); o.write(32) }
-                o.write("dev "); o.write(utf8: p.dev); o.write(" weight "); o.write(decimal: p.weight)
+                o.write("dev "); o.write(utf8: p.dev.terminalEscaped); o.write(" weight "); o.write(decimal: p.weight)
                 if let e = p.error { o.write(" error "); o.write(utf8: e.rawValue) }
                 o.write(UInt8(ascii: "]"))
             }
             o.write(32)
         } else {
             appendGateway(m.gateway, routeFamily: m.family, &o)
-            if let d = m.dev { o.write("dev "); o.write(utf8: d); o.write(32) }
+            if let d = m.dev { o.write("dev "); o.write(utf8: d.terminalEscaped); o.write(32) }
         }
         if m.table != 0 && m.table != Table.main { o.write("table "); o.write(utf8: names.table(m.table)); o.write(32) }
         if !cloned {
@@ -199,7 +199,7 @@ public enum IPRouteText {
             for h in hops {
                 o.write(sl); o.write("\tnexthop ")
                 appendGateway(h.gateway, routeFamily: m.family, &o)
-                o.write("dev "); o.write(utf8: h.dev); o.write(" weight "); o.write(decimal: h.weight); o.write(32)
+                o.write("dev "); o.write(utf8: h.dev.terminalEscaped); o.write(" weight "); o.write(decimal: h.weight); o.write(32)
                 appendFlags(h.flags, &o)
             }
         }

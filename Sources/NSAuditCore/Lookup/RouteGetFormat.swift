@@ -297,7 +297,8 @@ public enum RouteGetBatch {
                     // the common line: a destination alone, rendered from the decision
                     var isError = false
                     if model.appendDestinationOnly4(v4, line: line, json: json, names: options.names, out: &out, err: &err, isError: &isError) {
-                        if json || !isError { out.write(10) } else { c.kernelErrors += 1; err.write(10) }
+                        if isError { c.kernelErrors += 1 }
+                        if json || !isError { out.write(10) } else { err.write(10) }
                         emitFull()
                         continue
                     }
@@ -354,6 +355,7 @@ public enum RouteGetBatch {
         let hash = RouteGetFormat.dependsOnHash(r)
         if hash { c.hashDependent += 1 }
         if json {
+            if RouteGetFormat.kernelError(r) != nil { c.kernelErrors += 1 }
             RouteGetFormat.appendJSON(r, model: model, names: options.names, to: &out); out.append(10)
             return
         }

@@ -118,9 +118,12 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible, Comparable 
         self.length = UInt8(len)
     }
 
+    /// The mask of a `len`-bit prefix of a `width`-bit address; total: a length below 0 is
+    /// 0, one above `width` is `width` (a prefix length read from outside never traps here).
     public static func mask(_ len: Int, _ width: Int) -> UInt128 {
-        if len == 0 { return 0 }
+        if len <= 0 { return 0 }
         let ones: UInt128 = width == 32 ? 0xffff_ffff : UInt128.max
+        if len >= width { return ones }
         return (ones << UInt128(width - len)) & ones
     }
 
@@ -159,10 +162,9 @@ extension IPPrefix: Codable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         let s = try c.decode(String.self)
-        guard let p = IPPrefix(s) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an IP prefix: \(s)")
+        do throws(IPPrefixError) { self = try IPPrefix(validating: s) } catch {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an IP prefix: \(error)")
         }
-        self = p
     }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -358,5 +360,48 @@ extension IPPrefix {
         let n = address.writeText(to: p)
         p[n] = UInt8(ascii: "/")
         return n + 1 + Digits.decimal(UInt64(length), to: p + n + 1)
+    }
+}
+
+/// Why text is not an IP prefix, saying what was expected (`IPPrefix(validating:)`): the
+/// message of every reader of outside prefix text (snapshot files, `--apply`, `--flows`).
+public enum IPPrefixError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case noAddress(String)
+    case noLength(String)
+    case badLength(String)
+    case tooLong(String, length: Int, family: IPAddress.Family)
+    case badAddress(String)
+
+    public var description: String {
+        let form = "expected ADDRESS/LENGTH or ADDRESS, e.g. 10.0.0.0/8"
+        switch self {
+        case .empty: return "an empty prefix (\(form))"
+        case .noAddress(let t): return "\"\(t.terminalEscaped)\" has no address before the slash (\(form))"
+        case .noLength(let t): return "\"\(t.terminalEscaped)\" has no length after the slash (\(form))"
+        case .badLength(let t): return "\"\(t.terminalEscaped)\" has a length that is not 1 to 3 decimal digits (\(form))"
+        case .tooLong(let t, let n, let f):
+            return "\"\(t.terminalEscaped)\": prefix length \(n) is longer than an \(f) address (at most \(f.bitWidth))"
+        case .badAddress(let t): return "\"\(t.terminalEscaped)\" is not an IP address or prefix (\(form))"
+        }
+    }
+}
+
+extension IPPrefix {
+    /// `IPPrefix(text)`, or the reason it is not one (`diagnose`).
+    public init(validating text: String) throws(IPPrefixError) {
+        if let p = IPPrefix(text) { self = p; return }
+        throw IPPrefix.diagnose(text)
+    }
+
+    public static func diagnose(_ text: String) -> IPPrefixError {
+        if text.isEmpty { return .empty }
+        guard let slash = text.lastIndex(of: "/") else { return .badAddress(text) }
+        let addr = text[..<slash], len = text[text.index(after: slash)...]
+        if addr.isEmpty { return .noAddress(text) }
+        guard let a = IPAddress(String(addr)) else { return .badAddress(text) }
+        if len.isEmpty { return .noLength(text) }
+        guard len.count <= 3, len.utf8.allSatisfy({ $0 &- 48 < 10 }), let n = Int(len) else { return .badLength(text) }
+        return n > a.family.bitWidth ? .tooLong(text, length: n, family: a.family) : .badLength(text)
     }
 }

@@ -567,8 +567,9 @@ struct SnapshotDecoder {
         let s = try stringSpan()
         if !s.escaped, let pr = IPPrefix.parse(bytes(s)) { return pr }
         let text = try makeString(s)
-        guard let pr = IPPrefix(text) else { throw Failure.field(path: [], detail: "not an IP prefix: \(text)") }
-        return pr
+        do throws(IPPrefixError) { return try IPPrefix(validating: text) } catch {
+            throw Failure.field(path: [], detail: "not an IP prefix: \(error)")
+        }
     }
 
     /// Consumes `null` if it is next.

@@ -31,13 +31,19 @@ public enum SnapshotReader {
     /// its path. Valid JSON the fast reader does not handle itself (see `SnapshotDecoder`)
     /// goes to `decodeWithFoundation`.
     public static func decode(_ data: Data, name: String) throws -> Snapshot {
-        try decode(data, name: name, fallback: true)
+        try checked(try decode(data, name: name, fallback: true), name: name)
+    }
+
+    /// `snapshot` if it passes `Snapshot.validationProblem`, else `.invalid` naming the field.
+    static func checked(_ snapshot: Snapshot, name: String) throws -> Snapshot {
+        if let (path, detail) = snapshot.validationProblem() { throw SnapshotError.invalid(name, detail: "at \(path): \(detail)") }
+        return snapshot
     }
 
     /// `decode` without the `JSONDecoder` fallback (for tests: proves the fast reader handled
     /// a file). Valid JSON it does not handle throws `.invalid` with "fast reader does not handle".
     @_spi(Testing) public static func decodeWithoutFallback(_ data: Data, name: String) throws -> Snapshot {
-        try decode(data, name: name, fallback: false)
+        try checked(try decode(data, name: name, fallback: false), name: name)
     }
 
     static func decode(_ data: Data, name: String, fallback: Bool) throws -> Snapshot {
@@ -104,7 +110,7 @@ public enum SnapshotReader {
         }
         guard schema == Snapshot.schemaVersion else { throw SnapshotError.wrongSchema(name, found: schema) }
         do {
-            return try dec.decode(Snapshot.self, from: data)
+            return try checked(try dec.decode(Snapshot.self, from: data), name: name)
         } catch let e as DecodingError {
             throw classify(e, data: data, name: name)
         }

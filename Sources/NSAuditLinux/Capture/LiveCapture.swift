@@ -2,6 +2,7 @@ import CPcap
 import Glibc
 import NSAuditCore
 import Synchronization
+import SystemPackage
 
 /// What to capture and for how long.
 public struct LiveCaptureOptions: Sendable {
@@ -150,7 +151,7 @@ public enum LiveCapture {
         var warnings: [String] = []
         var sessions: [CaptureSession] = []
         for c in chosen {
-            let fd = open(c.path, O_RDONLY | O_CLOEXEC)
+            let fd = c.open()
             let s = CaptureSession(netns: c.id, path: c.path, fd: fd, options: options)
             if fd < 0 { s.error = SystemCallError("open", subject: c.path).description }
             sessions.append(s)
@@ -168,7 +169,7 @@ public enum LiveCapture {
             }, raw)
             if r == 0 { threads.append(t) } else {
                 Unmanaged<CaptureSession>.fromOpaque(raw).release()
-                s.error = "pthread_create: \(String(cString: strerror(r)))"
+                s.error = SystemCallError("pthread_create", errno: Errno(rawValue: r)).description
                 s.ready.store(true, ordering: .releasing)
             }
         }
@@ -369,7 +370,7 @@ final class CaptureSession: @unchecked Sendable {
             let wait = Int32(min(100, max(1, (deadline - now) * 1000)))
             let pr = poll(&pfd, 1, wait)
             if pr < 0 && errno != EINTR {
-                self.error = "poll: \(String(cString: strerror(errno)))"; reason = "error"; break
+                self.error = SystemCallError("poll").description; reason = "error"; break
             }
             let remaining = Int32(clamping: options.maxPackets - packets)
             let n = pcap_dispatch(p, remaining > 0 ? remaining : 1, callback, me)

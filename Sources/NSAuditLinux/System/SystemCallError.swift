@@ -1,3 +1,4 @@
+import CNetlink
 import Glibc
 import SystemPackage
 
@@ -23,21 +24,12 @@ extension Errno {
     /// The errno the last failed call left on this thread.
     public static var lastCall: Errno { Errno(rawValue: Glibc.errno) }
 
-    /// The symbolic name (ENOENT, EPERM, ...) for the errnos nsaudit reports; `E<number>`
-    /// for others. swift-system gives the text (strerror) but not the name.
+    /// The symbolic name (ENOENT, EROFS, ...), glibc's (strerrorname_np) for every errno it
+    /// knows; `errno <number>` for one it does not. swift-system gives the text (strerror)
+    /// but not the name. Every errno nsaudit shows goes through here (SystemCallError).
     public var symbolicName: String {
-        switch rawValue {
-        case Glibc.EPERM: "EPERM"; case Glibc.ENOENT: "ENOENT"; case Glibc.ESRCH: "ESRCH"; case Glibc.EINTR: "EINTR"
-        case Glibc.EIO: "EIO"; case Glibc.EBADF: "EBADF"; case Glibc.EAGAIN: "EAGAIN"; case Glibc.ENOMEM: "ENOMEM"
-        case Glibc.EACCES: "EACCES"; case Glibc.EBUSY: "EBUSY"; case Glibc.EEXIST: "EEXIST"; case Glibc.EXDEV: "EXDEV"
-        case Glibc.ENODEV: "ENODEV"; case Glibc.ENOTDIR: "ENOTDIR"; case Glibc.EISDIR: "EISDIR"; case Glibc.EINVAL: "EINVAL"
-        case Glibc.EMFILE: "EMFILE"; case Glibc.ENFILE: "ENFILE"; case Glibc.ENOSPC: "ENOSPC"; case Glibc.EROFS: "EROFS"
-        case Glibc.EPIPE: "EPIPE"; case Glibc.ERANGE: "ERANGE"; case Glibc.EPROTO: "EPROTO"
-        case Glibc.ENETDOWN: "ENETDOWN"; case Glibc.ENETUNREACH: "ENETUNREACH"; case Glibc.EHOSTUNREACH: "EHOSTUNREACH"
-        case Glibc.EOPNOTSUPP: "EOPNOTSUPP"; case Glibc.EAFNOSUPPORT: "EAFNOSUPPORT"; case Glibc.ENOBUFS: "ENOBUFS"
-        case Glibc.EPROTONOSUPPORT: "EPROTONOSUPPORT"
-        default: "E\(rawValue)"
-        }
+        guard let p = cnl_errno_name(rawValue) else { return "errno \(rawValue)" }
+        return String(cString: p)
     }
 }
 

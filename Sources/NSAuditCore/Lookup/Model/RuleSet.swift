@@ -22,8 +22,15 @@ struct RuleSet: Sendable {
             var rs = ns.rules.enumerated().filter { $0.element.family == fam }
             rs.sort { $0.element.priority != $1.element.priority ? $0.element.priority < $1.element.priority : $0.offset < $1.offset }
             var out = rs.map { FIBRule($0.element, devices: devices) }
+            // A goto resolves to the first rule of its target priority. The kernel refuses a
+            // goto that does not point forward (fib_nl2rule: target <= pref is "Backward goto
+            // not supported"), so its target is always a later rule; a snapshot holding such a
+            // rule anyway (a file is outside input) gets it unresolved, as a goto whose target
+            // is missing: lookups continue with the next rule, and every goto jumps forward, so
+            // a lookup visits each rule at most once.
             for i in out.indices where out[i].action == RuleAction.goto {
-                if let t = out[i].gotoTarget, let j = out.firstIndex(where: { $0.priority == t }) { out[i].gotoIndex = j }
+                if let t = out[i].gotoTarget, t > out[i].priority,
+                   let j = out[(i + 1)...].firstIndex(where: { $0.priority == t }) { out[i].gotoIndex = j }
             }
             return out
         }
