@@ -229,6 +229,7 @@ struct SnapshotDecoder {
         var linkType: UInt16?, group: UInt32?
         var kind: String?, slaveKind: String?, carrier: Bool?, mac: String?, master: Int32?
         var vrfTable: UInt32?, link: Int32?, linkNetnsid: Int32?, peerNetns: String?
+        var parentBus: String?, parentDev: String?
         var o = ObjectCursor()
         while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
@@ -249,6 +250,8 @@ struct SnapshotDecoder {
                 case .linkNetnsid: linkNetnsid = try d.optionalInteger()
                 case .peerNetns: peerNetns = try d.optionalString()
                 case .group: group = try d.integer()
+                case .parentBus: parentBus = try d.optionalString()
+                case .parentDev: parentDev = try d.optionalString()
                 }
             }
         }
@@ -258,6 +261,7 @@ struct SnapshotDecoder {
         l.group = try required(group, K.group)
         l.kind = kind; l.slaveKind = slaveKind; l.carrier = carrier; l.mac = mac; l.master = master
         l.vrfTable = vrfTable; l.link = link; l.linkNetnsid = linkNetnsid; l.peerNetns = peerNetns
+        l.parentBus = parentBus; l.parentDev = parentDev
         return l
     }
 

@@ -160,6 +160,8 @@ public struct SnapshotWriter {
         if let x = l.linkNetnsid { w.key(K.linkNetnsid); w.int(x) }
         if let x = l.peerNetns { w.key(K.peerNetns); w.string(x) }
         w.key(K.group); w.int(l.group)
+        if let x = l.parentBus { w.key(K.parentBus); w.string(x) }
+        if let x = l.parentDev { w.key(K.parentDev); w.string(x) }
         w.endObject()
     }
 

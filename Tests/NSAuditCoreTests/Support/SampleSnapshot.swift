@@ -13,6 +13,7 @@ enum SampleSnapshot {
         var l = Link(index: 2, name: "eth0", flags: LinkFlags.up | LinkFlags.lowerUp | LinkFlags.broadcast, operstate: "UP", mtu: 1500, linkType: 1)
         l.kind = "veth"; l.slaveKind = "vrf"; l.carrier = true; l.mac = "02:00:00:00:00:01"; l.master = 3
         l.link = 9; l.linkNetnsid = 0; l.peerNetns = "root"; l.group = 7
+        l.parentBus = "pci"; l.parentDev = "0000:00:12.0"
         var v = Link(index: 3, name: "mgmt", flags: LinkFlags.up, operstate: "UP", mtu: 65575, linkType: 1)
         v.kind = "vrf"; v.vrfTable = 10
         ns.links = [Link(index: 1, name: "lo", flags: LinkFlags.loopback, operstate: "DOWN", mtu: 65536, linkType: 772), l, v]
