@@ -18,6 +18,10 @@ let package = Package(
     products: [
         .executable(name: "nsaudit", targets: ["nsaudit"]),
         .executable(name: "nsaudit-bench", targets: ["nsaudit-bench"]),
+        // The modules, for the fuzz targets' own package (Fuzz/Package.swift), which depends
+        // on this one by path so that `swift build` and `swift test` here never compile them.
+        .library(name: "NSAuditCore", targets: ["NSAuditCore"]),
+        .library(name: "NSAuditLinux", targets: ["NSAuditLinux"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -24,7 +24,8 @@ public struct NSAudit: ParsableCommand {
         with one line on standard error saying what and how to fix it.
         """,
         version: NSAuditInfo.versionLine,
-        subcommands: [SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self, DiffCommand.self]
+        subcommands: [SnapshotCommand.self, RouteGetCommand.self, TraceCommand.self, ReportCommand.self, CaptureCommand.self,
+                      DiffCommand.self]
     )
 
     public init() {}

@@ -12,7 +12,8 @@ struct ReportCommand: ParsableCommand {
         the whole client source space into ranges and predicts, with its model of the kernel's \
         FIB, whether the reply leaves through that interface (symmetric), through another \
         (asymmetric-reply), is dropped by rp_filter, has no route back, or is spread by \
-        multipath. It also checks declared flows (--flows), ARP flux, duplicate addresses, \
+        multipath. It also checks declared flows end to end through the host's namespaces \
+        (--flows), ARP flux, duplicate addresses, \
         rule priority collisions and rp_filter surprises, and proposes fixes it has verified \
         on a copy of the snapshot. On the live host the kernel is asked (RTM_GETROUTE) \
         each finding's representative flows and, for every audited address and ingress, \
@@ -25,12 +26,19 @@ struct ReportCommand: ParsableCommand {
         the snapshot is taken, --pcap FILE --pcap-netns NAME reads a saved capture (the same \
         options as `nsaudit capture`). A finding the packets contradict says so.
 
+        Night after night: --baseline FILE compares with the previous report (findings new, \
+        unchanged or updated, first_seen kept, the gone ones listed as resolved) and then \
+        --fail-on counts only new and updated findings (--fail-on-all: all of them); \
+        --accept FILE marks findings an operator accepted, which never fail the run until \
+        their expiry date. Finding ids stay the same as long as the problem does.
+
         Outputs: every -o FORMAT:PATH gets the same audit in its format; `-o PATH` (once) \
         and standard output take --format. Each file is written to a temporary file first \
         and renamed when every output has been written, so a failed run changes none.
 
         Exit status: 0 no finding at or above --fail-on; 1 findings at or above it; 2 the \
-        audit could not run (a usage error, bad snapshot, unknown namespace, no permission).
+        audit could not run (a usage error, bad snapshot, baseline or accept file, unknown \
+        namespace, no permission).
 
         Examples:
           nsaudit report --format text
@@ -42,6 +50,7 @@ struct ReportCommand: ParsableCommand {
           nsaudit report --snapshot host.json --apply planned-change.ip
           nsaudit report --netns server --confirm 10s
           nsaudit report --snapshot host.json --pcap server.pcap --pcap-netns server
+          nsaudit report --baseline last.json --accept accepted.yaml -o last.json
         """
     )
 
@@ -50,7 +59,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("netns"), help: ArgumentHelp("Only this namespace (repeatable).", valueName: "NAME"))
     var netns: [String] = []
 
-    @Option(help: ArgumentHelp("YAML file of declared flows that must be symmetric.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("YAML file of declared flows: each is traced end to end (as `nsaudit trace` does) and must be accepted with a reply that retraces it.", valueName: "FILE"))
     var flows: String?
 
     @Option(help: ArgumentHelp("Apply these `ip` commands to the snapshot before the audit (a planned change).", valueName: "FILE"))
@@ -61,8 +70,20 @@ struct ReportCommand: ParsableCommand {
     /// The format of standard output and of an untyped `-o PATH`.
     var format: ReportFormat { output.format }
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found).", valueName: "LEVEL"))
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 1 when a finding has this severity or higher (never: exit 0 whatever is found). With --baseline only new and updated findings count; accepted ones never do.", valueName: "LEVEL"))
     var failOn: FailOn = FailOn(.warning)
+
+    @Flag(name: .customLong("fail-on-all"), help: "With --baseline: --fail-on counts every finding, unchanged ones too (accepted ones still never count).")
+    var failOnAll = false
+
+    @Option(help: ArgumentHelp("A previous report (JSON) to compare with: each finding is marked new, unchanged or updated and keeps first_seen; the baseline's findings that are gone are listed as resolved. A missing FILE is a first night (every finding new). FILE may be the -o output: it is read before anything is written.", valueName: "FILE"))
+    var baseline: String?
+
+    @Option(help: ArgumentHelp("YAML list of accepted findings (by id, or by netns/kind/address/ingress), each with a reason and an optional expires: YYYY-MM-DD. They stay in the report, marked accepted, and never fail the run until they expire.", valueName: "FILE"))
+    var accept: String?
+
+    @Flag(help: "Text format: list every finding in full, info ones too, with every verified fix (-v does too).")
+    var all = false
 
     @Flag(name: .customLong("any-ingress"), help: "Consider requests arriving on every interface, not only on the address's own.")
     var anyIngress = false
@@ -99,6 +120,10 @@ struct ReportCommand: ParsableCommand {
         // Every destination is opened before the audit: a bad directory fails in a moment.
         let files = try output.open(destinations)
         let progress = verbosity.progress
+        // Read before any work and before any output is written: the baseline may be the
+        // file this run replaces.
+        let previous = try loadBaseline()
+        let acceptRules = try loadAcceptList()
         // A live run without the permission says so first (before the lock it could not take either).
         if source.file == nil { try LiveAccess.check() }
         // Live runs (cron) are kept apart; a run of a snapshot file reads nothing shared.
@@ -188,9 +213,13 @@ struct ReportCommand: ParsableCommand {
         report.observedFlows = confirmations
         report.kernel = ReportKernel(snap.kernelFacts)
         report.durationSeconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
+        if let baseline { Baseline.apply(previous, path: baseline, to: &report) }
+        if !acceptRules.isEmpty {
+            AcceptList.apply(acceptRules, to: &report.findings, today: String(report.generatedAt.prefix(10)))
+        }
         report.recomputeSummary()
 
-        try output.write(report, to: destinations, files: files)
+        try output.write(report, to: destinations, files: files, all: all || verbosity.verbose)
         if timing {
             marks.append(("output", Date()))
             var parts: [String] = []
@@ -200,6 +229,33 @@ struct ReportCommand: ParsableCommand {
             parts.append("total=" + String(format: "%.3f", marks[marks.count - 1].1.timeIntervalSince(started)))
             note("timing \(parts.joined(separator: " ")) findings=\(report.findings.count)")
         }
-        if failOn.fails(on: report.findings.map(\.severity).max()) { throw CLIFailure.findings }
+        if failOn.fails(on: report.worstCounted(all: failOnAll)) { throw CLIFailure.findings }
+    }
+
+    /// The --baseline report; nil when there is none (no option, no file yet, or a report of
+    /// an older schema), said on standard error.
+    func loadBaseline() throws -> Report? {
+        guard let path = baseline else { return nil }
+        guard FileManager.default.fileExists(atPath: path) else {
+            note("no baseline at \(path): every finding is new")
+            return nil
+        }
+        let bytes = try CLIFailure.wrap { try readWholeFile(path) }
+        do {
+            switch try Baseline.decode(Data(bytes), name: path) {
+            case .report(let r): return r
+            case .olderSchema(let schema):
+                note("baseline \(path) is a \(schema) report, whose finding ids \(Report.schemaVersion) does not share: every finding is new")
+                return nil
+            }
+        } catch {
+            throw CLIFailure("\(error)")
+        }
+    }
+
+    func loadAcceptList() throws -> [AcceptRule] {
+        guard let path = accept else { return [] }
+        let text = try CLIFailure.wrap { String(decoding: try readWholeFile(path), as: UTF8.self) }
+        do { return try AcceptList.parse(yaml: text, name: path) } catch { throw CLIFailure("\(error)") }
     }
 }

@@ -92,12 +92,13 @@ public struct ReportOutputOptions: ParsableArguments {
     }
 
     /// Renders `report` into each destination, then makes every file visible under its name:
-    /// nothing is renamed until every output has been written in full.
-    func write(_ report: Report, to destinations: [Destination], files: [OutputFile]) throws {
+    /// nothing is renamed until every output has been written in full. `all`: the text
+    /// lists every finding in full.
+    func write(_ report: Report, to destinations: [Destination], files: [OutputFile], all: Bool = false) throws {
         try CLIFailure.wrap {
             for (d, file) in zip(destinations, files) {
                 let color = d.path == nil && d.format == .text && isatty(STDOUT_FILENO) != 0
-                try file.write(Array(ReportRenderer.render(report, as: d.format, color: color).utf8))
+                try file.write(Array(ReportRenderer.render(report, as: d.format, color: color, all: all).utf8))
             }
             for file in files { try file.commit() }
         }

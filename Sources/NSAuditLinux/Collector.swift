@@ -31,8 +31,9 @@ public enum CollectError: Error, CustomStringConvertible {
 }
 
 /// Snapshots namespaces over rtnetlink: discovery, then one dedicated thread per worker that
-/// enters each namespace in turn (setns), dumps links, addresses, rules, routes, nexthops and
-/// sockets, and reads the routing sysctls; finally peer namespaces of veth links are resolved.
+/// enters each namespace in turn (setns), dumps links, addresses, rules, routes, nexthops,
+/// sockets, neighbours and bridge FDBs, reads the routing sysctls and which netfilter tables
+/// exist; finally peer namespaces of veth links are resolved.
 public enum Collector {
     public static let maxDumpAttempts = 4
 
@@ -99,6 +100,7 @@ public enum Collector {
         let candidates = chosen
         let shared = SharedResults(results)
         let withSockets = options.sockets
+        let nftables = NetfilterProbe.nftablesAvailability()
         let workers = max(1, min(options.workers, total))
         let done = Counter()
         NamespaceThread.runWorkers(workers) { w in
@@ -106,7 +108,7 @@ public enum Collector {
             while i < total {
                 let fd = fdsCopy[i]
                 if fd >= 0 {
-                    collectOne(&shared.results[i], fd: fd, path: paths[i], sockets: withSockets)
+                    collectOne(&shared.results[i], fd: fd, path: paths[i], sockets: withSockets, nftables: nftables)
                     // A failure because the namespace went away meanwhile (deleted mid-dump)
                     // is "vanished", not an error: checked against its name and inode.
                     if shared.results[i].snapshot.status == .error && isGone(candidates[i]) {
@@ -151,7 +153,8 @@ public enum Collector {
     }
 
     /// Dumps one namespace on the current worker thread (after entering it).
-    static func collectOne(_ r: inout NamespaceResult, fd: Int32, path: String, sockets: Bool) {
+    static func collectOne(_ r: inout NamespaceResult, fd: Int32, path: String, sockets: Bool,
+                           nftables: NetfilterProbe.NftablesAvailability = .ask) {
         do {
             try NamespaceThread.enter(fd: fd, path: path)
         } catch let e as SystemCallError {
@@ -205,6 +208,11 @@ public enum Collector {
                 }
                 r.snapshot.sockets = socks
             }
+            // Link-layer state for tracing: not part of the consistent routing dump above
+            // (neighbour entries change with traffic; a trace reads them as hints).
+            r.snapshot.neighbors = try nl.dumpNeighbors().neighbors
+            r.snapshot.fdb = try nl.dumpFDB().entries
+            r.snapshot.netfilter = NetfilterProbe.read(nftables: nftables)
             if r.snapshot.links.contains(where: { $0.linkNetnsid != nil }) { r.socket = nl }
         } catch let e as SystemCallError {
             r.snapshot.status = .error

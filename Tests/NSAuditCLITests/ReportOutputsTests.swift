@@ -69,7 +69,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let status = NSAudit.run(commandLine: ["nsaudit", "report", "--snapshot", Self.broken, "--fail-on", "never",
                                                "--lock", "\(dir)/lock", "-o", "json:\(dir)/r.json",
-                                               "-o", "prometheus:\(dir)/r.prom", "-o", "text:\(dir)/r.txt"])
+                                               "-o", "prometheus:\(dir)/r.prom", "-o", "text:\(dir)/r.txt", "--all"])
         #expect(status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r.json"))) as? [String: Any])
         let findings = try #require(json["findings"] as? [[String: Any]])
@@ -78,10 +78,11 @@ import Testing
         #expect(ids.count == findings.count)
 
         let text = try String(contentsOfFile: "\(dir)/r.txt", encoding: .utf8)
-        let textIDs = text.split(separator: "\n").compactMap { line -> String? in
-            guard let open = line.firstIndex(of: "["), let close = line[open...].firstIndex(of: "]") else { return nil }
-            let id = String(line[line.index(after: open)..<close])
-            return id.contains(":") ? id : nil
+        // Every finding's header line names its id (--all: info ones too).
+        let textIDs = text.split(separator: "\n").flatMap { $0.split(separator: " ") }.compactMap { word -> String? in
+            let p = word.split(separator: ":")
+            guard p.count == 2, FindingKind(rawValue: String(p[0])) != nil, p[1].count == 16 else { return nil }
+            return String(word)
         }
         #expect(textIDs.sorted() == ids.sorted())
 

@@ -51,6 +51,30 @@ import Testing
         }
     }
 
+    /// `init(merging:)` (one pass over a few disjoint or overlapping sets) is the chain of
+    /// `union`s, touching ranges joined.
+    @Test func mergingIsTheUnion() {
+        var g = SeededRandom(11)
+        for _ in 0..<200 {
+            let sets = (0..<(1 + g.next() % 5)).map { _ -> AddressRanges in
+                var r = AddressRanges(family: .v4)
+                var at = UInt128(g.next() % 5000)
+                for _ in 0..<(g.next() % 40) {
+                    let hi = min(at + UInt128(g.next() % 300), 0xffff_ffff)
+                    r.append(at, hi)
+                    at = hi + 1 + UInt128(g.next() % 3 == 0 ? 0 : g.next() % 900)
+                    if at > 0xffff_ffff { break }
+                }
+                return r
+            }
+            let chained = sets.dropFirst().reduce(sets[0]) { $0.union($1) }
+            let merged = AddressRanges(merging: sets, family: .v4)
+            #expect(merged == chained, g.seedNote)
+            check(merged, g.seedNote)
+        }
+        #expect(AddressRanges(merging: [], family: .v6).isEmpty)
+    }
+
     @Test func edgesOfBothFamilies() {
         var all4 = AddressRanges(family: .v4); all4.append(0, 0xffff_ffff)
         #expect(all4.prefixes.map(\.description) == ["0.0.0.0/0"])

@@ -236,7 +236,7 @@ import Testing
         #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || $0.value == 0x7f })
         #expect(text.contains("evil\\x1b]0;owned\\x07\\nERROR fake-row"))
         #expect(!text.split(separator: "\n").contains { $0.hasPrefix("ERROR fake-row") })
-        #expect(text.hasPrefix("nsaudit report — host\\x1b[2J, snapshot"))
+        #expect(text.hasPrefix("nsaudit — host\\x1b[2J at "))
         // JSON: the exact name, in JSON's own escapes.
         let json = ReportRenderer.render(report, as: .json)
         let back = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])

@@ -92,6 +92,39 @@ import Testing
         #expect(fixed.findings.filter { $0.kind == .intentViolated }.isEmpty)
     }
 
+    /// The netns fix with sshd not started in `mgmt`: the declared management flow is
+    /// traced end to end from the right client and finds no listener; the finding names
+    /// where a port-22 listener does run.
+    @Test func managementIntentWithoutSSHInTheManagementNamespace() throws {
+        let yaml = """
+        flows:
+          - name: management ssh
+            netns: nsarec-mgmt
+            clients: [192.168.127.0/24]
+            to: 10.20.30.40
+            protocol: tcp
+            port: 22
+            ingress: ens19
+        """
+        let intents = try FlowIntent.parse(yaml: yaml, name: "flows.yaml")
+        var snap = try Lab.snapshot("mgmt-netns")
+        #expect(Lab.report(snap, source: "t", options: .init(intents: intents)).findings.filter { $0.kind == .intentViolated }.isEmpty)
+        let mgmt = snap.namespaces.firstIndex { $0.id == "nsarec-mgmt" }!
+        snap.namespaces[mgmt].sockets.removeAll { $0.localPort == 22 }
+        // sshd "still runs in the default namespace": here the server's
+        let server = snap.namespaces.firstIndex { $0.id == "nsarec-server" }!
+        var sshd = Socket(protocol: "tcp", family: .v6, state: "LISTEN", local: .zero(.v6), localPort: 22, remote: .zero(.v6), remotePort: 0)
+        sshd.uid = 0
+        snap.namespaces[server].sockets.append(sshd)
+        let r = Lab.report(snap, source: "t", options: .init(intents: intents))
+        let v = r.findings.filter { $0.kind == .intentViolated }
+        #expect(v.count == 1)
+        #expect(v.first?.severity == .error && v.first?.netns == "nsarec-mgmt")
+        #expect(v.first?.summary.contains("no listener") == true)
+        #expect(v.first?.summary.contains("nsarec-server") == true)
+        #expect(v.first?.details?["trace"]?.hasPrefix("nsaudit trace --netns nsarec-right-client") == true)
+    }
+
     @Test func transitIntentThroughTheRouter() throws {
         let yaml = """
         flows:

@@ -19,6 +19,15 @@ import Testing
         #expect(ours.namespaces == golden.namespaces)
     }
 
+    /// The text report of every lab equals its golden text (fixtures/reports/<lab>.txt).
+    @Test(arguments: labs)
+    func textMatchesGolden(_ lab: String) throws {
+        let golden = try String(contentsOf: Repo.file("fixtures/reports/\(lab).txt"), encoding: .utf8)
+        var ours = Lab.report(try Lab.snapshot(lab), source: "fixtures/snapshots/\(lab).json")
+        ours.kernel = ReportKernel(try Lab.snapshot(lab).kernelFacts)
+        #expect(ReportRenderer.text(ours, color: false) == golden)
+    }
+
     @Test(arguments: labs)
     func goldenFollowsTheSchema(_ lab: String) throws {
         let v = try JSONSchemaValidator(schemaFile: Repo.file("schema/report.schema.json"))

@@ -104,6 +104,14 @@ import Testing
         var flow2 = flow
         flow2.sawSYN = true; flow2.sawSYNACK = false; flow2.clientPort = nil; flow2.serverPort = nil; flow2.icmpID = nil
         f.observed = ObservedSummary([flow, flow2])
+        var part = FindingPart(egress: "Eth2", gateway: IPAddress("192.0.2.1"), severity: .warning)
+        part.table = 100; part.rule = 5; part.route = "default"; part.unroutable = "blackhole"
+        part.sources = [IPPrefix("10.0.0.0/8")!]; part.sourcesTotal = 1; part.sourcesTruncated = false
+        part.sourcesExcept = [IPPrefix("192.168.0.0/16")!]
+        f.parts = [part, FindingPart()]
+        f.sourcesExcept = []
+        f.baselineState = .updated; f.firstSeen = "2026-12-01T02:00:00Z"
+        f.accepted = Acceptance(reason: "r\"é", expires: "2027-01-31", expired: true)
         f.assignID()
         var g = f
         g.confirmed = true; g.details = [:]; g.services = []; g.observed = ObservedSummary([])
@@ -113,6 +121,10 @@ import Testing
         r.kernel = ReportKernel(.assumed(release: "6.1.0"))
         r.namespaces[0].errors = ["e1", "e\"2"]
         r.namespaces[0].interfaces.append(ReportInterface(name: "v", state: "UP", addresses: [], vrf: "blue", rpFilter: 2))
+        r.namespaces[0].interfaces[0].lower = ["a", "b"]
+        r.baseline = ReportBaseline(path: "/var/lib/nsaudit/report.json", generatedAt: "2026-12-01T02:00:00Z")
+        r.resolved = [ResolvedFinding(id: "arp-flux:0123456789abcdef", kind: .arpFlux, netns: "n", summary: "s", firstSeen: nil),
+                      ResolvedFinding(id: "x", kind: .ecmpSplit, netns: "", summary: "", firstSeen: "t")]
         r.observedFlows = [
             FlowConfirmation(verdict: .modelMismatch, netns: "n", ingress: "a", observedEgress: ["e"], predictedEgress: ["a", "b"],
                              predictedDrop: nil, detail: "d", flow: flow),

@@ -133,7 +133,10 @@ import Testing
         let findingsOnly = SelfCheck.run(out.findings, samples: [], snapshot: snap, models: out.models, fault: fault,
                                          ask: Self.modelAsKernel(out.models)).filter { $0.kind == .modelMismatch }
         let withFindings = Set(out.findings.filter { Self.returnPathKinds.contains($0.kind) }.map(\.netns))
-        #expect(!Self.audited(out).subtracting(withFindings).isEmpty, "\(lab): every namespace has findings")
+        // (A one-namespace snapshot, such as the physical server's, has no elsewhere.)
+        if Self.audited(out).count > 1 {
+            #expect(!Self.audited(out).subtracting(withFindings).isEmpty, "\(lab): every namespace has findings")
+        }
         #expect(Set(findingsOnly.map(\.netns)).isSubset(of: withFindings))
     }
 

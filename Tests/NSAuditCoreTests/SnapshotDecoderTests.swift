@@ -113,6 +113,23 @@ import Testing
         #expect(s.namespaces[0].routes[1].gateway == nil && s.namespaces[0].routes[1].nexthops == nil)
     }
 
+    /// Snapshots from before neighbours, FDBs and netfilter were recorded read them as nil
+    /// (not recorded), which differs from recorded and empty.
+    @Test func linkLayerStateAbsentNullOrEmpty() throws {
+        let absent = try fast(doc())
+        #expect(absent.namespaces[0].neighbors == nil && absent.namespaces[0].fdb == nil && absent.namespaces[0].netfilter == nil)
+        let nulls = doc().replacingOccurrences(of: #""sockets":[]"#, with: #""sockets":[],"neighbors":null,"fdb":null,"netfilter":null"#)
+        #expect(try fast(nulls) == absent)
+        let empty = doc().replacingOccurrences(of: #""sockets":[]"#, with: #""sockets":[],"neighbors":[],"fdb":[],"netfilter":{"nftables":{"source":"nfnetlink","tables":[]},"iptables_legacy":{"source":"p","unknown":"why"},"ip6tables_legacy":{"source":"p","tables":[]},"arptables_legacy":{"source":"p","tables":[]}}"#)
+        let e = try fast(empty)
+        #expect(e == (try reference(Data(empty.utf8))))
+        #expect(e.namespaces[0].neighbors == [] && e.namespaces[0].fdb == [])
+        let nf = try #require(e.namespaces[0].netfilter)
+        #expect(nf.hasTables == nil, "no table found, one source unknown")
+        #expect(nf.iptablesLegacy.unknown == "why" && nf.iptablesLegacy.tables == nil)
+        #expect(detail(empty.replacingOccurrences(of: #""nftables":{"source":"nfnetlink","tables":[]},"#, with: "")).contains("nftables"))
+    }
+
     @Test func escapes() throws {
         let text = Self.minimal
             .replacingOccurrences(of: #""host":"h""#, with: #""ho\u0073t":"a\"b\\c\/d\be\ff\ng\rh\ti\u00e9\u20ac\ud83d\ude00""#)

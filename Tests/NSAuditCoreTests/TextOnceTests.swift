@@ -179,6 +179,10 @@ import Testing
             e("nexthop", Nexthop.CodingKeys.self, [.dev]),
             e("group_member", NexthopGroupMember.CodingKeys.self),
             e("socket", Socket.CodingKeys.self, [.boundDev]),
+            e("neighbor", Neighbor.CodingKeys.self, [.dev, .stateNames, .flagNames]),
+            e("fdb_entry", FDBEntry.CodingKeys.self, [.dev, .masterDev, .stateNames, .flagNames]),
+            e("netfilter", NetfilterState.CodingKeys.self),
+            e("netfilter_tables", NetfilterTables.CodingKeys.self),
         ]
     }()
 
@@ -211,7 +215,10 @@ import Testing
         let kindOf = ["namespaces": "namespace", "found_by": "discovery", "links": "link", "addresses": "address",
                       "rules": "rule", "sport": "port_range", "dport": "port_range", "uidrange": "port_range",
                       "routes": "route", "nexthops": "nexthop", "group": "group_member", "sockets": "socket",
-                      "kernel_facts": "kernel_facts", "metadata": "metadata"]
+                      "kernel_facts": "kernel_facts", "metadata": "metadata", "neighbors": "neighbor",
+                      "fdb": "fdb_entry", "netfilter": "netfilter", "nftables": "netfilter_tables",
+                      "iptables_legacy": "netfilter_tables", "ip6tables_legacy": "netfilter_tables",
+                      "arptables_legacy": "netfilter_tables"]
         let maps: Set<String> = ["nsids", "sysctls", "metrics"]
         func visit(_ node: Any, kind: String) {
             if let d = node as? [String: Any] {

@@ -318,7 +318,9 @@ struct CollectorDifferentialTests {
         let a = try lab.add("a")
         try Live.sh("ip -n \(a) addr add 127.0.0.1/8 dev lo 2>/dev/null || true")
         // A listener inside the namespace, bound to the loopback device.
-        try Live.sh("ip netns exec \(a) python3 -c 'import socket,time,os\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,25,b\"lo\");s.bind((\"127.0.0.1\",2222));s.listen();os.fork() or (time.sleep(20))' >/dev/null 2>&1 & sleep 0.5")
+        try Live.sh("ip netns exec \(a) python3 -c 'import socket,time,os\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,25,b\"lo\");s.bind((\"127.0.0.1\",2222));s.listen();os.fork() or (time.sleep(20))' >/dev/null 2>&1 &")
+        // Wait for the listener (python starts slowly on a loaded machine), at most 10 s.
+        try Live.sh("for i in $(seq 100); do ip netns exec \(a) ss -Hltn 'sport = :2222' | grep -q 2222 && exit 0; sleep 0.1; done; exit 1")
         defer { _ = try? Live.sh("ip netns pids \(a) | xargs -r kill") }
         let snap = try Collector.collect(CollectOptions(netns: [a]))
         let ns = try #require(snap.namespaces.first)

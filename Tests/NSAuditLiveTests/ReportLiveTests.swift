@@ -8,7 +8,7 @@ import Testing
 /// self-check), and requires the findings of the recorded fixture.
 @Suite(.enabled(if: Live.isRoot, Live.skipReason), .serialized)
 struct ReportLiveTests {
-    static let labs = ["mgmt-broken", "mgmt-rpfilter", "mgmt-rpfilter-vlan", "mgmt-netns", "mgmt-srcroute", "router-mgmt", "docker-host", "router-ecmp"]
+    static let labs = ["mgmt-broken", "mgmt-rpfilter", "mgmt-rpfilter-vlan", "mgmt-netns", "mgmt-srcroute", "mgmt-storage", "router-mgmt", "docker-host", "router-ecmp"]
 
     struct Key: Hashable, CustomStringConvertible {
         var role, kind, address, ingress, egress, severity: String
@@ -45,7 +45,7 @@ struct ReportLiveTests {
         for n in built.namespaces { args += ["--netns", n] }
         let (rc, out, _) = try Binary.run(args)
         #expect(rc == 1)
-        #expect(out.contains("asymmetric-reply") && out.contains("10.99.0.40") && out.contains("ens18 via 10.20.30.1"))
+        #expect(out.contains("asymmetric-reply") && out.contains("10.99.0.40") && out.replacingOccurrences(of: "\n  ", with: " ").contains("through ens18, not ens19: directly for 10.20.30.0/24, via 10.20.30.1 for the rest"))
     }
 
     /// report --confirm: capture while real traffic flows between the lab's namespaces (the

@@ -1,4 +1,4 @@
-// Minimal shim: exposes the kernel's rtnetlink / sock_diag definitions to Swift and wraps
+// Minimal shim: exposes the kernel's rtnetlink / sock_diag / nfnetlink definitions to Swift and wraps
 // their function-like macros as inline functions. No logic lives here.
 #ifndef NSAUDIT_CNETLINK_H
 #define NSAUDIT_CNETLINK_H
@@ -18,6 +18,8 @@
 #include <linux/veth.h>
 #include <linux/lwtunnel.h>
 #include <linux/if_arp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 
 /// glibc's strerrorname_np (needs _GNU_SOURCE, which the Glibc module does not set): the
 /// errno's symbolic name (ENOENT), or NULL for a number glibc does not know.

@@ -161,6 +161,34 @@ public struct AddressRanges: Sendable, Equatable {
         for r in spans { merge(r) }
     }
 
+    /// The union of a few sets, merged in one pass (each step takes the lowest next range of
+    /// any set): linear in their ranges, where a chain of `union`s is linear per set.
+    public init(merging sets: [AddressRanges], family: IPAddress.Family) {
+        self.init(family: family)
+        let sets = sets.filter { $0.family == family && !$0.ranges.isEmpty }
+        if sets.count == 1 { self = sets[0]; return }
+        // All ranges side by side, each set's a slice [next[k], end[k]) (no per-range
+        // retain of the sets' arrays in the loop).
+        let flat = sets.flatMap(\.ranges)
+        var next: [Int] = [], end: [Int] = []
+        var at = 0
+        for x in sets { next.append(at); at += x.ranges.count; end.append(at) }
+        ranges.reserveCapacity(flat.count)
+        flat.withUnsafeBufferPointer { buf in
+            while true {
+                var best = -1
+                var bestStart: UInt128 = 0
+                for k in 0..<next.count where next[k] < end[k] {
+                    let start = buf[next[k]].0
+                    if best < 0 || start < bestStart { best = k; bestStart = start }
+                }
+                if best < 0 { break }
+                merge(buf[next[best]])
+                next[best] += 1
+            }
+        }
+    }
+
     /// An IPv4 prefix as (start, end) packed in one integer.
     static func packedV4(_ p: IPPrefix) -> UInt64 { UInt64(p.address.bits) << 32 | UInt64(p.last.bits) }
 

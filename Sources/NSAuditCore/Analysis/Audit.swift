@@ -78,6 +78,15 @@ public struct Audit: Sendable {
             if let nsResults { results[chosen[i].id] = nsResults }
         }
         findings += FlowIntent.unmatched(options.intents, in: snapshot)
+        // Declared flows to local addresses, end to end through the host's namespaces (the
+        // chosen ones: their models are built; a trace builds the others it enters).
+        if options.intents.contains(where: { $0.transit != true }) {
+            let context = TraceContext(snapshot, models: models)
+            let ids = Set(chosen.map(\.id))
+            findings += FlowIntent.checkEndToEnd(options.intents, context: context).filter { f in
+                ids.contains(f.netns) || chosen.contains { $0.names.first == f.netns }
+            }
+        }
         var out = Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
         out.results = results
         return out
@@ -118,8 +127,9 @@ public struct Audit: Sendable {
             results = analysis.run()
             model = m
         }
+        let farSides = Dictionary(ns.links.map { ($0.name, snapshot.farSide(of: $0, in: ns)) }, uniquingKeysWith: { a, _ in a })
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
-                                       maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks)
+                                       maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks, farSides: farSides)
         nsFindings += Misconfiguration.check(ns, netns: entry.name)
         // What Remediator.audit gives for the namespace as it is: the same analysis,
         // findings and checks (flow intents are not part of it).
@@ -151,8 +161,15 @@ public struct Audit: Sendable {
         ns.links.map { l in
             let addrs = ns.addresses.filter { $0.index == l.index }.map { "\($0.local)/\($0.prefixlen)" }
             let vrf = l.master.flatMap { ns.link(index: $0) }.flatMap { $0.isVRF ? $0.name : nil }
-            return ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
-                                   rpFilter: ns.settings.recordedRPFilter(l.name))
+            let far = snapshot.farSide(of: l, in: ns)
+            var lower = ns.links.filter { $0.master == l.index && !l.isVRF }.map(\.name)
+            if let x = l.link, l.kind != "veth", l.linkNetnsid == nil, let under = ns.link(index: x) { lower.append(under.name) }
+            var i = ReportInterface(name: l.name, state: l.operstate, addresses: addrs, vrf: vrf,
+                                    rpFilter: ns.settings.recordedRPFilter(l.name))
+            i.kind = l.kind ?? (l.isHardware ? "hardware" : nil)
+            i.lower = lower.isEmpty ? nil : lower
+            i.farSide = ReportFarSide(state: far.state, detail: far.detail)
+            return i
         }
     }
 
@@ -161,57 +178,109 @@ public struct Audit: Sendable {
     /// callers that only compare identities and severities (remediation checks).
     static func findings(_ ns: NamespaceSnapshot, _ netns: String, _ results: [ReturnPathAnalysis.Result],
                          routerFacing: Set<String>, describe: Bool = true, maxSources: Int = .max,
-                         gatewayLinks known: Set<Int32>? = nil) -> [Finding] {
+                         gatewayLinks known: Set<Int32>? = nil, farSides: [String: FarSide] = [:]) -> [Finding] {
         let gatewayLinks = known ?? (results.isEmpty ? [] : RouteFacts(ns.routes).gatewayLinks)
-        // The findings of one (address, ingress) result.
+        // The findings of one (address, ingress) result: one per kind, its routes as parts.
         @Sendable func describeResult(_ r: ReturnPathAnalysis.Result) -> [Finding] {
             var out: [Finding] = []
             let a = r.address.local
             let services = Self.services(ns, r.address)
+            // The sources that reach the address on this ingress at all (the universe of
+            // "every source except ...").
+            // Short forms are looked for only where the result's sets are small (a full
+            // table's are listed as they are: the search would cost more than the audit).
+            let shortForms = r.byVerdict.reduce(r.symmetric.ranges.count) { $0 + $1.1.ranges.count } <= SourceSet.exceptSearchLimit
+            var reachableSet: AddressRanges?
+            func reachable() -> AddressRanges {
+                if let x = reachableSet { return x }
+                let x = AddressRanges(merging: [r.symmetric] + r.byVerdict.compactMap { v, ranges in
+                    if case .requestRejected = v { return nil }
+                    return ranges
+                }, family: r.address.family)
+                reachableSet = x
+                return x
+            }
+            func sev(_ route: ReturnPathAnalysis.RouteKind) -> Severity {
+                severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+            }
+            // The verdicts by finding kind, in the order they first appear.
+            var kinds: [FindingKind] = []
+            var byKind: [FindingKind: [(FindingPart, AddressRanges, String?, SourceSet)]] = [:]
             for (verdict, ranges) in r.byVerdict {
-                var f: Finding
-                let sources = describe ? ranges.prefixes(limit: maxSources) : []
-                let count = describe ? (sources.count < maxSources ? sources.count : ranges.prefixCount) : 0
-                let sample = sources.prefix(3).map(\.description).joined(separator: ", ") + (count > 3 ? " and \(count - 3) more" : "")
+                var p = FindingPart()
+                let kind: FindingKind
+                var error: String?
                 switch verdict {
                 case .symmetric, .notApplicable, .requestRejected:
                     continue
                 case .asymmetric(let egress, let gw, let table, let rule, let route):
-                    f = Finding(kind: .asymmetricReply, severity: .warning, netns: netns,
-                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) get their replies through \(egress)\(gw.map { " via \($0)" } ?? "") (\(where_(table, rule))), not \(r.ingress).")
-                    f.egress = egress; f.gateway = gw; f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
-                case .rpFilterDrop(let error, let rule, let reverse):
-                    let all = ns.settings.ipv4.all.rpFilter ?? 0
-                    let dev = ns.settings.ipv4.devices[r.ingress]?.rpFilter ?? 0
-                    let eff = max(all, dev)
-                    f = Finding(kind: .rpFilterDrop, severity: .warning, netns: netns,
-                                summary: "Requests to \(a) arriving on \(r.ingress) from \(sample) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(r.ingress)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(r.ingress).")
-                    f.rule = rule
-                    f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
-                                 "rp_filter.effective": String(eff), "kernel_error": error]
-                    f.severity = severity(ns, r, services: services, route: reverse, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    kind = .asymmetricReply
+                    p.egress = egress; p.gateway = gw; p.table = table; p.rule = rule; p.route = route.rawValue
+                    p.severity = sev(route)
+                case .rpFilterDrop(let e, let rule, let reverse):
+                    kind = .rpFilterDrop
+                    p.rule = rule; p.route = reverse.rawValue; error = e
+                    p.severity = sev(reverse)
                 case .unroutable(let type, let table, let rule):
-                    f = Finding(kind: .replyUnroutable, severity: .warning, netns: netns,
-                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) have no usable route back (\(type), \(where_(table, rule))).")
-                    f.table = table; f.rule = rule
-                    f.details = ["route": type]
+                    kind = .replyUnroutable
+                    p.table = table; p.rule = rule; p.unroutable = type
                     // A configured drop (blackhole, unreachable, prohibit) on a link clients
                     // are expected on matters; "no route at all" means nothing sends them here.
                     let explicit = ["blackhole", "unreachable", "prohibit"].contains(type)
-                    f.severity = severity(ns, r, services: services, route: explicit ? .default : .specific, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    p.severity = sev(explicit ? .default : .specific)
                 case .ecmpSplit(let egress, let table, let rule, let route):
-                    f = Finding(kind: .ecmpSplit, severity: .warning, netns: netns,
-                                summary: "Replies from \(a) to clients \(sample) arriving on \(r.ingress) are spread over \(egress.joined(separator: ", ")) by multipath (\(where_(table, rule))); the kernel's hash decides per flow.")
-                    f.egress = egress.joined(separator: ","); f.table = table; f.rule = rule
-                    f.severity = severity(ns, r, services: services, route: route, routerFacing: routerFacing, gatewayLinks: gatewayLinks)
+                    kind = .ecmpSplit
+                    p.egress = egress.joined(separator: ","); p.table = table; p.rule = rule; p.route = route.rawValue
+                    p.severity = sev(route)
+                }
+                let set = describe ? SourceSet(ranges, reachable: shortForms ? reachable : nil, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                if describe {
+                    p.sources = set.blocks; p.sourcesTotal = set.total
+                    p.sourcesTruncated = set.total > set.blocks.count; p.sourcesExcept = set.except
+                }
+                if byKind[kind] == nil { kinds.append(kind) }
+                byKind[kind, default: []].append((p, ranges, error, set))
+            }
+            for kind in kinds {
+                // The worst part first, then by route.
+                let group = byKind[kind]!.sorted { x, y in
+                    if x.0.severity != y.0.severity { return x.0.severity > y.0.severity }
+                    return (x.0.egress ?? "", x.0.gateway?.description ?? "", x.0.unroutable ?? "", x.0.route ?? "")
+                        < (y.0.egress ?? "", y.0.gateway?.description ?? "", y.0.unroutable ?? "", y.0.route ?? "")
+                }
+                let parts = group.map(\.0)
+                let ranges = AddressRanges(merging: group.map(\.1), family: r.address.family)
+                let set = describe ? SourceSet(ranges, reachable: shortForms ? reachable : nil, limit: maxSources) : SourceSet(blocks: [], total: 0, except: nil)
+                var f = Finding(kind: kind, severity: parts.map(\.severity).max()!, netns: netns,
+                                summary: summary(kind, a, r.ingress, set, parts, group.map(\.3), ns: ns))
+                f.parts = parts
+                let egresses = Set(parts.flatMap { ($0.egress ?? "").split(separator: ",").map(String.init) }).sorted()
+                if !egresses.isEmpty { f.egress = egresses.joined(separator: ",") }
+                let gateways = Set(parts.compactMap(\.gateway))
+                if gateways.count == 1 { f.gateway = gateways.first }
+                if Set(parts.map(\.table)).count == 1 { f.table = parts[0].table }
+                if Set(parts.map(\.rule)).count == 1 { f.rule = parts[0].rule }
+                if kind == .rpFilterDrop {
+                    let all = ns.settings.ipv4.all.rpFilter ?? 0
+                    let dev = ns.settings.ipv4.devices[r.ingress]?.rpFilter ?? 0
+                    f.details = ["rp_filter.all": String(all), "rp_filter.\(r.ingress)": String(dev),
+                                 "rp_filter.effective": String(max(all, dev)),
+                                 "kernel_error": Set(group.compactMap(\.2)).sorted().joined(separator: ",")]
+                }
+                if kind == .replyUnroutable {
+                    f.details = ["route": Set(parts.compactMap(\.unroutable)).sorted().joined(separator: ",")]
+                }
+                // What lies behind the ingress decided the severity: say it.
+                if let far = farSides[r.ingress] {
+                    f.details = (f.details ?? [:]).merging(["ingress_far_side": "\(far.state.rawValue): \(far.detail)"]) { a, _ in a }
                 }
                 f.localAddress = a
                 f.ingress = r.ingress
-                f.sources = sources
+                f.sources = set.blocks
                 if describe {
-                    f.sourcesTotal = count
-                    f.sourcesTruncated = count > sources.count
+                    f.sourcesTotal = set.total
+                    f.sourcesTruncated = set.total > set.blocks.count
+                    f.sourcesExcept = set.except
                     f.sourceRanges = ranges
                 }
                 if !services.isEmpty { f.services = services }
@@ -237,6 +306,44 @@ public struct Audit: Sendable {
         return lists.flatMap { $0 }
     }
 
+    /// The sentence that says a return-path finding: its sources the short way, and each
+    /// part's route when there are several.
+    static func summary(_ kind: FindingKind, _ a: IPAddress, _ ing: String, _ set: SourceSet, _ parts: [FindingPart],
+                        _ partSets: [SourceSet], ns: NamespaceSnapshot) -> String {
+        let from = set.phrase()
+        let places = Set(parts.map { where_($0.table, $0.rule) })
+        let place = places.count == 1 ? " (\(places.first!))" : ""
+        // Each part with its sources, the one longest to say last as "for the rest".
+        func each(_ describe: (FindingPart) -> String) -> String {
+            let phrases = partSets.map { $0.phrase(shown: 2) }
+            let rest = phrases.indices.max { phrases[$0].count < phrases[$1].count } ?? 0
+            let order = phrases.indices.filter { $0 != rest } + [rest]
+            return order.map { i in
+                let p = parts[i]
+                let whom = parts.count == 1 ? "" : i == rest ? " for the rest" : " for \(phrases[i])"
+                return describe(p) + whom + (places.count > 1 ? " (\(where_(p.table, p.rule)))" : "")
+            }.joined(separator: ", ")
+        }
+        switch kind {
+        case .asymmetricReply:
+            let egresses = Set(parts.compactMap(\.egress)).sorted()
+            let routes = each { p in
+                (egresses.count > 1 ? "through \(p.egress ?? "?") " : "") + (p.gateway.map { "via \($0)" } ?? "directly")
+            }
+            return "Requests to \(a) arriving on \(ing) from \(from) get their replies through \(egresses.joined(separator: ", ")), not \(ing): \(routes)\(place)."
+        case .rpFilterDrop:
+            let all = ns.settings.ipv4.all.rpFilter ?? 0
+            let dev = ns.settings.ipv4.devices[ing]?.rpFilter ?? 0
+            let eff = max(all, dev)
+            return "Requests to \(a) arriving on \(ing) from \(from) are dropped by \(eff == 1 ? "strict" : "loose") reverse-path filtering (rp_filter all=\(all), \(ing)=\(dev)): the route back to them does not \(eff == 1 ? "leave through" : "exist for") \(ing)."
+        case .replyUnroutable:
+            return "Requests to \(a) arriving on \(ing) from \(from) get no reply, there is no usable route back: \(each { $0.unroutable ?? "no route" })\(place)."
+        default:
+            let egresses = Set(parts.flatMap { ($0.egress ?? "").split(separator: ",").map(String.init) }).sorted()
+            return "Requests to \(a) arriving on \(ing) from \(from) get their replies spread over \(egresses.joined(separator: ", ")) by multipath\(place); the kernel's hash decides per flow."
+        }
+    }
+
     static func where_(_ table: UInt32?, _ rule: UInt32?) -> String {
         var parts: [String] = []
         if let t = table { parts.append("table \(Table.name(t))") }
@@ -249,9 +356,7 @@ public struct Audit: Sendable {
     static func services(_ ns: NamespaceSnapshot, _ a: Address) -> [String] {
         let vrf = ns.link(index: a.index)?.master
         var out: Set<String> = []
-        for s in ns.sockets where s.family == a.family || (s.family == .v6 && a.family == .v4 && s.local.isZero) {
-            let listening = s.protocol == "tcp" ? s.state == "LISTEN" : s.state == "UNCONN"
-            guard listening, s.local == a.local || s.local.isZero else { continue }
+        for s in ns.sockets where s.isListening && s.takes(a.local) {
             if let b = s.boundIf, b != a.index, b != vrf { continue }
             out.insert("\(s.protocol)/\(s.localPort)")
         }
@@ -263,8 +368,9 @@ public struct Audit: Sendable {
 
     /// warning when the clients are ones this namespace knows only through a default route
     /// (so they may well sit behind the ingress) and clients from beyond the ingress's subnet
-    /// are expected there (a router sits on the ingress link, or some route uses a gateway
-    /// through it); info otherwise: clients whose network is connected to or specifically
+    /// are expected there (`Snapshot.routerFacingInterfaces`: the snapshot cannot see what is
+    /// behind the ingress — hardware, a tunnel, a veth into a namespace not collected — or
+    /// sees a router on its link; or some route uses a gateway through it); info otherwise: clients whose network is connected to or specifically
     /// routed through another interface could only arrive on the ingress spoofed or
     /// misrouted. Socket or intent evidence raises a finding to error.
     static func severity(_ ns: NamespaceSnapshot, _ r: ReturnPathAnalysis.Result, services: [String],
@@ -273,23 +379,4 @@ public struct Audit: Sendable {
         return gatewayLinks.contains(ing.index) || routerFacing.contains(ing.name) ? .warning : .info
     }
 
-}
-
-extension Snapshot {
-    /// Interfaces of `ns` whose veth peer is in a forwarding namespace of this snapshot with
-    /// an address on the same subnet: a router sits on that link, so clients from beyond the
-    /// subnet are expected to arrive through it.
-    public func routerFacingInterfaces(_ ns: NamespaceSnapshot) -> Set<String> {
-        var out: Set<String> = []
-        for l in ns.links {
-            guard let peerID = l.peerNetns, let peerIndex = l.link, let peer = namespace(peerID),
-                  let pl = peer.link(index: peerIndex) else { continue }
-            let forwarding = (peer.settings.ipForward ?? 0) == 1 || (peer.settings.ipv6.all.forwarding ?? 0) == 1
-            guard forwarding else { continue }
-            let mine = ns.addresses.filter { $0.index == l.index }.map(\.prefix)
-            let theirs = peer.addresses.filter { $0.index == pl.index }
-            if theirs.contains(where: { t in mine.contains { $0.contains(t.local) } }) { out.insert(l.name) }
-        }
-        return out
-    }
 }

@@ -3,12 +3,11 @@
 /// what it predicts was seen on the wire, and every disagreement becomes a `model-mismatch`
 /// finding (nsaudit is wrong there, which the report must show prominently).
 public enum CaptureEvidence {
-    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
     /// Updates `findings` in place and returns the per-flow verdicts for `observed_flows`.
     public static func apply(_ flows: [ObservedFlow], snapshot: Snapshot, to findings: inout [Finding]) -> [FlowConfirmation] {
         let verdicts = CaptureConfirmation.confirm(flows, snapshot: snapshot)
-        for i in findings.indices where returnPathKinds.contains(findings[i].kind) {
+        for i in findings.indices where FindingKind.returnPath.contains(findings[i].kind) {
             let f = findings[i]
             guard let ing = f.ingress, let a = f.localAddress else { continue }
             let nsID = snapshot.namespace(f.netns)?.id ?? f.netns

@@ -100,47 +100,47 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         return out
     }
 
-    /// intent-violated findings for the flows that apply to `ns`.
+    /// intent-violated findings for the transit flows that apply to `ns` (checked on the
+    /// namespace's own model: the request forwarded from ingress to egress, the reply back).
     public static func check(_ intents: [FlowIntent], ns: NamespaceSnapshot, netns: String, model: RoutingModel) -> [Finding] {
+        intents.filter { $0.transit == true && $0.applies(to: ns) && ($0.netns != nil || ns.link(named: $0.ingress) != nil) }
+            .compactMap { intent in intent.checkTransit(ns, model).map { intent.finding($0, netns: netns) } }
+    }
+
+    /// intent-violated findings for the flows to a local address, checked end to end with
+    /// the trace engine (`Trace`): from each client namespace of the host behind the
+    /// intent's ingress (one holding a client address), or, when the clients are outside
+    /// the host, as arriving on the ingress from representatives of each client prefix. A
+    /// flow is violated unless it is accepted in the intent's namespace, having come in on
+    /// the ingress, and its reply retraces it.
+    public static func checkEndToEnd(_ intents: [FlowIntent], context: TraceContext) -> [Finding] {
         var out: [Finding] = []
-        // One analysis for the namespace, one result per (address, ingress): many flows
-        // share them (a flows file may declare hundreds of thousands).
-        var analysis: ReturnPathAnalysis?
-        var results: [LocalKey: ReturnPathAnalysis.Result] = [:]
-        let linkNames = Set(ns.links.map(\.name))
-        for intent in intents where intent.applies(to: ns) {
-            // A flow without a namespace applies only where its ingress exists.
-            if intent.netns == nil && !linkNames.contains(intent.ingress) { continue }
-            let found: Problem?
-            if intent.transit == true {
-                found = intent.checkTransit(ns, model)
-            } else {
-                found = intent.checkLocal(ns) { addr, ing in
-                    let key = LocalKey(address: addr.local, ingress: ing.index)
-                    if let r = results[key] { return r }
-                    if analysis == nil { analysis = ReturnPathAnalysis(ns, model: model) }
-                    let r = analysis!.analyze(addr, ingress: ing)
-                    results[key] = r
-                    return r
+        for intent in intents where intent.transit != true {
+            for ns in context.snapshot.namespaces where ns.status == .ok && intent.applies(to: ns) {
+                if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
+                if let p = intent.checkLocal(ns, context) {
+                    out.append(intent.finding(p, netns: ns.names.first ?? ns.id))
                 }
-            }
-            if let problem = found {
-                var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
-                                summary: "Declared flow \"\(intent.name)\" is violated: \(problem.summary)")
-                f.evidence = ["intent", "model"]
-                f.localAddress = intent.transit == true ? nil : IPPrefix(intent.to)?.address
-                f.ingress = intent.ingress
-                f.egress = problem.egress
-                f.gateway = problem.gateway
-                f.table = problem.table
-                f.rule = problem.rule
-                f.sources = problem.sources
-                f.details = ["intent": intent.name, "key": intent.name]
-                f.assignID()
-                out.append(f)
             }
         }
         return out
+    }
+
+    func finding(_ problem: Problem, netns: String) -> Finding {
+        var f = Finding(kind: .intentViolated, severity: .error, netns: netns,
+                        summary: "Declared flow \"\(name)\" is violated: \(problem.summary)")
+        f.evidence = ["intent", "model"]
+        f.localAddress = transit == true ? nil : IPPrefix(to)?.address
+        f.ingress = ingress
+        f.egress = problem.egress
+        f.gateway = problem.gateway
+        f.table = problem.table
+        f.rule = problem.rule
+        f.sources = problem.sources
+        f.details = ["intent": name, "key": name]
+        if let t = problem.trace { f.details?["trace"] = t }
+        f.assignID()
+        return f
     }
 
     struct Problem {
@@ -150,51 +150,122 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         var gateway: IPAddress?
         var table: UInt32?
         var rule: UInt32?
+        /// The `nsaudit trace` command that shows it.
+        var trace: String?
     }
 
-    struct LocalKey: Hashable { var address: IPAddress; var ingress: Int32 }
+    /// Source port of the traced flows: one from the kernel's default ephemeral range.
+    static let clientPort: UInt16 = 40000
 
-    /// `analyze` gives the analysis of an (address, ingress) of `ns`.
-    func checkLocal(_ ns: NamespaceSnapshot, analyze: (Address, Link) -> ReturnPathAnalysis.Result) -> Problem? {
+    func checkLocal(_ ns: NamespaceSnapshot, _ context: TraceContext) -> Problem? {
         let to = IPPrefix(self.to)!.address
-        guard let addr = ns.addresses.first(where: { $0.local == to }) else {
+        guard ns.addresses.contains(where: { $0.local == to }) else {
             return Problem(summary: "\(to) is not an address of this namespace.")
         }
         guard let ing = ns.link(named: ingress) else {
             return Problem(summary: "interface \(ingress) does not exist in this namespace.")
         }
-        let result = analyze(addr, ing)
-        var bad: [IPPrefix] = []
-        var first: (ReturnPathAnalysis.Verdict, [IPPrefix])?
-        for (verdict, ranges) in result.byVerdict {
-            var hit: [IPPrefix] = []
-            for c in clients { hit += ranges.intersecting(IPPrefix(c)!).prefixes }
-            if !hit.isEmpty {
-                bad += hit
-                if first == nil { first = (verdict, hit) }
+        let prefixes = clients.compactMap(IPPrefix.init)
+        let proto = self.protocol.flatMap { IPProto.parse($0) } ?? 0
+        var flowText = "\(to)"
+        if proto != 0 { flowText += " ipproto \(IPProto.name(proto))" }
+        if proto == IPProto.tcp || proto == IPProto.udp { flowText += " sport \(Self.clientPort) dport \(port ?? 0)" }
+        // Clients inside the host: namespaces behind the ingress holding a client address.
+        let behind = Self.namespacesBehind(ns, ing, context)
+        var starts: [(netns: String, src: IPAddress, prefix: IPPrefix, iif: String?)] = []
+        for i in behind {
+            let n = context.snapshot.namespaces[i]
+            for a in n.addresses where a.family == to.family {
+                if let p = prefixes.first(where: { $0.contains(a.local) }) { starts.append((n.id, a.local, p, nil)) }
             }
         }
-        guard let (verdict, hit) = first else { return nil }
-        var p = Problem(summary: "", sources: bad)
-        let who = "clients \(hit.prefix(3).map(\.description).joined(separator: ", "))"
-        switch verdict {
-        case .asymmetric(let e, let gw, let t, let r, _):
-            p.summary = "\(who) reach \(to) on \(ingress) but the replies leave through \(e)\(gw.map { " via \($0)" } ?? "")."
-            p.egress = e; p.gateway = gw; p.table = t; p.rule = r
-        case .rpFilterDrop:
-            p.summary = "requests from \(who) arriving on \(ingress) are dropped by reverse-path filtering."
-        case .unroutable(let type, let t, let r):
-            p.summary = "replies to \(who) have no route back (\(type))."
-            p.table = t; p.rule = r
-        case .ecmpSplit(let e, let t, let r, _):
-            p.summary = "replies to \(who) are spread over \(e.joined(separator: ", "))."
-            p.egress = e.joined(separator: ","); p.table = t; p.rule = r
-        case .requestRejected(let e):
-            p.summary = "requests from \(who) arriving on \(ingress) are rejected (\(e))."
-        case .symmetric, .notApplicable:
-            return nil
+        let outside = starts.isEmpty
+        if outside {
+            for p in prefixes { for c in Self.representatives(p) { starts.append((ns.id, c, p, ingress)) } }
         }
+        var bad: [IPPrefix] = []
+        var first: Problem? = nil
+        for s in starts {
+            let args = "\(flowText) from \(s.src)" + (s.iif.map { " iif \($0)" } ?? "")
+            let trace: TraceResult
+            do { trace = try Trace.run(try TraceFlow.parse(netns: s.netns, arguments: args), in: context) } catch {
+                if first == nil { first = Problem(summary: "the flow from \(s.src) cannot be traced: \(error)") }
+                bad.append(s.prefix)
+                continue
+            }
+            guard let problem = judge(trace, ns: ns, outside: outside) else { continue }
+            bad.append(s.prefix)
+            if first == nil {
+                first = problem
+                first!.trace = "nsaudit trace --netns \(s.netns) \(args)"
+            }
+        }
+        guard var p = first else { return nil }
+        var seen: Set<IPPrefix> = []
+        p.sources = bad.filter { seen.insert($0).inserted }
         return p
+    }
+
+    /// What is wrong with one traced flow of the intent, or nil.
+    func judge(_ t: TraceResult, ns: NamespaceSnapshot, outside: Bool) -> Problem? {
+        let who = "\(t.flow.protocolName) from \(t.source?.description ?? "?")\(t.flow.iif == nil ? " in \(t.flow.netns)" : "")"
+        for b in t.branches {
+            let f = b.forward
+            guard f.disposition == .accepted else {
+                return Problem(summary: "\(who) \(TraceRenderer.phrase(f.disposition)) in \(f.endNetns ?? "?"): \(f.detail).",
+                               table: f.hops.last?.table, rule: f.hops.last?.rule)
+            }
+            let last = f.hops.last
+            if last?.netns != ns.id || (last?.inInterface != ingress && last?.inPort != ingress) {
+                return Problem(summary: "\(who) is accepted in \(last?.netns ?? "?") on \(last?.inInterface ?? "-"), not in \(ns.id) on \(ingress).")
+            }
+            if outside {
+                // the far side of the ingress is not the clients': judge the reply where it
+                // leaves this namespace
+                guard let r = b.reverse.first, let h = r.hops.first else { continue }
+                if h.outInterface != ingress || h.netns != ns.id {
+                    return Problem(summary: "\(who) is accepted on \(ingress) but the reply leaves through \(h.outInterface ?? "nothing")\(h.gateway.map { " via \($0)" } ?? "") (\(Trace.decisionText(h))).",
+                                   egress: h.outInterface, gateway: h.gateway, table: h.table, rule: h.rule)
+                }
+                continue
+            }
+            if !b.symmetric {
+                let d = b.divergence
+                let r = b.reverse.first { $0.disposition != .delivered } ?? b.reverse.first
+                let end = r.map { " and \(TraceRenderer.phrase($0.disposition)) in \($0.endNetns ?? "?")" } ?? ""
+                let h = d.flatMap { d in b.reverse.first?.hops.indices.contains(d.hop) == true ? b.reverse.first?.hops[d.hop] : nil }
+                return Problem(summary: "\(who) is accepted, but the reply \(d.map { "diverges at \($0.netns): \($0.why)" } ?? "does not come back the same way")\(end).",
+                               egress: d?.out, gateway: h?.gateway, table: d?.table, rule: d?.rule)
+            }
+        }
+        return nil
+    }
+
+    /// Namespaces reached from the far side of `ingress` through links (veth peers, bridge
+    /// ports) without passing through `ns` itself: where the intent's clients sit on this host.
+    static func namespacesBehind(_ ns: NamespaceSnapshot, _ ingress: Link, _ context: TraceContext) -> [Int] {
+        guard let me = context.namespaceIndex(ns.id) else { return [] }
+        var starts: [Int] = []
+        if let far = context.vethPeer(me, ingress) { starts.append(far.ns) }
+        if ingress.kind == "bridge" { for p in context.bridgePorts(me, ingress) { if let far = context.vethPeer(me, p) { starts.append(far.ns) } } }
+        var seen: Set<Int> = [me]
+        var queue = starts.filter { seen.insert($0).inserted }
+        var out: [Int] = []
+        while let i = queue.popLast() {
+            out.append(i)
+            for l in context.snapshot.namespaces[i].links {
+                if let far = context.vethPeer(i, l), seen.insert(far.ns).inserted { queue.append(far.ns) }
+            }
+        }
+        return out.sorted()
+    }
+
+    /// Both ends and the middle of a client prefix (usable unicast sources only).
+    static func representatives(_ p: IPPrefix) -> [IPAddress] {
+        let lo = p.address.bits, hi = p.last.bits
+        let mid = lo + (hi - lo) / 2
+        return Array(Set([lo, mid, hi])).sorted().map { IPAddress(family: p.family, bits: $0) }
+            .filter { !$0.isZeronet && !$0.isMulticast && !$0.isLoopback && !$0.isLimitedBroadcast }
     }
 
     func checkTransit(_ ns: NamespaceSnapshot, _ model: RoutingModel) -> Problem? {
@@ -202,12 +273,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         guard ns.link(named: ingress) != nil else { return Problem(summary: "interface \(ingress) does not exist in this namespace.") }
         let proto = self.protocol.flatMap { IPProto.parse($0) } ?? 0
         // Representatives: both ends and the middle of each client and destination prefix.
-        func reps(_ p: IPPrefix) -> [IPAddress] {
-            let lo = p.address.bits, hi = p.last.bits
-            let mid = lo + (hi - lo) / 2
-            return Array(Set([lo, mid, hi])).sorted().map { IPAddress(family: p.family, bits: $0) }
-                .filter { !$0.isZeronet && !$0.isMulticast && !$0.isLoopback && !$0.isLimitedBroadcast }
-        }
+        let reps = Self.representatives
         for c in clients.compactMap(IPPrefix.init) {
             for client in reps(c) {
                 for d in reps(dst) {

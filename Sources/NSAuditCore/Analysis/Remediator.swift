@@ -36,7 +36,6 @@ struct Remediator {
         init(before: Set<String>? = nil) { self.before = before }
     }
 
-    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
     func proposals(for f: Finding) -> [Remediation] {
         candidates(for: f).compactMap { verify($0.0, fixing: f, movesTo: $0.1) }
@@ -198,7 +197,7 @@ struct Remediator {
         if after.contains(where: { $0.id == f.id }) { return nil }
         let netns = ns.names.first ?? ns.id
         // The same address must not turn up with another return-path problem.
-        if after.contains(where: { $0.localAddress == f.localAddress && $0.netns == netns && Self.returnPathKinds.contains($0.kind) && $0.severity >= .warning }) { return nil }
+        if after.contains(where: { $0.localAddress == f.localAddress && $0.netns == netns && FindingKind.returnPath.contains($0.kind) && $0.severity >= .warning }) { return nil }
         if after.contains(where: { !before.contains($0.id) && $0.severity >= .warning }) { return nil }
         if let target = movesTo {
             let moved: [Finding]
@@ -206,7 +205,7 @@ struct Remediator {
                 moved = audit(target, in: edited)
                 memo?.moved[commandsKey] = moved
             }
-            if moved.contains(where: { Self.returnPathKinds.contains($0.kind) && $0.localAddress == f.localAddress }) { return nil }
+            if moved.contains(where: { FindingKind.returnPath.contains($0.kind) && $0.localAddress == f.localAddress }) { return nil }
         }
         var ok = r
         ok.verified = true

@@ -1,6 +1,6 @@
 /// The audit report (`nsaudit report`): JSON shape documented in schema/report.schema.json.
 public struct Report: Codable, Sendable, Equatable {
-    public static let schemaVersion = "nsaudit.report/v1"
+    public static let schemaVersion = "nsaudit.report/v2"
 
     public var schema: String
     public var generator: String
@@ -16,6 +16,10 @@ public struct Report: Codable, Sendable, Equatable {
     public var findings: [Finding]
     /// Request/reply pairs seen by `--confirm` or `--pcap`, each with the model's verdict.
     public var observedFlows: [FlowConfirmation]?
+    /// With `--baseline`: the baseline's findings that are gone.
+    public var resolved: [ResolvedFinding]?
+    /// With `--baseline`: the baseline report's path and when it was generated.
+    public var baseline: ReportBaseline?
     public var summary: ReportSummary
 
     public init(generatedAt: String, host: String, source: String, snapshotTakenAt: String,
@@ -33,7 +37,7 @@ public struct Report: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case schema, generator, generatedAt = "generated_at", host, source
         case snapshotTakenAt = "snapshot_taken_at", kernel, durationSeconds = "duration_seconds"
-        case namespaces, findings, observedFlows = "observed_flows", summary
+        case namespaces, findings, observedFlows = "observed_flows", resolved, baseline, summary
     }
 }
 
@@ -70,8 +74,33 @@ public struct ReportInterface: Codable, Sendable, Equatable {
     public var vrf: String?
     /// max(all, device) for IPv4 reverse-path filtering: 0 off, 1 strict, 2 loose.
     public var rpFilter: Int?
+    /// The link kind (veth, bridge, vlan, wireguard, ...), "hardware" for a NIC; nil for
+    /// loopback.
+    public var kind: String?
+    /// The devices under this one: a bridge's or bond's ports, a VLAN's or macvlan's parent.
+    public var lower: [String]?
+    /// What lies behind the interface, as far as the snapshot sees (decides severities).
+    public var farSide: ReportFarSide?
 
-    enum CodingKeys: String, CodingKey { case name, state, addresses, vrf, rpFilter = "rp_filter" }
+    public init(name: String, state: String, addresses: [String], vrf: String?, rpFilter: Int?) {
+        self.name = name; self.state = state; self.addresses = addresses; self.vrf = vrf; self.rpFilter = rpFilter
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, addresses, vrf, rpFilter = "rp_filter", kind, lower, farSide = "far_side"
+    }
+}
+
+/// `FarSide` as the report shows it.
+public struct ReportFarSide: Codable, Sendable, Equatable {
+    /// seen: every path leads into collected namespaces; unseen: the snapshot cannot see
+    /// what is behind (clients from anywhere may arrive); none: nothing is behind.
+    public var state: FarSide.State
+    public var detail: String
+
+    public init(state: FarSide.State, detail: String) { self.state = state; self.detail = detail }
+
+    enum CodingKeys: String, CodingKey { case state, detail }
 }
 
 public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
@@ -92,6 +121,9 @@ public enum FindingKind: String, Codable, Sendable, CaseIterable {
     case rpFilterMismatch = "rp-filter-mismatch"
     case modelMismatch = "model-mismatch"
     case collectionError = "collection-error"
+
+    /// The kinds about where replies go, found by the return-path analysis.
+    public static let returnPath: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 }
 
 public struct Remediation: Codable, Sendable, Equatable {
@@ -153,6 +185,21 @@ public struct Finding: Codable, Sendable, Equatable {
     public var sourcesTotal: Int?
     /// True when `sources` lists only the first blocks of the set.
     public var sourcesTruncated: Bool?
+    /// The same set said the other way, when that is shorter: the sources that can reach the
+    /// address on the ingress at all, except these blocks (empty: every one of them).
+    public var sourcesExcept: [IPPrefix]?
+    /// Return-path findings: the routes the replies (or, for rp-filter-drop, the reverse
+    /// route) take, one part per (egress, gateway, table, rule, route kind), each with its
+    /// own sources.
+    public var parts: [FindingPart]?
+    /// With `--baseline`: new, unchanged or updated (same id, other severity, sources,
+    /// parts or fix).
+    public var baselineState: BaselineState?
+    /// With `--baseline`: when the finding was first reported (carried over from the
+    /// baseline, else this report's time).
+    public var firstSeen: String?
+    /// With `--accept`: the acceptance that matched (it never fails the run unless expired).
+    public var accepted: Acceptance?
     /// The complete source set, in memory only (capture evidence matches clients against it);
     /// not part of the finding's equality.
     public var sourceRanges: AddressRanges? {
@@ -177,10 +224,22 @@ public struct Finding: Codable, Sendable, Equatable {
         id = ""; sources = []; evidence = ["model"]; remediation = []; kernelChecked = false
     }
 
-    /// Computes `id` from the identifying fields.
+    /// Computes `id` from what the finding is (schema/report.schema.json, `id`): for
+    /// return-path kinds the namespace name, kind, local address, ingress, the sorted set of
+    /// egress devices and the sorted set of gateways of its parts; for the other kinds the
+    /// namespace, kind, address, ingress and their subject (`details.key`: the subnet, the
+    /// rule priority, the intent's name, ...). Never source lists, ifindexes, table or rule
+    /// numbers, or order: the same problem keeps its id from one night to the next.
     public mutating func assignID() {
-        let key = [kind.rawValue, netns, localAddress?.description ?? "", ingress ?? "", egress ?? "", gateway?.description ?? "",
-                   table.map(String.init) ?? "", rule.map(String.init) ?? "", details?["key"] ?? ""].joined(separator: "|")
+        var fields = [kind.rawValue, netns, localAddress?.description ?? "", ingress ?? ""]
+        if FindingKind.returnPath.contains(kind) {
+            let ps = parts ?? [FindingPart(egress: egress, gateway: gateway)]
+            fields.append(Set(ps.flatMap { ($0.egress ?? "").split(separator: ",").map(String.init) }).sorted().joined(separator: ","))
+            fields.append(Set(ps.compactMap { $0.gateway?.description }).sorted().joined(separator: ","))
+        } else {
+            fields.append(details?["key"] ?? "")
+        }
+        let key = fields.joined(separator: "|")
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         let hex = String(h, radix: 16)
@@ -190,9 +249,84 @@ public struct Finding: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, kind, severity, netns, localAddress = "local_address", ingress, egress, gateway, table
         case rule, sources, sourcesTotal = "sources_total", sourcesTruncated = "sources_truncated"
+        case sourcesExcept = "sources_except", parts
         case evidence, summary, remediation, services, details
         case kernelChecked = "kernel_checked", confirmed, observed
+        case baselineState = "baseline_state", firstSeen = "first_seen", accepted
     }
+}
+
+/// One route of a return-path finding: where the replies to some of its sources go.
+public struct FindingPart: Codable, Sendable, Equatable {
+    public var egress: String?
+    public var gateway: IPAddress?
+    public var table: UInt32?
+    public var rule: UInt32?
+    /// How the reply (rp-filter-drop: the reverse route) is routed: "connected" (onto a
+    /// link), "specific" (a route for the client's network), "default".
+    public var route: String?
+    /// reply-unroutable: what the lookup found (blackhole, unreachable, prohibit, ...).
+    public var unroutable: String?
+    public var severity: Severity
+    public var sources: [IPPrefix]
+    public var sourcesTotal: Int?
+    public var sourcesTruncated: Bool?
+    public var sourcesExcept: [IPPrefix]?
+
+    public init(egress: String? = nil, gateway: IPAddress? = nil, severity: Severity = .info) {
+        self.egress = egress; self.gateway = gateway; self.severity = severity; sources = []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case egress, gateway, table, rule, route, unroutable, severity, sources
+        case sourcesTotal = "sources_total", sourcesTruncated = "sources_truncated", sourcesExcept = "sources_except"
+    }
+}
+
+/// A finding's standing against the baseline report.
+public enum BaselineState: String, Codable, Sendable, CaseIterable {
+    case new, unchanged, updated
+}
+
+/// The acceptance (`--accept`) a finding matched.
+public struct Acceptance: Codable, Sendable, Equatable {
+    public var reason: String
+    /// YYYY-MM-DD; nil: no expiry.
+    public var expires: String?
+    /// True when the expiry date has passed: the finding counts as new again.
+    public var expired: Bool
+
+    public init(reason: String, expires: String?, expired: Bool) {
+        self.reason = reason; self.expires = expires; self.expired = expired
+    }
+
+    enum CodingKeys: String, CodingKey { case reason, expires, expired }
+}
+
+/// A baseline finding that this report no longer has.
+public struct ResolvedFinding: Codable, Sendable, Equatable {
+    public var id: String
+    public var kind: FindingKind
+    public var netns: String
+    public var summary: String
+    public var firstSeen: String?
+
+    public init(id: String, kind: FindingKind, netns: String, summary: String, firstSeen: String?) {
+        self.id = id; self.kind = kind; self.netns = netns; self.summary = summary; self.firstSeen = firstSeen
+    }
+
+    enum CodingKeys: String, CodingKey { case id, kind, netns, summary, firstSeen = "first_seen" }
+}
+
+/// The report a `--baseline` run was compared with.
+public struct ReportBaseline: Codable, Sendable, Equatable {
+    public var path: String
+    /// The baseline's generated_at; nil when there was no baseline file yet (first night).
+    public var generatedAt: String?
+
+    public init(path: String, generatedAt: String?) { self.path = path; self.generatedAt = generatedAt }
+
+    enum CodingKeys: String, CodingKey { case path, generatedAt = "generated_at" }
 }
 
 /// Data a finding carries in memory only: never encoded, never compared.
@@ -225,5 +359,20 @@ public struct ReportSummary: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case errors, warnings, infos, findings, byKind = "by_kind", namespaces
         case namespaceErrors = "namespace_errors", modelMismatches = "model_mismatches"
+    }
+}
+
+extension Report {
+    /// Whether a finding decides the exit status: not accepted (an expired acceptance counts
+    /// again), and, with a baseline, new or updated unless `all` (`--fail-on-all`).
+    public static func counts(_ f: Finding, all: Bool) -> Bool {
+        if let a = f.accepted, !a.expired { return false }
+        if all { return true }
+        return f.baselineState.map { $0 != .unchanged } ?? true
+    }
+
+    /// The worst severity of the findings that decide the exit status (`counts`).
+    public func worstCounted(all: Bool = false) -> Severity? {
+        findings.filter { Report.counts($0, all: all) }.map(\.severity).max()
     }
 }

@@ -7,6 +7,7 @@ extension Report {
     /// `findings` writes the elements of the findings array (the writer is at its depth).
     func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>, findings writeFindings: (inout JSONWriter<Out>) -> Void) {
         w.beginObject()
+        if let baseline { w.key(CodingKeys.baseline); baseline.writeJSON(to: &w) }
         if let durationSeconds { w.key(CodingKeys.durationSeconds); w.double(durationSeconds) }
         w.key(CodingKeys.findings); w.beginArray(); writeFindings(&w); w.endArray()
         w.key(CodingKeys.generatedAt); w.string(generatedAt)
@@ -15,6 +16,7 @@ extension Report {
         if let kernel { w.key(CodingKeys.kernel); kernel.writeJSON(to: &w) }
         w.key(CodingKeys.namespaces); w.array(namespaces) { $1.writeJSON(to: &$0) }
         if let observedFlows { w.key(CodingKeys.observedFlows); w.array(observedFlows) { $1.writeJSON(to: &$0) } }
+        if let resolved { w.key(CodingKeys.resolved); w.array(resolved) { $1.writeJSON(to: &$0) } }
         w.key(CodingKeys.schema); w.string(schema)
         w.key(CodingKeys.snapshotTakenAt); w.string(snapshotTakenAt)
         w.key(CodingKeys.source); w.string(source)
@@ -50,6 +52,14 @@ extension ReportInterface {
     func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
         w.beginObject()
         w.key(CodingKeys.addresses); w.strings(addresses)
+        if let farSide {
+            w.key(CodingKeys.farSide); w.beginObject()
+            w.key(ReportFarSide.CodingKeys.detail); w.string(farSide.detail)
+            w.key(ReportFarSide.CodingKeys.state); w.string(farSide.state.rawValue)
+            w.endObject()
+        }
+        if let kind { w.key(CodingKeys.kind); w.string(kind) }
+        if let lower { w.key(CodingKeys.lower); w.strings(lower) }
         w.key(CodingKeys.name); w.string(name)
         if let rpFilter { w.key(CodingKeys.rpFilter); w.int(rpFilter) }
         w.key(CodingKeys.state); w.string(state)
@@ -69,13 +79,65 @@ extension Remediation {
     }
 }
 
+extension ReportBaseline {
+    func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
+        w.beginObject()
+        if let generatedAt { w.key(CodingKeys.generatedAt); w.string(generatedAt) }
+        w.key(CodingKeys.path); w.string(path)
+        w.endObject()
+    }
+}
+
+extension ResolvedFinding {
+    func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
+        w.beginObject()
+        if let firstSeen { w.key(CodingKeys.firstSeen); w.string(firstSeen) }
+        w.key(CodingKeys.id); w.string(id)
+        w.key(CodingKeys.kind); w.string(kind.rawValue)
+        w.key(CodingKeys.netns); w.string(netns)
+        w.key(CodingKeys.summary); w.string(summary)
+        w.endObject()
+    }
+}
+
+extension Acceptance {
+    func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
+        w.beginObject()
+        w.key(CodingKeys.expired); w.bool(expired)
+        if let expires { w.key(CodingKeys.expires); w.string(expires) }
+        w.key(CodingKeys.reason); w.string(reason)
+        w.endObject()
+    }
+}
+
+extension FindingPart {
+    func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
+        w.beginObject()
+        if let egress { w.key(CodingKeys.egress); w.string(egress) }
+        if let gateway { w.key(CodingKeys.gateway); w.address(gateway) }
+        if let route { w.key(CodingKeys.route); w.string(route) }
+        if let rule { w.key(CodingKeys.rule); w.int(rule) }
+        w.key(CodingKeys.severity); w.string(severity.rawValue)
+        w.key(CodingKeys.sources); w.prefixes(sources)
+        if let sourcesExcept { w.key(CodingKeys.sourcesExcept); w.prefixes(sourcesExcept) }
+        if let sourcesTotal { w.key(CodingKeys.sourcesTotal); w.int(sourcesTotal) }
+        if let sourcesTruncated { w.key(CodingKeys.sourcesTruncated); w.bool(sourcesTruncated) }
+        if let table { w.key(CodingKeys.table); w.int(table) }
+        if let unroutable { w.key(CodingKeys.unroutable); w.string(unroutable) }
+        w.endObject()
+    }
+}
+
 extension Finding {
     func writeJSON<Out: ByteSink>(to w: inout JSONWriter<Out>) {
         w.beginObject()
+        if let accepted { w.key(CodingKeys.accepted); accepted.writeJSON(to: &w) }
+        if let baselineState { w.key(CodingKeys.baselineState); w.string(baselineState.rawValue) }
         if let confirmed { w.key(CodingKeys.confirmed); w.bool(confirmed) }
         if let details { w.key(CodingKeys.details); w.object(details) { $0.string($1) } }
         if let egress { w.key(CodingKeys.egress); w.string(egress) }
         w.key(CodingKeys.evidence); w.strings(evidence)
+        if let firstSeen { w.key(CodingKeys.firstSeen); w.string(firstSeen) }
         if let gateway { w.key(CodingKeys.gateway); w.address(gateway) }
         w.key(CodingKeys.id); w.string(id)
         if let ingress { w.key(CodingKeys.ingress); w.string(ingress) }
@@ -84,15 +146,14 @@ extension Finding {
         if let localAddress { w.key(CodingKeys.localAddress); w.address(localAddress) }
         w.key(CodingKeys.netns); w.string(netns)
         if let observed { w.key(CodingKeys.observed); observed.writeJSON(to: &w) }
+        if let parts { w.key(CodingKeys.parts); w.array(parts) { $1.writeJSON(to: &$0) } }
         w.key(CodingKeys.remediation); w.array(remediation) { $1.writeJSON(to: &$0) }
         if let rule { w.key(CodingKeys.rule); w.int(rule) }
         if let services { w.key(CodingKeys.services); w.strings(services) }
         w.key(CodingKeys.severity); w.string(severity.rawValue)
         // most of a big report: CIDR text straight into the output
-        w.key(CodingKeys.sources)
-        w.beginArray()
-        for p in sources { w.element(); w.prefix(p) }
-        w.endArray()
+        w.key(CodingKeys.sources); w.prefixes(sources)
+        if let sourcesExcept { w.key(CodingKeys.sourcesExcept); w.prefixes(sourcesExcept) }
         if let sourcesTotal { w.key(CodingKeys.sourcesTotal); w.int(sourcesTotal) }
         if let sourcesTruncated { w.key(CodingKeys.sourcesTruncated); w.bool(sourcesTruncated) }
         w.key(CodingKeys.summary); w.string(summary)
@@ -187,6 +248,12 @@ extension JSONWriter {
         endArray()
     }
     mutating func strings(_ items: [String]) { array(items) { $0.string($1) } }
+    /// CIDR blocks, their text straight into the output.
+    fileprivate mutating func prefixes(_ items: [IPPrefix]) {
+        beginArray()
+        for p in items { element(); prefix(p) }
+        endArray()
+    }
     /// A dictionary with String keys, as JSONEncoder's `.sortedKeys` orders them.
     mutating func object<V>(_ d: [String: V], _ value: (inout JSONWriter, V) -> Void) {
         beginObject()

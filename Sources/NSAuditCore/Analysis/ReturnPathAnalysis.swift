@@ -184,16 +184,6 @@ public struct ReturnPathAnalysis: Sendable {
         return master.name
     }
 
-    /// The analysis of one address for one ingress interface (used by declared intents).
-    public func analyze(_ a: Address, ingress: Link) -> Result {
-        let part = partition(a.family)
-        let skip = skipList(part)
-        let shared = Shared(model, part, ruleSourceCuts(a.family), coverage: Coverage(ns, a.family), chunk: 0..<part.count)
-        let all = 0..<part.count
-        let replies = replyVerdicts(a, part, skip, binding: replyBinding(a), shared: shared, sigID: 0, chunk: all)
-        return classify(a, ingress: ingress, part, skip, replies, shared: shared, sigID: 0, chunk: all)
-    }
-
     /// Ranges that are special or local sources (never remote clients).
     func skipList(_ part: AddressPartition) -> [Bool] { Self.skipList(ns, part) }
 

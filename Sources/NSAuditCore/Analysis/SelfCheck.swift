@@ -331,7 +331,7 @@ public enum SelfCheck {
         var idOf: [String: String] = [:]  // findings name their namespace as the report does
         for ns in snap.namespaces.reversed() { for n in ns.names { idOf[n] = ns.id } }
         for ns in snap.namespaces { idOf[ns.id] = ns.id }
-        for (i, f) in findings.enumerated() where returnPathKinds.contains(f.kind) {
+        for (i, f) in findings.enumerated() where FindingKind.returnPath.contains(f.kind) {
             if let id = idOf[f.netns] { findingsOf[id, default: []].append(i) }
         }
         for (i, s) in samples.enumerated() { samplesOf[s.netns, default: []].append(i) }
@@ -353,7 +353,6 @@ public enum SelfCheck {
         return done.flatMap(\.mismatches) + out
     }
 
-    static let returnPathKinds: Set<FindingKind> = [.asymmetricReply, .rpFilterDrop, .replyUnroutable, .ecmpSplit]
 
     /// What the check asks one namespace, and the model's answers.
     struct Plan: Sendable {

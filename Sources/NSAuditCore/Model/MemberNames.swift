@@ -22,6 +22,10 @@ extension RouteNexthop.CodingKeys: EncodedCodingKey { static let fields = FieldT
 extension Nexthop.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
 extension NexthopGroupMember.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
 extension Socket.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
+extension Neighbor.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
+extension FDBEntry.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
+extension NetfilterState.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
+extension NetfilterTables.CodingKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
 extension SnapshotWrittenKeys: EncodedCodingKey { static let fields = FieldTable<Self>() }
 
 /// The member names of one CodingKeys enum, encoded once: matched against key bytes without

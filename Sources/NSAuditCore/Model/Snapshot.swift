@@ -99,6 +99,12 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     /// The routing sysctls, typed (JSON: `sysctls`, by sysctl(8) names).
     public var settings: RoutingSettings
     public var sockets: [Socket]
+    /// IPv4 and IPv6 neighbour entries; nil when not recorded (older snapshots).
+    public var neighbors: [Neighbor]?
+    /// Forwarding database entries (bridges, and devices' own addresses); nil when not recorded.
+    public var fdb: [FDBEntry]?
+    /// The netfilter tables present; nil when not recorded.
+    public var netfilter: NetfilterState?
     /// The kernel facts of the snapshot this namespace belongs to (not written per namespace).
     public var kernel: KernelFacts = .assumed()
 
@@ -113,7 +119,7 @@ public struct NamespaceSnapshot: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, names, inode, foundBy = "found_by", status, error, consistent
         case dumpRetries = "dump_retries", nsids, links, addresses, rules, routes, nexthops
-        case settings = "sysctls", sockets
+        case settings = "sysctls", sockets, neighbors, fdb, netfilter
     }
 
     public func link(index: Int32) -> Link? { links.first { $0.index == index } }
@@ -158,6 +164,10 @@ public struct Link: Codable, Sendable, Equatable {
     /// The peer's namespace id, resolved from `linkNetnsid`.
     public var peerNetns: String?
     public var group: UInt32
+    /// IFLA_PARENT_DEV_BUS_NAME / IFLA_PARENT_DEV_NAME: the bus and device of the hardware
+    /// behind the link ("pci", "0000:00:12.0"; "virtio", "virtio2"); nil for virtual devices.
+    public var parentBus: String?
+    public var parentDev: String?
 
     public init(index: Int32, name: String, flags: UInt32 = 0, operstate: String = "UNKNOWN",
                 mtu: UInt32 = 1500, linkType: UInt16 = 1) {
@@ -170,11 +180,16 @@ public struct Link: Codable, Sendable, Equatable {
     public var lowerUp: Bool { flags & LinkFlags.lowerUp != 0 }
     public var isLoopback: Bool { flags & LinkFlags.loopback != 0 }
     public var isVRF: Bool { kind == "vrf" }
+    /// Backed by hardware: the kernel names a parent device, or an Ethernet device has no
+    /// IFLA_LINKINFO kind (every virtual driver reports one; a kernel before 5.15 reports no
+    /// parent device).
+    public var isHardware: Bool { parentDev != nil || (kind == nil && linkType == 1 && !isLoopback) }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case index, name, kind, slaveKind = "slave_kind", flags, operstate, carrier, mtu
         case linkType = "link_type", mac, master, vrfTable = "vrf_table", link
         case linkNetnsid = "link_netnsid", peerNetns = "peer_netns", group
+        case parentBus = "parent_bus", parentDev = "parent_dev"
     }
 }
 
@@ -409,4 +424,8 @@ enum SnapshotWrittenKeys: String, CodingKey, CaseIterable {
     case actionName = "action_name"
     /// Socket: the device of `bound_if`.
     case boundDev = "bound_dev"
+    /// Neighbour and FDB entry: NUD_* state by name.
+    case stateNames = "state_names"
+    /// FDB entry: the device of `master` (the bridge).
+    case masterDev = "master_dev"
 }

@@ -160,6 +160,7 @@ struct SnapshotDecoder {
         var status: NamespaceSnapshot.Status?, error: String?, consistent: Bool?, dumpRetries: Int?
         var nsids: [String: String]?, links: [Link]?, addresses: [Address]?, rules: [Rule]?
         var routes: [Route]?, nexthops: [Nexthop]?, sysctls: [String: Int]?, sockets: [Socket]?
+        var neighbors: [Neighbor]?, fdb: [FDBEntry]?, netfilter: NetfilterState?
         var o = ObjectCursor()
         while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
@@ -180,6 +181,9 @@ struct SnapshotDecoder {
                 case .nexthops: nexthops = try d.array { try $0.nexthop() }
                 case .settings: sysctls = try d.dictionary { try $0.integer() }
                 case .sockets: sockets = try d.array { try $0.socket() }
+                case .neighbors: neighbors = try d.null() ? nil : d.array { try $0.neighbor() }
+                case .fdb: fdb = try d.null() ? nil : d.array { try $0.fdbEntry() }
+                case .netfilter: netfilter = try d.null() ? nil : d.netfilter()
                 }
             }
         }
@@ -196,6 +200,7 @@ struct SnapshotDecoder {
         ns.nexthops = try required(nexthops, K.nexthops)
         ns.settings = RoutingSettings(sysctls: try required(sysctls, K.settings))
         ns.sockets = try required(sockets, K.sockets)
+        ns.neighbors = neighbors; ns.fdb = fdb; ns.netfilter = netfilter
         return ns
     }
 
@@ -224,6 +229,7 @@ struct SnapshotDecoder {
         var linkType: UInt16?, group: UInt32?
         var kind: String?, slaveKind: String?, carrier: Bool?, mac: String?, master: Int32?
         var vrfTable: UInt32?, link: Int32?, linkNetnsid: Int32?, peerNetns: String?
+        var parentBus: String?, parentDev: String?
         var o = ObjectCursor()
         while let k = try field(K.fields, &o) {
             try at(k.stringValue) { d in
@@ -244,6 +250,8 @@ struct SnapshotDecoder {
                 case .linkNetnsid: linkNetnsid = try d.optionalInteger()
                 case .peerNetns: peerNetns = try d.optionalString()
                 case .group: group = try d.integer()
+                case .parentBus: parentBus = try d.optionalString()
+                case .parentDev: parentDev = try d.optionalString()
                 }
             }
         }
@@ -253,6 +261,7 @@ struct SnapshotDecoder {
         l.group = try required(group, K.group)
         l.kind = kind; l.slaveKind = slaveKind; l.carrier = carrier; l.mac = mac; l.master = master
         l.vrfTable = vrfTable; l.link = link; l.linkNetnsid = linkNetnsid; l.peerNetns = peerNetns
+        l.parentBus = parentBus; l.parentDev = parentDev
         return l
     }
 
@@ -502,6 +511,92 @@ struct SnapshotDecoder {
                        remotePort: try required(remotePort, K.remotePort))
         s.boundIf = boundIf; s.uid = uid; s.inode = inode
         return s
+    }
+
+    private mutating func neighbor() throws -> Neighbor {
+        typealias K = Neighbor.CodingKeys
+        try beginObject()
+        var index: Int32?, family: IPAddress.Family?, address: IPAddress?, lladdr: String?
+        var state: UInt16?, flags: UInt32?
+        var o = ObjectCursor()
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
+                switch k {
+                case .index: index = try d.integer()
+                case .family: family = try d.family()
+                case .address: address = try d.ipAddress()
+                case .lladdr: lladdr = try d.optionalString()
+                case .state: state = try d.integer()
+                case .flags: flags = try d.integer()
+                }
+            }
+        }
+        var n = Neighbor(index: try required(index, K.index), address: try required(address, K.address),
+                         lladdr: lladdr, state: try required(state, K.state), flags: try required(flags, K.flags))
+        n.family = try required(family, K.family)
+        return n
+    }
+
+    private mutating func fdbEntry() throws -> FDBEntry {
+        typealias K = FDBEntry.CodingKeys
+        try beginObject()
+        var mac: String?, index: Int32?, master: Int32?, vlan: UInt16?, state: UInt16?, flags: UInt32?
+        var dst: IPAddress?
+        var o = ObjectCursor()
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
+                switch k {
+                case .mac: mac = try d.string()
+                case .index: index = try d.integer()
+                case .master: master = try d.optionalInteger()
+                case .vlan: vlan = try d.optionalInteger()
+                case .state: state = try d.integer()
+                case .flags: flags = try d.integer()
+                case .dst: dst = try d.null() ? nil : d.ipAddress()
+                }
+            }
+        }
+        var e = FDBEntry(mac: try required(mac, K.mac), index: try required(index, K.index), master: master,
+                         vlan: vlan, state: try required(state, K.state), flags: try required(flags, K.flags))
+        e.dst = dst
+        return e
+    }
+
+    private mutating func netfilter() throws -> NetfilterState {
+        typealias K = NetfilterState.CodingKeys
+        try beginObject()
+        var nft: NetfilterTables?, ip4: NetfilterTables?, ip6: NetfilterTables?, arp: NetfilterTables?
+        var o = ObjectCursor()
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
+                switch k {
+                case .nftables: nft = try d.netfilterTables()
+                case .iptablesLegacy: ip4 = try d.netfilterTables()
+                case .ip6tablesLegacy: ip6 = try d.netfilterTables()
+                case .arptablesLegacy: arp = try d.netfilterTables()
+                }
+            }
+        }
+        return NetfilterState(nftables: try required(nft, K.nftables), iptablesLegacy: try required(ip4, K.iptablesLegacy),
+                              ip6tablesLegacy: try required(ip6, K.ip6tablesLegacy),
+                              arptablesLegacy: try required(arp, K.arptablesLegacy))
+    }
+
+    private mutating func netfilterTables() throws -> NetfilterTables {
+        typealias K = NetfilterTables.CodingKeys
+        try beginObject()
+        var source: String?, tables: [String]?, unknown: String?
+        var o = ObjectCursor()
+        while let k = try field(K.fields, &o) {
+            try at(k.stringValue) { d in
+                switch k {
+                case .source: source = try d.string()
+                case .tables: tables = try d.null() ? nil : d.array { try $0.string() }
+                case .unknown: unknown = try d.optionalString()
+                }
+            }
+        }
+        return NetfilterTables(source: try required(source, K.source), tables: tables, unknown: unknown)
     }
 
     // MARK: - values

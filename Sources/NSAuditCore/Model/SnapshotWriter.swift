@@ -114,6 +114,25 @@ public struct SnapshotWriter {
         w.key(K.sockets); w.beginArray()
         for s in ns.sockets { w.element(); writeSocket(s, names) }
         w.endArray()
+        if let neighbors = ns.neighbors {
+            w.key(K.neighbors); w.beginArray()
+            for n in neighbors { w.element(); writeNeighbor(n, names) }
+            w.endArray()
+        }
+        if let fdb = ns.fdb {
+            w.key(K.fdb); w.beginArray()
+            for e in fdb { w.element(); writeFDBEntry(e, names) }
+            w.endArray()
+        }
+        if let nf = ns.netfilter {
+            typealias N = NetfilterState.CodingKeys
+            w.key(K.netfilter); w.beginObject()
+            w.key(N.nftables); writeNetfilterTables(nf.nftables)
+            w.key(N.iptablesLegacy); writeNetfilterTables(nf.iptablesLegacy)
+            w.key(N.ip6tablesLegacy); writeNetfilterTables(nf.ip6tablesLegacy)
+            w.key(N.arptablesLegacy); writeNetfilterTables(nf.arptablesLegacy)
+            w.endObject()
+        }
         w.endObject()
         try w.out.flushIfFull()
     }
@@ -141,6 +160,8 @@ public struct SnapshotWriter {
         if let x = l.linkNetnsid { w.key(K.linkNetnsid); w.int(x) }
         if let x = l.peerNetns { w.key(K.peerNetns); w.string(x) }
         w.key(K.group); w.int(l.group)
+        if let x = l.parentBus { w.key(K.parentBus); w.string(x) }
+        if let x = l.parentDev { w.key(K.parentDev); w.string(x) }
         w.endObject()
     }
 
@@ -306,6 +327,61 @@ public struct SnapshotWriter {
     }
 }
 
+
+extension SnapshotWriter {
+    private mutating func writeNeighbor(_ n: Neighbor, _ names: [Int32: String]) {
+        typealias K = Neighbor.CodingKeys
+        w.beginObject()
+        w.key(K.index); w.int(n.index)
+        if let d = names[n.index] { w.key(Extra.dev); w.string(d) }
+        w.key(K.family); w.string(n.family.description)
+        w.key(K.address); w.address(n.address)
+        if let l = n.lladdr { w.key(K.lladdr); w.string(l) }
+        w.key(K.state); w.int(n.state)
+        w.key(Extra.stateNames); w.beginArray()
+        for name in n.stateNames { w.element(); w.string(name) }
+        w.endArray()
+        w.key(K.flags); w.int(n.flags)
+        w.key(Extra.flagNames); w.beginArray()
+        for (bit, name) in NeighborFlags.names where n.flags & bit != 0 { w.element(); w.string(name) }
+        w.endArray()
+        w.endObject()
+    }
+
+    private mutating func writeFDBEntry(_ e: FDBEntry, _ names: [Int32: String]) {
+        typealias K = FDBEntry.CodingKeys
+        w.beginObject()
+        w.key(K.mac); w.string(e.mac)
+        w.key(K.index); w.int(e.index)
+        if let d = names[e.index] { w.key(Extra.dev); w.string(d) }
+        if let m = e.master {
+            w.key(K.master); w.int(m)
+            if let d = names[m] { w.key(Extra.masterDev); w.string(d) }
+        }
+        if let v = e.vlan { w.key(K.vlan); w.int(v) }
+        w.key(K.state); w.int(e.state)
+        w.key(Extra.stateNames); w.beginArray(); w.element(); w.string(e.stateName); w.endArray()
+        w.key(K.flags); w.int(e.flags)
+        w.key(Extra.flagNames); w.beginArray()
+        for (bit, name) in NeighborFlags.names where e.flags & bit != 0 { w.element(); w.string(name) }
+        w.endArray()
+        if let d = e.dst { w.key(K.dst); w.address(d) }
+        w.endObject()
+    }
+
+    private mutating func writeNetfilterTables(_ t: NetfilterTables) {
+        typealias K = NetfilterTables.CodingKeys
+        w.beginObject()
+        w.key(K.source); w.string(t.source)
+        if let tables = t.tables {
+            w.key(K.tables); w.beginArray()
+            for name in tables { w.element(); w.string(name) }
+            w.endArray()
+        }
+        if let u = t.unknown { w.key(K.unknown); w.string(u) }
+        w.endObject()
+    }
+}
 
 /// `,"dev":"NAME"` fragments of a namespace's links, encoded once and looked up by ifindex
 /// (a flat table for the usual small indexes, a dictionary otherwise). The first link with

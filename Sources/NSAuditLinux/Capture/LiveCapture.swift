@@ -50,9 +50,20 @@ public struct LiveCaptureResult: Sendable {
     /// The captured headers as pcapng (when `keepPackets`): one interface block per
     /// (namespace, interface), if_name the interface name, if_description "netns=NS ifindex=N".
     public var pcapng: [UInt8]?
+    /// The captured headers themselves (when `keepPackets`), in capture order per namespace.
+    public var packets: [CapturedPacket]?
     /// Wall time and process CPU time (user + system) over the capture.
     public var wallSeconds: Double
     public var processCPUSeconds: Double
+}
+
+/// One captured packet's headers (LINUX_SLL2), with the namespace and interface it was seen on.
+public struct CapturedPacket: Sendable {
+    public var netns: String
+    public var ifindex: Int32
+    public var interface: String
+    public var timestampNs: UInt64
+    public var bytes: [UInt8]
 }
 
 public enum LiveCaptureError: Error, CustomStringConvertible {
@@ -211,8 +222,17 @@ public enum LiveCapture {
         if errors.count == sessions.count { throw LiveCaptureError.allFailed(errors) }
 
         var pcapng: [UInt8]? = nil
-        if options.keepPackets { pcapng = buildPcapng(sessions, snaplen: UInt32(options.snaplen)) }
-        return LiveCaptureResult(flows: flows, stats: stats, warnings: warnings, pcapng: pcapng,
+        var packets: [CapturedPacket]? = nil
+        if options.keepPackets {
+            pcapng = buildPcapng(sessions, snaplen: UInt32(options.snaplen))
+            packets = sessions.flatMap { s in
+                s.kept.map { k in
+                    CapturedPacket(netns: s.netns, ifindex: k.ifindex, interface: s.ifnames[k.ifindex] ?? "if\(k.ifindex)",
+                                   timestampNs: k.ts, bytes: Array(s.arena[k.offset..<(k.offset + k.length)]))
+                }
+            }
+        }
+        return LiveCaptureResult(flows: flows, stats: stats, warnings: warnings, pcapng: pcapng, packets: packets,
                                  wallSeconds: wall, processCPUSeconds: cpu(ru1) - cpu(ru0))
     }
 

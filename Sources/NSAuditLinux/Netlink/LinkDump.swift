@@ -34,11 +34,10 @@ extension NetlinkSocket {
             case K(IFLA_CARRIER): link.carrier = a.u8() != 0
             case K(IFLA_LINK_NETNSID): link.linkNetnsid = a.i32()
             case K(IFLA_OPERSTATE): link.operstate = operstateName(a.u8())
-            case K(IFLA_ADDRESS) where a.count > 0:
-                link.mac = a.map { b in
-                    let s = String(b, radix: 16)
-                    return s.count == 1 ? "0" + s : s
-                }.joined(separator: ":")
+            // Since Linux 5.15: the hardware behind the link (absent for virtual devices).
+            case K(IFLA_PARENT_DEV_NAME): link.parentDev = a.cString()
+            case K(IFLA_PARENT_DEV_BUS_NAME): link.parentBus = a.cString()
+            case K(IFLA_ADDRESS) where a.count > 0: link.mac = a.hardwareAddress()
             case K(IFLA_LINKINFO):
                 var dataAttr: UnsafeRawBufferPointer?
                 forEachAttribute(a, from: 0) { it, ia in

@@ -93,16 +93,7 @@ final class NetlinkSocket {
             case .success: throw SystemCallError("recv(netlink)", errno: .ioError)
             case .failure(let e): throw SystemCallError("recv(netlink)", errno: e)
             }
-            let data = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            var off = 0
-            while off + Self.headerSize <= n {
-                let h = data.loadUnaligned(fromByteOffset: off, as: nlmsghdr.self)
-                let len = Int(h.nlmsg_len)
-                guard len >= Self.headerSize, off + len <= n else { break }
-                let payload = UnsafeRawBufferPointer(rebasing: data[(off + Self.headerSize)..<(off + len)])
-                off += Int(cnl_nlmsg_align(Int32(len)))
-                if try body(NetlinkMessage(type: h.nlmsg_type, flags: h.nlmsg_flags, payload: payload), h.nlmsg_seq) { return }
-            }
+            if try NetlinkDatagram(UnsafeRawBufferPointer(rebasing: buffer[0..<n])).forEachMessage(body) { return }
         }
     }
 
@@ -252,6 +243,13 @@ extension UnsafeRawBufferPointer {
     func cString() -> String {
         let end = firstIndex(of: 0) ?? count
         return String(decoding: UnsafeRawBufferPointer(rebasing: self[0..<end]), as: UTF8.self)
+    }
+    /// A link-layer address attribute as `ip` prints it: lower-case hex bytes joined by colons.
+    func hardwareAddress() -> String {
+        map { b in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined(separator: ":")
     }
     /// An address attribute (4 or 16 bytes, network order).
     @inline(__always) func ipAddress(at: Int = 0) -> IPAddress? {

@@ -42,7 +42,9 @@ extension NetlinkSocket {
                 while off + size <= a.count {
                     let g = a.loadUnaligned(fromByteOffset: off, as: nexthop_grp.self)
                     let w = UInt16(g.weight) | UInt16(a.u8(off + weightHigh)) << 8
-                    members.append(NexthopGroupMember(id: g.id, weight: w + 1))
+                    // weights are 1...65535, so 0xffff is not one the kernel sends: read as
+                    // the largest rather than trap on the overflow (fuzz regression)
+                    members.append(NexthopGroupMember(id: g.id, weight: w == .max ? .max : w + 1))
                     off += size
                 }
                 nh.group = members
@@ -59,11 +61,15 @@ extension NetlinkSocket {
         b.add(UInt16(K(NETNSA_FD)), value: UInt32(bitPattern: fd))
         let answer = try request(type: UInt16(RTM_GETNSID), body: b.bytes)
         guard Int32(answer.type) == RTM_NEWNSID else { return nil }
+        return answer.payload.withUnsafeBytes { Self.decodeNSID($0) }
+    }
+
+    /// `p`: an RTM_NEWNSID payload (rtgenmsg, then NETNSA_* attributes); nil when it holds no
+    /// id (or NETNSA_NSID_NOT_ASSIGNED, -1).
+    static func decodeNSID(_ p: UnsafeRawBufferPointer) -> Int32? {
         var id: Int32?
-        answer.payload.withUnsafeBytes { p in
-            forEachAttribute(p, after: rtgenmsg.self) { t, a in
-                if Int(t) == K(NETNSA_NSID) { id = a.i32() }
-            }
+        forEachAttribute(p, after: rtgenmsg.self) { t, a in
+            if Int(t) == K(NETNSA_NSID) { id = a.i32() }
         }
         return (id ?? -1) >= 0 ? id : nil
     }

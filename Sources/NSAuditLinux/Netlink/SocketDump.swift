@@ -16,27 +16,32 @@ extension NetlinkSocket {
         // listening nor connected) is left out too: not a flow, and asking for it makes the
         // kernel walk the whole bind hash as well.
         req.idiag_states = 0x1ffe & ~(1 << 6)
-        let name = proto == IPProto.tcp ? "tcp" : "udp"
         try dump(type: UInt16(SOCK_DIAG_BY_FAMILY), body: requestBody(req)) { m in
-            guard let msg = m.payload.familyHeader(inet_diag_msg.self),
-                  let fam = IPAddress.Family(rawValue: msg.idiag_family) else { return }
-            let stateIndex = Int(msg.idiag_state)
-            let sport = UInt16(bigEndian: msg.id.idiag_sport), dport = UInt16(bigEndian: msg.id.idiag_dport)
-            let addrLen = fam == .v4 ? 4 : 16
-            var id = msg.id
-            let src = withUnsafeBytes(of: &id.idiag_src) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
-            let dst = withUnsafeBytes(of: &id.idiag_dst) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
-            guard let src, let dst else { return }
-            var state = stateIndex < Self.tcpStates.count ? Self.tcpStates[stateIndex] : String(stateIndex)
-            if proto == IPProto.udp { state = stateIndex == 1 ? "ESTABLISHED" : "UNCONN" }
-            var s = Socket(protocol: name, family: fam, state: state, local: src, localPort: sport,
-                           remote: dst, remotePort: dport)
-            let ifindex = Int32(bitPattern: msg.id.idiag_if)
-            if ifindex != 0 { s.boundIf = ifindex }
-            s.uid = msg.idiag_uid
-            s.inode = msg.idiag_inode
-            out.append(s)
+            if let s = Self.decodeSocket(m.payload, protocol: proto) { out.append(s) }
         }
+    }
+
+    /// `p`: a SOCK_DIAG_BY_FAMILY answer's payload (inet_diag_msg, then attributes) for a
+    /// dump of protocol `proto`; nil when it is short or of another family.
+    static func decodeSocket(_ p: UnsafeRawBufferPointer, protocol proto: UInt8) -> Socket? {
+        guard let msg = p.familyHeader(inet_diag_msg.self),
+              let fam = IPAddress.Family(rawValue: msg.idiag_family) else { return nil }
+        let stateIndex = Int(msg.idiag_state)
+        let sport = UInt16(bigEndian: msg.id.idiag_sport), dport = UInt16(bigEndian: msg.id.idiag_dport)
+        let addrLen = fam == .v4 ? 4 : 16
+        var id = msg.id
+        let src = withUnsafeBytes(of: &id.idiag_src) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
+        let dst = withUnsafeBytes(of: &id.idiag_dst) { UnsafeRawBufferPointer(rebasing: $0[0..<addrLen]).ipAddress() }
+        guard let src, let dst else { return nil }
+        var state = stateIndex < Self.tcpStates.count ? Self.tcpStates[stateIndex] : String(stateIndex)
+        if proto == IPProto.udp { state = stateIndex == 1 ? "ESTABLISHED" : "UNCONN" }
+        var s = Socket(protocol: proto == IPProto.tcp ? "tcp" : "udp", family: fam, state: state, local: src, localPort: sport,
+                       remote: dst, remotePort: dport)
+        let ifindex = Int32(bitPattern: msg.id.idiag_if)
+        if ifindex != 0 { s.boundIf = ifindex }
+        s.uid = msg.idiag_uid
+        s.inode = msg.idiag_inode
+        return s
     }
 }
 

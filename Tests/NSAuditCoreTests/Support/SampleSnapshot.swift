@@ -13,6 +13,7 @@ enum SampleSnapshot {
         var l = Link(index: 2, name: "eth0", flags: LinkFlags.up | LinkFlags.lowerUp | LinkFlags.broadcast, operstate: "UP", mtu: 1500, linkType: 1)
         l.kind = "veth"; l.slaveKind = "vrf"; l.carrier = true; l.mac = "02:00:00:00:00:01"; l.master = 3
         l.link = 9; l.linkNetnsid = 0; l.peerNetns = "root"; l.group = 7
+        l.parentBus = "pci"; l.parentDev = "0000:00:12.0"
         var v = Link(index: 3, name: "mgmt", flags: LinkFlags.up, operstate: "UP", mtu: 65575, linkType: 1)
         v.kind = "vrf"; v.vrfTable = 10
         ns.links = [Link(index: 1, name: "lo", flags: LinkFlags.loopback, operstate: "DOWN", mtu: 65536, linkType: 772), l, v]
@@ -46,6 +47,18 @@ enum SampleSnapshot {
                        remote: IPAddress("0.0.0.0")!, remotePort: 0)
         s.boundIf = 3; s.uid = 0; s.inode = 1234
         ns.sockets = [s]
+        ns.neighbors = [Neighbor(index: 2, address: IPAddress("10.0.0.2")!, lladdr: "02:00:00:00:00:02",
+                                 state: NeighborState.reachable, flags: NeighborFlags.router | NeighborFlags.managed),
+                        Neighbor(index: 2, address: IPAddress("fd00::9")!, state: NeighborState.failed)]
+        var vx = FDBEntry(mac: "00:00:00:00:00:00", index: 2, state: NeighborState.noarp, flags: NeighborFlags.selfEntry)
+        vx.dst = IPAddress("192.0.2.1")
+        ns.fdb = [FDBEntry(mac: "02:00:00:00:00:09", index: 2, master: 3, vlan: 1, state: NeighborState.reachable,
+                           flags: NeighborFlags.master), vx]
+        ns.netfilter = NetfilterState(nftables: NetfilterTables(source: "nfnetlink", tables: ["inet filter", "ip nat"]),
+                                      iptablesLegacy: NetfilterTables(source: "/proc/net/ip_tables_names", tables: []),
+                                      ip6tablesLegacy: NetfilterTables(source: "/proc/net/ip6_tables_names",
+                                                                       unknown: "open /proc/thread-self/net/ip6_tables_names: Permission denied (EACCES)"),
+                                      arptablesLegacy: NetfilterTables(source: "/proc/net/arp_tables_names", tables: ["filter"]))
         var gone = NamespaceSnapshot(id: "pid:9:sleep", inode: 1, foundBy: [Discovery(kind: .process, path: "/proc/9/ns/net", pid: 9, comm: "sleep")],
                                      status: .vanished, error: "open /proc/9/ns/net: No such file or directory (ENOENT)")
         gone.consistent = false; gone.dumpRetries = 3

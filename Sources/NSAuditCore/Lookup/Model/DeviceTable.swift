@@ -2,39 +2,57 @@
 /// routing sysctls (from the snapshot's typed `RoutingSettings`), by ifindex and by name.
 struct DeviceTable: Sendable {
     let links: [LinkInfo]
-    /// ifindex → position in `links` (-1: none).
+    /// ifindex → position in `links` (-1: none), for ifindexes below `denseLimit`.
     let slotOf: [Int32]
+    /// ifindex → position for the few larger ones (a kernel numbers devices from 1 upwards,
+    /// but a long-lived host, or a snapshot file, can hold any positive int: an array as long
+    /// as the largest would be gigabytes).
+    let sparseSlotOf: [Int32: Int32]
+    static let denseLimit: Int32 = 1 << 16
     let byName: [String: Int32]
     let loopbackIndex: Int32
 
     init(_ ns: NamespaceSnapshot) {
         var maxIndex: Int32 = 0
-        for l in ns.links { maxIndex = max(maxIndex, l.index) }
+        for l in ns.links where l.index < Self.denseLimit { maxIndex = max(maxIndex, l.index) }
         var slot = [Int32](repeating: -1, count: Int(maxIndex) + 1)
+        var sparse: [Int32: Int32] = [:]
         var byName: [String: Int32] = [:]
         var lo: Int32 = 1
         for (position, l) in ns.links.enumerated() {
             if l.isLoopback { lo = l.index }
-            slot[Int(l.index)] = Int32(position)
+            // ifindexes are positive; a link numbered otherwise (only a snapshot file can
+            // hold one) cannot be reached by index
+            if l.index > 0 && l.index < Self.denseLimit { slot[Int(l.index)] = Int32(position) }
+            else if l.index > 0 { sparse[l.index] = Int32(position) }
             byName[l.name] = l.index
         }
+        slotOf = slot; sparseSlotOf = sparse
         // each device's addresses, in snapshot order, before the device is made
         var addrs4 = [[Address]](repeating: [], count: ns.links.count)
         var addrs6 = [[Address]](repeating: [], count: ns.links.count)
         for a in ns.addresses {
-            guard a.index >= 0, Int(a.index) < slot.count, slot[Int(a.index)] >= 0 else { continue }
-            let s = Int(slot[Int(a.index)])
+            guard let s = Self.position(a.index, slot, sparse) else { continue }
             if a.family == .v4 { addrs4[s].append(a) } else { addrs6[s].append(a) }
         }
         links = ns.links.enumerated().map { position, l in
             LinkInfo(l, addrs4: addrs4[position], addrs6: addrs6[position],
                      ipv4: ns.settings.effectiveIPv4(l.name), ipv6: ns.settings.effectiveIPv6(l.name))
         }
-        slotOf = slot; self.byName = byName; loopbackIndex = lo
+        self.byName = byName; loopbackIndex = lo
+    }
+
+    private static func position(_ index: Int32, _ slot: [Int32], _ sparse: [Int32: Int32]) -> Int? {
+        guard index > 0 else { return nil }
+        if Int(index) < slot.count { return slot[Int(index)] < 0 ? nil : Int(slot[Int(index)]) }
+        return sparse[index].map(Int.init)
     }
 
     @inline(__always) func link(_ index: Int32) -> LinkInfo? {
-        guard index > 0, Int(index) < slotOf.count else { return nil }
+        guard index > 0 else { return nil }
+        guard Int(index) < slotOf.count else {
+            return sparseSlotOf.isEmpty ? nil : sparseSlotOf[index].map { links[Int($0)] }
+        }
         let s = slotOf.withUnsafeBufferPointer { $0[Int(index)] }
         return s < 0 ? nil : links.withUnsafeBufferPointer { $0[Int(s)] }
     }
