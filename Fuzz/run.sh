@@ -45,13 +45,15 @@ if ! build; then
   echo "fuzz: the fuzz targets do not build" >&2; exit 1
 fi
 
-failed=()
-summary=()
-for t in "${targets[@]}"; do
+# Targets run FUZZ_JOBS at a time (default: one per core), each for the full FUZZ_SECONDS.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+run_target() {
+  local t=$1 work artifacts log status runs rate rssmb last cov ft corp
   work=.build-fuzz/corpus/$t
   artifacts=.build-fuzz/artifacts/$t/
   log=.build-fuzz/logs/$t.log
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  rm -f ".build-fuzz/logs/$t.summary"
   echo "fuzz: $t for ${seconds}s" >&2
   # detect_leaks: LeakSanitizer at exit and on each new input's run; the snapshot is read
   # from the repository by each target at start (FuzzSupport).
@@ -67,18 +69,33 @@ for t in "${targets[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p' <<<"$last")
-  summary+=("$(printf '%-9s %10s %8s %7s %7s %10s %6s  %s' "$t" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rssmb:-?}" \
-    "$([ $status -eq 0 ] && echo ok || echo "FAILED ($status)")")")
+  printf '%-9s %10s %8s %7s %7s %10s %6s  %s\n' "$t" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rssmb:-?}" \
+    "$([ $status -eq 0 ] && echo ok || echo "FAILED ($status)")" >".build-fuzz/logs/$t.summary"
   if [ $status -ne 0 ]; then
-    failed+=("$t")
     echo "fuzz: $t FAILED (status $status); log: $log" >&2
     grep -E '^(==[0-9]+==ERROR|SUMMARY|artifact_prefix|Test unit written|.*Fatal error|.*libFuzzer: )' "$log" | head -20 >&2
     tail -40 "$log" >&2
   fi
+  return $status
+}
+
+failed=()
+pids=()
+names=()
+wait_one() {
+  local pid=${pids[0]} name=${names[0]}
+  wait "$pid" || failed+=("$name")
+  pids=("${pids[@]:1}"); names=("${names[@]:1}")
+}
+for t in "${targets[@]}"; do
+  while [ ${#pids[@]} -ge "$jobs" ]; do wait_one; done
+  run_target "$t" &
+  pids+=($!); names+=("$t")
 done
+while [ ${#pids[@]} -gt 0 ]; do wait_one; done
 
 printf '%-9s %10s %8s %7s %7s %10s %6s  %s\n' target runs exec/s cov ft corpus rss_mb result
-printf '%s\n' "${summary[@]}"
+for t in "${targets[@]}"; do cat ".build-fuzz/logs/$t.summary" 2>/dev/null || echo "$t ?"; done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: failed: ${failed[*]}" >&2
   exit 1
