@@ -17,13 +17,15 @@ public struct NSAudit: ParsableCommand {
           nsaudit snapshot -o host.json          record every namespace
           nsaudit route-get --snapshot host.json --netns NS 10.0.0.1 from 10.99.0.40
           nsaudit report --format text           audit the live host
+          nsaudit diff old.json new.json         what changed in behaviour, and why
 
         Exit status: 0 clean; 1 findings at or above `report --fail-on`; 2 the command \
         could not run (a usage error, a bad snapshot, an unknown namespace, no permission), \
         with one line on standard error saying what and how to fix it.
         """,
         version: NSAuditInfo.versionLine,
-        subcommands: [SnapshotCommand.self, RouteGetCommand.self, TraceCommand.self, ReportCommand.self, CaptureCommand.self]
+        subcommands: [SnapshotCommand.self, RouteGetCommand.self, TraceCommand.self, ReportCommand.self, CaptureCommand.self,
+                      DiffCommand.self]
     )
 
     public init() {}

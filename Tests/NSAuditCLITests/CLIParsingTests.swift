@@ -23,7 +23,7 @@ import Testing
     func termination(_ args: [String]) -> Termination? {
         do {
             var command = try NSAudit.parseAsRoot(args)
-            let ours: [ParsableCommand.Type] = [NSAudit.self, SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self]
+            let ours: [ParsableCommand.Type] = [NSAudit.self, SnapshotCommand.self, RouteGetCommand.self, ReportCommand.self, CaptureCommand.self, DiffCommand.self]
             if ours.contains(where: { $0 == type(of: command) }) { return nil }
             try command.run()
             return nil
@@ -87,6 +87,14 @@ import Testing
 
     // MARK: --confirm / --pcap named alike in report and capture
 
+    @Test func diffDefaultsAndOptions() throws {
+        let d = try parse(["diff", "a.json", "b.json"], as: DiffCommand.self)
+        #expect(d.old == "a.json" && d.new == "b.json" && !d.json && !d.all && d.failOn == FailOn(.info))
+        #expect(d.maxSources == 1000 && !d.noRemediation && !d.anyIngress && d.output.file == nil)
+        let o = try parse(["diff", "--json", "--all", "--fail-on", "warning", "-o", "d.json", "--no-remediation", "a", "b"], as: DiffCommand.self)
+        #expect(o.json && o.all && o.failOn == FailOn(.warning) && o.output.file == "d.json" && o.noRemediation)
+    }
+
     @Test func captureDurationOrConfirm() throws {
         let plain = try parse(["capture", "10s", "--netns", "server"], as: CaptureCommand.self)
         #expect(plain.liveDuration?.seconds == 10 && plain.packets.confirm == nil && plain.netns == ["server"])
@@ -123,6 +131,9 @@ import Testing
         (["bogus"], "bogus"),
         (["route-get", "--snapshot", "h.json"], "give a query"),
         (["route-get", "--batch", "q.txt", "10.0.0.1"], "either a query or --batch"),
+        (["diff", "old.json"], "Missing expected argument '<NEW>'"),
+        (["diff", "a", "b", "--fail-on", "sometimes"], "sometimes"),
+        (["diff", "a", "b", "--max-sources", "-2"], "--max-sources"),
     ])
     func usageErrorsExitTwo(_ args: [String], _ expected: String) throws {
         let end = try #require(termination(args), "\(args) parsed")
@@ -133,7 +144,8 @@ import Testing
     }
 
     @Test(arguments: [["--help"], ["-h"], ["snapshot", "--help"], ["route-get", "--help"], ["route-get", "-h"],
-                      ["route-get", "--snapshot", "h.json", "help"], ["report", "--help"], ["capture", "--help"], ["help", "report"]])
+                      ["route-get", "--snapshot", "h.json", "help"], ["report", "--help"], ["capture", "--help"], ["help", "report"],
+                      ["diff", "--help"]])
     func helpExitsZeroOnStandardOutput(_ args: [String]) throws {
         let end = try #require(termination(args), "\(args) parsed")
         #expect(end.status == ExitStatus.clean && end.toStandardOutput, "\(args)")

@@ -66,6 +66,9 @@ import Testing
                 if chance() { let a = UInt16(truncatingIfNeeded: g.next() % 60000); r.dport = PortRange(a, a + UInt16(g.next() % 100)) }
                 if chance() { r.action = pick([.lookup(100), .lookup(254), .blackhole, .unreachable, .prohibit, .nop, .goto(3000), .l3mdev]) }
                 if chance() { r.suppressPrefixlength = Int32(g.next() % 129) }
+                if chance() { r.tos = UInt8(truncatingIfNeeded: g.next()) }
+                if chance() { let a = UInt32(g.next() % 100_000); r.uidrange = UIDRange(a, a + UInt32(g.next() % 1000)) }
+                if chance() { r.suppressIfgroup = UInt32(g.next() % 1000) }
                 if chance() { r.priority = UInt32(truncatingIfNeeded: g.next()) }
                 edits.append(chance() ? .ruleAdd(netns: ns, rule: r) : .ruleDel(netns: ns, rule: r))
             case 6: edits.append(.vrfAdd(netns: ns, name: "vrf-" + pick(devs), table: UInt32(g.next() % 5000)))

@@ -9,7 +9,7 @@ import Testing
 @Suite struct CLIHelpTests {
     @Test(arguments: [["--help"], ["snapshot", "--help"], ["route-get", "--help"], ["route-get", "-h"],
                       ["report", "--help"], ["capture", "--help"], ["trace", "--help"], ["trace", "-h"],
-                      ["trace", "10.0.0.1", "--help"]])
+                      ["trace", "10.0.0.1", "--help"], ["diff", "--help"]])
     func helpTeaches(_ args: [String]) throws {
         let (rc, out, err) = try Binary.run(args)
         #expect(rc == 0, "\(args): \(err)")

@@ -37,11 +37,22 @@ public struct Audit: Sendable {
         /// A few sources of every verdict class of every audited (address, ingress), the
         /// symmetric one included, for the kernel self-check (`SelfCheck.samples`).
         public var samples: [SelfCheckSample] = []
+        /// The return-path results of each audited namespace (by id), with its route facts:
+        /// what `IncrementalAudit` starts from.
+        var results: [String: Given] = [:]
     }
 
     /// Audits every namespace of the snapshot, or only those in `only` (the others still
     /// inform the audit: e.g. which veth peers are routers).
-    public func run(namespaces only: Set<String>? = nil) -> Outcome {
+    public func run(namespaces only: Set<String>? = nil) -> Outcome { run(namespaces: only, given: [:]) }
+
+    /// The return-path results of a namespace found without analysing it here (by
+    /// `IncrementalAudit`, from another snapshot's audit), with the facts of its routes.
+    typealias Given = (results: [ReturnPathAnalysis.Result], facts: RouteFacts)
+
+    /// `run`, taking the return-path results of the namespaces in `given` (by id) as they are:
+    /// the findings, checks and fixes that follow from them are made as for the others.
+    func run(namespaces only: Set<String>?, given: [String: Given]) -> Outcome {
         let chosen = snapshot.namespaces.filter { only?.contains($0.id) ?? true }
         // Namespaces are independent. A big one (a full routing table) is audited alone, its
         // own work spread over every core (work nested in a concurrent loop would run on one
@@ -50,19 +61,21 @@ public struct Audit: Sendable {
             .sorted { chosen[$0].routes.count > chosen[$1].routes.count }
         let small = chosen.indices.filter { chosen[$0].routes.count < Self.bigNamespace }
         var byIndex = [NamespaceAudit?](repeating: nil, count: chosen.count)
-        for i in big { byIndex[i] = auditNamespace(chosen[i]) }
-        let done = parallelMap(small.count) { k in auditNamespace(chosen[small[k]]) }
+        for i in big { byIndex[i] = auditNamespace(chosen[i], given: given[chosen[i].id]) }
+        let done = parallelMap(small.count) { k in auditNamespace(chosen[small[k]], given: given[chosen[small[k]].id]) }
         for (k, i) in small.enumerated() { byIndex[i] = done[k] }
         var namespaces: [ReportNamespace] = []
         var findings: [Finding] = []
         var models: [String: RoutingModel] = [:]
         var samples: [SelfCheckSample] = []
+        var results: [String: Given] = [:]
         for (i, x) in byIndex.enumerated() {
-            let (entry, nsFindings, model, nsSamples) = x!
+            let (entry, nsFindings, model, nsSamples, nsResults) = x!
             namespaces.append(entry)
             findings += nsFindings
             if let model { models[chosen[i].id] = model }
             samples += nsSamples
+            if let nsResults { results[chosen[i].id] = nsResults }
         }
         findings += FlowIntent.unmatched(options.intents, in: snapshot)
         // Declared flows to local addresses, end to end through the host's namespaces (the
@@ -74,16 +87,20 @@ public struct Audit: Sendable {
                 ids.contains(f.netns) || chosen.contains { $0.names.first == f.netns }
             }
         }
-        return Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
+        var out = Outcome(namespaces: namespaces, findings: findings.sorted(by: Self.order), models: models, samples: samples)
+        out.results = results
+        return out
     }
 
     /// Namespaces with this many routes are audited one at a time, each on every core.
     static let bigNamespace = 50_000
 
-    typealias NamespaceAudit = (ReportNamespace, [Finding], RoutingModel?, [SelfCheckSample])
+    typealias NamespaceAudit = (ReportNamespace, [Finding], RoutingModel?, [SelfCheckSample], Given?)
 
-    /// The report entry, findings, FIB model and self-check samples of one namespace.
-    func auditNamespace(_ ns: NamespaceSnapshot) -> NamespaceAudit {
+    /// The report entry, findings, FIB model, self-check samples and return-path results of
+    /// one namespace; with `given`, its return-path results as found elsewhere (the FIB model
+    /// is then built only for flow intents, and not returned otherwise).
+    func auditNamespace(_ ns: NamespaceSnapshot, given: Given? = nil) -> NamespaceAudit {
         var entry = ReportNamespace(name: ns.names.first ?? ns.id, id: ns.id, status: ns.status.rawValue,
                                     interfaces: interfaces(ns), addressesAudited: 0, errors: [])
         if ns.status != .ok {
@@ -92,16 +109,24 @@ public struct Audit: Sendable {
                             summary: "Namespace \(ns.id) could not be audited: \(ns.status.rawValue)\(ns.error.map { " (\($0))" } ?? "").")
             f.evidence = ["collector"]
             f.assignID()
-            return (entry, [f], nil, [])
+            return (entry, [f], nil, [], nil)
         }
         if !ns.consistent { entry.errors.append("dumps kept changing during collection (NLM_F_DUMP_INTR); the snapshot may mix states") }
-        // The FIB model and the analysis's own structures, built side by side.
-        let (model, prepared) = parallel({ RoutingModel(ns) }, { ReturnPathAnalysis.Prepared(ns) })
-        let facts = RouteFacts(ns.routes)
-        let analysis = ReturnPathAnalysis(ns, model: model, options: .init(anyIngress: options.anyIngress), prepared: prepared,
-                                          facts: facts)
-        entry.addressesAudited = analysis.auditedAddresses.count
-        let results = analysis.run()
+        let model: RoutingModel?, results: [ReturnPathAnalysis.Result], facts: RouteFacts
+        if let given {
+            (results, facts) = given
+            model = options.intents.isEmpty ? nil : RoutingModel(ns)
+            entry.addressesAudited = ReturnPathAnalysis.auditedAddresses(ns).count
+        } else {
+            // The FIB model and the analysis's own structures, built side by side.
+            let (m, prepared) = parallel({ RoutingModel(ns) }, { ReturnPathAnalysis.Prepared(ns) })
+            facts = RouteFacts(ns.routes)
+            let analysis = ReturnPathAnalysis(ns, model: m, options: .init(anyIngress: options.anyIngress), prepared: prepared,
+                                              facts: facts)
+            entry.addressesAudited = analysis.auditedAddresses.count
+            results = analysis.run()
+            model = m
+        }
         let farSides = Dictionary(ns.links.map { ($0.name, snapshot.farSide(of: $0, in: ns)) }, uniquingKeysWith: { a, _ in a })
         var nsFindings = Self.findings(ns, entry.name, results, routerFacing: snapshot.routerFacingInterfaces(ns),
                                        maxSources: options.maxSources, gatewayLinks: facts.gatewayLinks, farSides: farSides)
@@ -109,7 +134,7 @@ public struct Audit: Sendable {
         // What Remediator.audit gives for the namespace as it is: the same analysis,
         // findings and checks (flow intents are not part of it).
         let memo = Remediator.Memo(before: Set(nsFindings.map(\.id)))
-        nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model)
+        if let model { nsFindings += FlowIntent.check(options.intents, ns: ns, netns: entry.name, model: model) }
         if options.remediate {
             let remediator = Remediator(snapshot: snapshot, ns: ns, options: options, memo: memo, baseResults: results,
                                         beforeFacts: facts)
@@ -122,7 +147,7 @@ public struct Audit: Sendable {
                 nsFindings[i].remediation = remediator.proposals(for: nsFindings[i])
             }
         }
-        return (entry, nsFindings, model, options.selfCheckSamples ? SelfCheck.samples(ns, results) : [])
+        return (entry, nsFindings, model, options.selfCheckSamples ? SelfCheck.samples(ns, results) : [], (results, facts))
     }
 
     static func order(_ a: Finding, _ b: Finding) -> Bool {

@@ -33,6 +33,11 @@ struct IncrementalAudit {
     /// The facts of `before.routes`, when the caller has them (they serve every proposal).
     var beforeFacts: RouteFacts? = nil
 
+    /// When set, the routes that went and came, as the caller found them (`nsaudit diff`:
+    /// matched by the kernel's identity of a FIB entry, changed routes on both sides), instead
+    /// of the editor's kept-in-order difference; `after.routes` is then the whole new list.
+    var routeChanges: (removed: [Route], added: [Route])? = nil
+
     /// Calls `body` with every route of the edited namespace, read in place.
     func forEachAfterRoute(_ body: (borrowing Route) -> Void) {
         if appended != nil {
@@ -51,6 +56,15 @@ struct IncrementalAudit {
     /// The findings `Remediator.audit` gives for `after`, or nil when an edit is not one this
     /// can follow.
     func findings(netns: String) -> [Finding]? {
+        guard let (results, facts) = results() else { return nil }
+        return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false,
+                              gatewayLinks: facts.gatewayLinks)
+            + Misconfiguration.check(after, netns: netns)
+    }
+
+    /// The return-path results a full `ReturnPathAnalysis` of `after` gives (owner ingress
+    /// only), with the facts of `after`'s routes; nil when an edit is not one this can follow.
+    func results() -> (results: [ReturnPathAnalysis.Result], facts: RouteFacts)? {
         guard before.id == after.id, before.status == .ok, after.status == .ok,
               !before.links.contains(where: \.isVRF), before.nexthops == after.nexthops else { return nil }
 
@@ -92,7 +106,7 @@ struct IncrementalAudit {
 
         // Routes: what went and what came (the editor keeps the order of those that stay).
         let removedRoutes: [Route], addedRoutes: [Route]
-        if let appended { (removedRoutes, addedRoutes) = ([], appended) } else {
+        if let routeChanges, appended == nil { (removedRoutes, addedRoutes) = routeChanges } else if let appended { (removedRoutes, addedRoutes) = ([], appended) } else {
             guard let d = Self.difference(before.routes, after.routes) else { return nil }
             (removedRoutes, addedRoutes) = d
         }
@@ -166,9 +180,7 @@ struct IncrementalAudit {
             }
             results += ReturnPathAnalysis(reduced, options: .init(only: affected)).run()
         }
-        return Audit.findings(after, netns, results, routerFacing: snapshot.routerFacingInterfaces(after), describe: false,
-                              gatewayLinks: facts.gatewayLinks)
-            + Misconfiguration.check(after, netns: netns)
+        return (results, facts)
     }
 
     func sysctlsMatch(except names: Set<String>) -> Bool {

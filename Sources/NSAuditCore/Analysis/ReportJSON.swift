@@ -255,7 +255,7 @@ extension JSONWriter {
         endArray()
     }
     /// A dictionary with String keys, as JSONEncoder's `.sortedKeys` orders them.
-    fileprivate mutating func object<V>(_ d: [String: V], _ value: (inout JSONWriter, V) -> Void) {
+    mutating func object<V>(_ d: [String: V], _ value: (inout JSONWriter, V) -> Void) {
         beginObject()
         for (k, v) in d.sorted(by: { $0.key < $1.key }) { key(escaping: k); value(&self, v) }
         endObject()

@@ -59,7 +59,38 @@ public enum SnapshotEdit: Sendable, Equatable {
         public var dport: PortRange?
         public var action: Action?
         public var suppressPrefixlength: Int32?
+        /// `tos`/`dsfield` selector.
+        public var tos: UInt8?
+        public var uidrange: UIDRange?
+        public var suppressIfgroup: UInt32?
         public init(family: IPAddress.Family) { self.family = family }
+
+        /// The rule as `ip rule` would be given it to create `rule` (the table and selectors
+        /// the kernel reports; its protocol and realms are not `ip rule` selectors).
+        public init(_ rule: Rule) {
+            self.init(family: rule.family)
+            priority = rule.priority
+            not = rule.invert
+            from = rule.src; to = rule.dst; iif = rule.iif; oif = rule.oif
+            fwmark = rule.fwmark
+            fwmask = rule.fwmark != nil && rule.fwmask != 0xffff_ffff ? rule.fwmask : nil
+            ipproto = rule.ipproto.flatMap { $0 == 0 ? nil : $0 }
+            sport = rule.sport; dport = rule.dport
+            tos = rule.tos == 0 ? nil : rule.tos
+            uidrange = rule.uidrange
+            suppressPrefixlength = rule.suppressPrefixlen.flatMap { $0 < 0 ? nil : $0 }
+            suppressIfgroup = rule.suppressIfgroup.flatMap { $0 == UInt32.max ? nil : $0 }
+            if rule.l3mdev { action = .l3mdev; return }
+            switch rule.action {
+            case RuleAction.toTable: action = .lookup(rule.table)
+            case RuleAction.goto: action = .goto(rule.gotoTarget ?? 0)
+            case RuleAction.nop: action = .nop
+            case RuleAction.blackhole: action = .blackhole
+            case RuleAction.unreachable: action = .unreachable
+            case RuleAction.prohibit: action = .prohibit
+            default: action = nil
+            }
+        }
     }
 
     /// The namespace the edit applies to.
@@ -337,6 +368,19 @@ extension SnapshotEdit.RuleSpec {
                 let s = try val()
                 guard let v = Int32(s) else { throw fail("invalid suppress_prefixlength \(s)") }
                 suppressPrefixlength = v
+            case "suppress_ifgroup":
+                let s = try val()
+                guard let v = UInt32(s) else { throw fail("invalid suppress_ifgroup \(s)") }
+                suppressIfgroup = v
+            case "tos", "dsfield":
+                let t = try val()
+                guard let v = UInt8(t.hasPrefix("0x") ? String(t.dropFirst(2)) : t, radix: 16) else { throw fail("invalid tos \(t)") }
+                tos = v
+            case "uidrange":
+                let text = try val()
+                let parts = text.split(separator: "-").compactMap { UInt32($0) }
+                guard parts.count == 2, parts[1] >= parts[0] else { throw fail("invalid uidrange \(text)") }
+                uidrange = UIDRange(parts[0], parts[1])
             default: throw fail("unsupported rule argument \(k)")
             }
             i += 1
@@ -356,6 +400,8 @@ extension SnapshotEdit.RuleSpec {
         if let p = ipproto { w += ["ipproto", IPProto.name(p)] }
         if let p = sport { w += ["sport", p.start == p.end ? String(p.start) : "\(p.start)-\(p.end)"] }
         if let p = dport { w += ["dport", p.start == p.end ? String(p.start) : "\(p.start)-\(p.end)"] }
+        if let t = tos { w += ["tos", "0x" + String(t, radix: 16)] }
+        if let u = uidrange { w += ["uidrange", "\(u.start)-\(u.end)"] }
         switch action {
         case .lookup(let t): w += ["lookup", Table.name(t)]
         case .blackhole: w.append("blackhole")
@@ -367,6 +413,7 @@ extension SnapshotEdit.RuleSpec {
         case nil: break
         }
         if let s = suppressPrefixlength { w += ["suppress_prefixlength", String(s)] }
+        if let g = suppressIfgroup { w += ["suppress_ifgroup", String(g)] }
         if let p = priority { w += ["priority", String(p)] }
         return w
     }

@@ -259,6 +259,8 @@ public struct SnapshotEditor {
         if let m = spec.fwmark { r.fwmark = m; r.fwmask = spec.fwmask ?? 0xffff_ffff }
         r.ipproto = spec.ipproto; r.sport = spec.sport; r.dport = spec.dport
         r.suppressPrefixlen = spec.suppressPrefixlength
+        r.suppressIfgroup = spec.suppressIfgroup
+        r.tos = spec.tos ?? 0; r.uidrange = spec.uidrange
         switch spec.action ?? .lookup(Table.main) {
         case .lookup(let t): r.table = t; r.action = RuleAction.toTable
         case .blackhole: r.action = RuleAction.blackhole; r.table = 0

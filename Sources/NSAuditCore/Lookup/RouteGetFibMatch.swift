@@ -20,29 +20,12 @@ extension RoutingModel {
         let position = chosen?.route ?? match.route
         guard snapshotRoutes.indices.contains(position) else { return nil }
         let route = snapshotRoutes[position]
-        var m = IPRouteMessage(family: route.family, type: match.type, dst: route.dst.length > 0 ? route.dst.address : nil,
-                               dstLength: route.dst.length)
-        m.table = route.family == .v4 ? match.table : route.table
-        m.protocol = route.protocol
-        m.flags = route.flags & ~IPRouteMessage.cloned
-        m.nhid = route.nhid
-        m.gateway = route.gateway
-        m.dev = route.oif.map(deviceName)
-        m.prefsrc = route.prefsrc
-        m.metrics = route.metrics
-        if let hops = route.nexthops {
-            m.multipath = hops.map { IPRouteMessage.Hop(gateway: $0.gateway, dev: $0.oif.map(deviceName) ?? "", weight: Int($0.weight), flags: $0.flags) }
-        }
+        var m = IPRouteMessage(showing: route, deviceName: deviceName)
         if route.family == .v4 {
-            m.tos = route.tos
-            m.scope = route.scope
-            if route.metric != 0 { m.priority = route.metric }
+            m.type = match.type
+            m.table = match.table
         } else {
-            m.type = route.type
-            if let s = route.src, s.length > 0 { m.src = s.address; m.srcLength = s.length }
-            m.priority = route.metric
             m.iif = r.iif
-            m.pref = route.pref ?? 0
             if route.nhid == nil, var hops = m.multipath, let c = chosen, hops.indices.contains(c.nexthop) {
                 hops = Array(hops[c.nexthop...] + hops[..<c.nexthop])
                 m.multipath = hops
@@ -53,4 +36,34 @@ extension RoutingModel {
 
     /// ll_index_to_name: a device of the namespace by index, `if%u` for one it lacks.
     func deviceName(_ index: Int32) -> String { name(of: index) ?? "if\(index)" }
+}
+
+extension IPRouteMessage {
+    /// A FIB entry of the snapshot as the kernel dumps it (fib_dump_info for IPv4,
+    /// rt6_fill_node for IPv6): the message `ip route show` prints and `fibmatch` starts from.
+    /// `deviceName` names the ifindexes of the route's namespace.
+    public init(showing route: Route, deviceName: (Int32) -> String) {
+        self.init(family: route.family, type: route.type, dst: route.dst.length > 0 ? route.dst.address : nil,
+                  dstLength: route.dst.length)
+        table = route.table
+        self.protocol = route.protocol
+        flags = route.flags & ~IPRouteMessage.cloned
+        nhid = route.nhid
+        gateway = route.gateway
+        dev = route.oif.map(deviceName)
+        prefsrc = route.prefsrc
+        metrics = route.metrics
+        if let hops = route.nexthops {
+            multipath = hops.map { Hop(gateway: $0.gateway, dev: $0.oif.map(deviceName) ?? "", weight: Int($0.weight), flags: $0.flags) }
+        }
+        if route.family == .v4 {
+            tos = route.tos
+            scope = route.scope
+            if route.metric != 0 { priority = route.metric }
+        } else {
+            if let s = route.src, s.length > 0 { src = s.address; srcLength = s.length }
+            priority = route.metric
+            pref = route.pref ?? 0
+        }
+    }
 }
