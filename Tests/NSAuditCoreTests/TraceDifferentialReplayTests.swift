@@ -31,7 +31,7 @@ import Testing
     }
 
     /// Flows where the engine is known to disagree with the kernel, by corpus file and flow
-    /// (`netns: arguments` as the disagreement line starts), with the MISMATCHES.md section
+    /// (`netns: arguments` as the disagreement line starts), with the docs/trace-mismatches.md section
     /// that explains them. They must still disagree (a fix makes this test fail until the
     /// entry is removed); every other flow must agree. None today: all 528 agree.
     static let knownMismatches: [String: [(flow: String, why: String)]] = [:]
