@@ -22,14 +22,11 @@ struct GeneratedCase {
     var carrierLinks = 0
 }
 
-struct RouteGetGenerator {
+struct RouteGetGenerator: SeededChoices {
     var rng: SplitMix64
     let seed: UInt64
     init(seed: UInt64) { self.seed = seed; rng = SplitMix64(seed: seed) }
 
-    mutating func chance(_ p: Double) -> Bool { Double(rng.next() % 10_000) / 10_000 < p }
-    mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &rng) }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(0...(a.count - 1))] }
 
     struct Iface { var name: String; var up: Bool; var carrier: Bool; var v4: [(String, Int)]; var v6: [String]; var idx: Int; var group: Int }
 

@@ -25,14 +25,11 @@ struct TraceTopology {
     var flows: [(role: String, flow: ProbeFlow)] = []
 }
 
-struct TraceTopologyGenerator {
+struct TraceTopologyGenerator: SeededChoices {
     var rng: SplitMix64
     let seed: UInt64
     init(seed: UInt64) { self.seed = seed; rng = SplitMix64(seed: seed) }
 
-    mutating func chance(_ p: Double) -> Bool { Double(rng.next() % 10_000) / 10_000 < p }
-    mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &rng) }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(0...(a.count - 1))] }
 
     struct Attachment { var child: Int; var parent: Int; var bridged: Bool; var childIf: String; var parentIf: String; var childAddr: String; var parentAddr: String; var subnet: String }
 
