@@ -133,8 +133,9 @@ import Testing
         let findingsOnly = SelfCheck.run(out.findings, samples: [], snapshot: snap, models: out.models, fault: fault,
                                          ask: Self.modelAsKernel(out.models)).filter { $0.kind == .modelMismatch }
         let withFindings = Set(out.findings.filter { Self.returnPathKinds.contains($0.kind) }.map(\.netns))
-        // (A one-namespace snapshot, such as the physical server's, has no elsewhere.)
-        if Self.audited(out).count > 1 {
+        // (A one-namespace snapshot, such as the physical server's, has no elsewhere; in
+        // arp-check every namespace has findings by design: unanswered ARP, rp_filter.)
+        if Self.audited(out).count > 1 && lab != "arp-check" {
             #expect(!Self.audited(out).subtracting(withFindings).isEmpty, "\(lab): every namespace has findings")
         }
         #expect(Set(findingsOnly.map(\.netns)).isSubset(of: withFindings))
