@@ -33,7 +33,16 @@ extension Snapshot {
                     }
                 }
             }
-            for (i, r) in ns.routes.enumerated() {
+            // A million routes: found by a scan that builds no path, then described.
+            let bad = ns.routes.withUnsafeBufferPointer { rs in
+                rs.indices.first { i in
+                    let f = rs[i].family
+                    return rs[i].dst.family != f || (rs[i].src.map { $0.family != f } ?? false)
+                        || (rs[i].prefsrc.map { $0.family != f } ?? false)
+                }
+            }
+            if let i = bad {
+                let r = ns.routes[i]
                 let p = "\(at).routes[\(i)]"
                 if r.dst.family != r.family {
                     return ("\(p).dst", "\(r.dst) is not an \(r.family) prefix (family is \"\(r.family)\")")
