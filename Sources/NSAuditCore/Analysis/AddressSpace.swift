@@ -120,7 +120,7 @@ public struct AddressRanges: Sendable, Equatable {
 
     /// Calls `body` with each CIDR block (start, prefix length) of the minimal cover, in
     /// order, until it returns false.
-    private func forEachBlock(_ body: (UInt128, Int) -> Bool) {
+    func forEachBlock(_ body: (UInt128, Int) -> Bool) {
         let width = family.bitWidth
         let top: UInt128 = width == 32 ? 0xffff_ffff : .max
         for (lo0, hi) in ranges {
