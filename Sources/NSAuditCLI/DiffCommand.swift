@@ -106,13 +106,7 @@ struct DiffCommand: ParsableCommand {
         let results = parallelMap(2) { i -> Result<DiffInput, CLIFailure> in
             let path = i == 0 ? x : y
             do {
-                var bytes = try readWholeFile(path)
-                // Read in place, not copied into a Data first (what is decoded is copied out).
-                let input = try bytes.withUnsafeMutableBytes { raw throws(DiffInputError) in
-                    try DiffInput.read(raw.baseAddress.map { Data(bytesNoCopy: $0, count: raw.count, deallocator: .none) } ?? Data(),
-                                       name: path)
-                }
-                return .success(input)
+                return .success(try DiffInput.read(try readWholeFile(path), name: path))
             } catch let e as DiffInputError {
                 return .failure(CLIFailure("\(e)"))
             } catch {
