@@ -17,6 +17,8 @@
 #   --keep-output DIR  keep both snapshots and both `ip` outputs in DIR
 #   --also NAME=PATH  also time another nsaudit binary (e.g. an earlier build) on the same
 #               snapshots, in the same runs (repeatable)
+#   --wait-quiet L  before the timed runs, wait (at most 15 minutes) until the 1-minute load
+#               average is below L (other work on the machine skews the figures)
 #   NSAUDIT=path  use this binary instead of building release (.build-bench scratch path)
 #
 # Needs root (ip netns add). The namespace it creates is named nsabench-diff-<pid>-big and is
@@ -29,6 +31,7 @@ RUNS=3
 KEEP=""
 TABLE=main
 ALSO=()
+QUIET=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --routes) N4="$2"; shift 2 ;;
@@ -40,7 +43,9 @@ while [[ $# -gt 0 ]]; do
                  TABLE="$2"; shift 2 ;;
         --also) [[ "$2" == *=* && -x "${2#*=}" ]] || { echo "diff-bench: --also takes NAME=PATH of an executable, not $2" >&2; exit 2; }
                 ALSO+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --wait-quiet) [[ "$2" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "diff-bench: --wait-quiet takes a load average (e.g. 2.5), not $2" >&2; exit 2; }
+                QUIET="$2"; shift 2 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "diff-bench: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -89,6 +94,15 @@ timed() {
 }
 median() { sort -n "$WORK/$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+if [[ -n "$QUIET" ]]; then
+    waited=0
+    until awk -v l="$QUIET" '{ exit !($1 < l) }' /proc/loadavg; do
+        (( waited >= 900 )) && { log "load still $(cut -d' ' -f1 /proc/loadavg) after 15 minutes: timing anyway"; break; }
+        (( waited % 60 == 0 )) && log "waiting for the 1-minute load average to fall below $QUIET (now $(cut -d' ' -f1 /proc/loadavg))"
+        sleep 5; waited=$((waited + 5))
+    done
+fi
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= RUNS; r++)); do
     log "run $r/$RUNS"
     timed anchor_j diff "$WORK/old.ipj" "$WORK/new.ipj"
@@ -111,10 +125,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'
 verdict=$(awk -v t="$nt" -v j="$nj" 'BEGIN { print (t <= 5000 && j <= 5000) ? "met (<= 5 s)" : "MISSED (> 5 s)" }')
 (( N4 + N6 >= 1100000 )) || verdict="not judged: $((N4 + N6)) routes is not the target's size"
 echo
-echo "diff benchmark: $routes routes per snapshot, 1,000 changed in table $TABLE ($(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), median of $RUNS)"
+echo "diff benchmark: $routes routes per snapshot, 1,000 changed in table $TABLE ($(nproc) cores, kernel $(uname -r), median of $RUNS)"
+echo "  load average (1, 5, 15 min): $load_start when the timed runs began, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "  nsaudit found: $changes route changes; $summary"
 echo "  diff of ip route show found: $lines changed lines"
-echo "  phases of one more run: $(tail -n 1 "$WORK/timing" | sed 's/^nsaudit: timing //')"
+echo "  phases of one more run (wall, and CPU time of every thread): $(tail -n 1 "$WORK/timing" | sed 's/^nsaudit: timing //')"
 echo
 echo "| command | wall | vs diff (ip -j) | vs diff (ip route show) |"
 echo "|---|---|---|---|"

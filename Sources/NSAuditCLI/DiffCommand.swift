@@ -75,24 +75,28 @@ struct DiffCommand: ParsableCommand {
         // NSAUDIT_TIMING=1: one line on standard error with the time of each phase (benchmarks).
         let timing = ProcessInfo.processInfo.environment["NSAUDIT_TIMING"].map { !$0.isEmpty && $0 != "0" } ?? false
         let clock = ContinuousClock()
-        var marks: [(String, ContinuousClock.Instant)] = [("start", clock.now)]
+        var marks: [(String, ContinuousClock.Instant, cpu: Double)] = [("start", clock.now, Timing.processCPUSeconds())]
         let destination = try output.open()
         progress("reading \(old) and \(new)")
         let (a, b) = try parallelRead(old, new)
-        marks.append(("read", clock.now))
+        marks.append(("read", clock.now, Timing.processCPUSeconds()))
         progress("comparing")
         let d = Diff.compare(old: a, oldFile: old, new: b, newFile: new,
                              options: Diff.Options(remediate: !noRemediation, anyIngress: anyIngress,
                                                    maxSources: maxSources == 0 ? .max : maxSources)) { phase in
-            marks.append((phase, clock.now))
+            marks.append((phase, clock.now, Timing.processCPUSeconds()))
             progress("\(phase) compared")
         }
         let text = json ? DiffRenderer.json(d) : DiffRenderer.text(d, limit: all ? .max : 8)
         try OutputOptions.write(destination, Array(text.utf8))
-        marks.append(("output", clock.now))
+        marks.append(("output", clock.now, Timing.processCPUSeconds()))
         if timing {
-            let parts = (1..<marks.count).map { "\(marks[$0].0)=\(Timing.ms(marks[$0].1 - marks[$0 - 1].1))ms" }
-            note("timing \(parts.joined(separator: " ")) total=\(Timing.ms(marks[marks.count - 1].1 - marks[0].1))ms changes=\(d.changes.count) findings=\(d.findings.count)")
+            // Wall time of each phase, and (in brackets) the CPU time of every thread in it.
+            func cpu(_ s: Double) -> String { String(format: "%.1f", s * 1000) }
+            let parts = (1..<marks.count).map {
+                "\(marks[$0].0)=\(Timing.ms(marks[$0].1 - marks[$0 - 1].1))ms(cpu \(cpu(marks[$0].cpu - marks[$0 - 1].cpu))ms)"
+            }
+            note("timing \(parts.joined(separator: " ")) total=\(Timing.ms(marks[marks.count - 1].1 - marks[0].1))ms(cpu \(cpu(marks[marks.count - 1].cpu - marks[0].cpu))ms) changes=\(d.changes.count) findings=\(d.findings.count)")
         }
         if d.behaviouralSeverities.contains(where: { failOn.fails(on: $0) }) { throw CLIFailure.findings }
     }
@@ -102,8 +106,7 @@ struct DiffCommand: ParsableCommand {
         let results = parallelMap(2) { i -> Result<DiffInput, CLIFailure> in
             let path = i == 0 ? x : y
             do {
-                let bytes = try readWholeFile(path)
-                return .success(try DiffInput.read(Data(bytes), name: path))
+                return .success(try DiffInput.read(try readWholeFile(path), name: path))
             } catch let e as DiffInputError {
                 return .failure(CLIFailure("\(e)"))
             } catch {

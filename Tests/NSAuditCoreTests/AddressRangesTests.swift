@@ -75,6 +75,34 @@ import Testing
         #expect(AddressRanges(merging: [], family: .v6).isEmpty)
     }
 
+    /// Many sets (merged two by two in rounds, an odd one carried to the next round), of both
+    /// families, up to the end of the address space: still the chain of `union`s.
+    @Test func mergingManySetsIsTheUnion() {
+        var g = SeededRandom(12)
+        for trial in 0..<60 {
+            let family: IPAddress.Family = trial % 2 == 0 ? .v4 : .v6
+            let top: UInt128 = family == .v4 ? 0xffff_ffff : .max
+            let base: UInt128 = top - 200_000
+            let sets = (0..<(1 + g.next() % 70)).map { _ -> AddressRanges in
+                var r = AddressRanges(family: family)
+                var at = base + UInt128(g.next() % 5000)
+                for _ in 0..<(g.next() % 60) {
+                    let step = UInt128(g.next() % 3000)
+                    let hi = top - at <= step ? top : at + step
+                    r.append(at, hi)
+                    let gap = 1 + UInt128(g.next() % 3 == 0 ? 0 : g.next() % 4000)
+                    if top - hi < gap { break }
+                    at = hi + gap
+                }
+                return r
+            }
+            let chained = sets.dropFirst().reduce(sets[0]) { $0.union($1) }
+            let merged = AddressRanges(merging: sets, family: family)
+            #expect(merged == chained, g.seedNote)
+            check(merged, g.seedNote)
+        }
+    }
+
     @Test func edgesOfBothFamilies() {
         var all4 = AddressRanges(family: .v4); all4.append(0, 0xffff_ffff)
         #expect(all4.prefixes.map(\.description) == ["0.0.0.0/0"])

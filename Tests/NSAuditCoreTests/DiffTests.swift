@@ -221,6 +221,41 @@ import Testing
         guard case .snapshot = try DiffInput.read(full, name: "s") else { Issue.record("a snapshot read as something else"); return }
     }
 
+    /// A file's bytes (what the command reads) give what its `Data` gives: a snapshot with its
+    /// schema first is decoded in one pass, one with its schema last the careful way, to the
+    /// same snapshot; a truncated or inconsistent snapshot, a report and every bad input give
+    /// the same answer or error.
+    @Test func fileBytesReadAsTheirData() throws {
+        let full = try Data(contentsOf: Repo.file("fixtures/snapshots/mgmt-broken.json"))
+        let head = #"{"schema":"nsaudit.snapshot/v1","#
+        var text = String(decoding: full, as: UTF8.self)
+        #expect(text.hasPrefix(head))
+        while text.last?.isWhitespace == true { text.removeLast() }
+        let schemaLast = Data(("{" + text.dropFirst(head.count).dropLast() + #","schema":"nsaudit.snapshot/v1"}"#).utf8)
+        var badRoute = text.replacingOccurrences(of: #""dst":"10.99.0.0/24""#, with: #""dst":"fd00::/64""#)
+        badRoute += "\n"
+        let inputs: [Data] = [full, schemaLast, Data(badRoute.utf8), full.prefix(full.count / 2), Data(), Data("not json".utf8),
+                              Data(#"{"schema": "nsaudit.snapshot/v1", "namespaces": 3}"#.utf8),
+                              Data(#"{"schema": "nsaudit.report/v9"}"#.utf8),
+                              try Data(contentsOf: Repo.file("fixtures/reports/mgmt-broken.json"))]
+        #expect(badRoute != text + "\n", "the fixture has a route to 10.99.0.0/24 to break")
+        func outcome(_ x: () throws(DiffInputError) -> DiffInput) -> String {
+            do throws(DiffInputError) {
+                switch try x() {
+                case .snapshot(let s): return "snapshot \(s.namespaces.map { "\($0.id) \($0.routes.count)" })"
+                case .report(let r): return "report \(r.findings.map(\.id))"
+                }
+            } catch { return "error \(error)" }
+        }
+        for (k, data) in inputs.enumerated() {
+            let bytes = outcome { () throws(DiffInputError) in try DiffInput.read([UInt8](data), name: "x.json") }
+            #expect(bytes == outcome { () throws(DiffInputError) in try DiffInput.read(data, name: "x.json") }, "input \(k)")
+            if k < 2 { #expect(bytes.hasPrefix("snapshot "), "input \(k): \(bytes)") } else { #expect(!bytes.hasPrefix("snapshot "), "input \(k)") }
+        }
+        let a = try DiffInput.read([UInt8](full), name: "a"), b = try DiffInput.read([UInt8](schemaLast), name: "b")
+        if case .snapshot(let x) = a, case .snapshot(let y) = b { #expect(x == y) } else { Issue.record("not snapshots") }
+    }
+
     @Test func jsonFollowsTheSchema() throws {
         let v = try JSONSchemaValidator(schemaFile: Repo.file("schema/diff.schema.json"))
         let a = try Lab.snapshot("mgmt-broken")

@@ -121,4 +121,12 @@ import Testing
         try out.commit()
         #expect(try readWholeFile(dir + "/out.txt") == Array(text.utf8))
     }
+
+    /// A file whose size fstat does not give (procfs says 0) is read whole all the same, and
+    /// so is an empty one.
+    @Test func filesWithoutASizeAreReadWhole() throws {
+        let status = String(decoding: try readWholeFile("/proc/self/status"), as: UTF8.self)
+        #expect(status.hasPrefix("Name:") && status.contains("\nPid:"), "\(status.prefix(80))")
+        #expect(try readWholeFile("/dev/null").isEmpty)
+    }
 }

@@ -47,15 +47,26 @@ public struct SourceSet: Sendable, Equatable {
 
     /// The blocks of `room` (a superset of `target` that adds only unreachable addresses)
     /// that hold some of `target`, when there are fewer than `count` of them.
+    /// (The blocks and `target`'s ranges both come in address order: one walk over the two.)
     static func cover(_ target: AddressRanges, within room: AddressRanges, shorterThan count: Int) -> [IPPrefix]? {
-        let candidates = room.prefixCount
-        guard candidates <= exceptSearchLimit else { return nil }
+        guard room.prefixCount <= exceptSearchLimit else { return nil }
+        let width = room.family.bitWidth
+        let top: UInt128 = width == 32 ? 0xffff_ffff : .max
         var out: [IPPrefix] = []
-        for p in room.prefixes(limit: candidates) where target.overlaps(p) {
-            out.append(p)
-            if out.count >= count { return nil }
+        var tooMany = false
+        target.ranges.withUnsafeBufferPointer { t in
+            var j = 0  // the first range of target not wholly before the block
+            room.forEachBlock { lo, length in
+                let bits = width - length
+                let hi = bits == width ? top : lo + ((1 << UInt128(bits)) - 1)
+                while j < t.count && t[j].1 < lo { j += 1 }
+                guard j < t.count && t[j].0 <= hi else { return true }
+                out.append(IPPrefix(IPAddress(family: room.family, bits: lo), length))
+                if out.count >= count { tooMany = true; return false }
+                return true
+            }
         }
-        return out
+        return tooMany ? nil : out
     }
 
     /// "every source except 10.99.0.0/24", "1.0.0.0/8, 2.0.0.0/7, 4.0.0.0/6 and 42 more",

@@ -69,6 +69,26 @@ struct SnapshotDecoder {
         }
     }
 
+    /// The top-level `schema` member's string when it is the document's first member (as
+    /// nsaudit writes it), read without looking further: a hint for callers that pick a
+    /// reader by schema before reading a big file once. nil when the first member is another,
+    /// or on anything unusual (the caller then uses `schema`, which checks the whole document).
+    static func leadingSchema(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0,
+              (try? rejectOtherEncodings(base, bytes.count)) != nil else { return nil }
+        var d = SnapshotDecoder(base, bytes.count)
+        let name = Array("schema".utf8)
+        do {
+            try d.beginObject()
+            var o = ObjectCursor()
+            guard let k = try d.nextKey(&o), !k.escaped, k.end - k.start == name.count,
+                  name.indices.allSatisfy({ base[k.start + $0] == name[$0] }) else { return nil }
+            return try d.string()
+        } catch {
+            return nil
+        }
+    }
+
     private static func rejectOtherEncodings(_ p: UnsafePointer<UInt8>, _ n: Int) throws(Failure) {
         // UTF-8 byte order mark, or UTF-16/32 text: JSONDecoder copes, so let it.
         if p[0] == 0xEF || p[0] == 0xFE || p[0] == 0xFF || p[0] == 0 || (n > 1 && p[1] == 0) {

@@ -148,16 +148,33 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
     defer { try? fd.close() }
     var st = stat()
     fstat(fd.rawValue, &st)
-    var out = [UInt8]()
-    out.reserveCapacity(Int(st.st_size) + 1)
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n: Int
-        do { n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } catch {
-            throw SystemCallError("read", errno: error as? Errno ?? .ioError, subject: path)
+    // Straight into the array's storage, the size fstat gave and one byte more (a big
+    // snapshot is copied once, from the page cache, not through a staging buffer); then on in
+    // pieces for a file that has no size (a pipe, /proc) or grew since.
+    var failure: (any Error)?
+    var eof = false
+    var out = [UInt8](unsafeUninitializedCapacity: max(Int(st.st_size), 0) + 1) { buf, count in
+        while count < buf.count {
+            let n: Int
+            do { n = try fd.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buf[count...]))) } catch {
+                failure = error
+                return
+            }
+            if n == 0 { eof = true; return }
+            count += n
         }
-        if n == 0 { break }
-        out.append(contentsOf: chunk[0..<n])
+    }
+    if let failure { throw SystemCallError("read", errno: failure as? Errno ?? .ioError, subject: path) }
+    if !eof {
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n: Int
+            do { n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } catch {
+                throw SystemCallError("read", errno: error as? Errno ?? .ioError, subject: path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
     }
     return out
 }
