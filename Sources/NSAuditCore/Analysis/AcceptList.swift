@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Yams
 
 /// Findings an operator has accepted (`report --accept FILE`), YAML: a list of entries, each
@@ -102,7 +102,7 @@ public enum AcceptList {
             guard rule.id != nil || rule.netns != nil || rule.kind != nil || rule.address != nil || rule.ingress != nil else {
                 throw fail(entry, "the entry names no finding: give its id, or some of netns, kind, address, ingress")
             }
-            guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let reason, !reason.trimmed().isEmpty else {
                 throw fail(entry, "the entry has no reason: say why the finding is accepted")
             }
             rule.reason = reason
