@@ -23,7 +23,9 @@
 # The version is NSAuditInfo.version (Sources/NSAuditCore/NSAuditInfo.swift); the first entry
 # of packaging/debian/changelog must carry the same version, or the build stops. Without git
 # (a tarball) the package is built and `--version` says the commit is unknown.
-# Needs: the Swift toolchain, dpkg-dev (dpkg-shlibdeps), lintian (`make deb` installs them).
+# Needs: the Swift toolchain, dpkg-dev (dpkg-shlibdeps), lintian (`make deb` installs them),
+# and to build: libpcap-dev and libyaml-dev (`make deps`; libyaml is linked statically, so the
+# package depends on libpcap and iproute2 only).
 set -euo pipefail
 
 OUTDIR=""
@@ -104,6 +106,9 @@ BIN="$(cd "$ROOT" && "$SWIFT" build -c release --static-swift-stdlib --show-bin-
 if ldd "$BIN" | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime'; then
     die "$BIN still loads the Swift runtime dynamically (above)"
 fi
+if ldd "$BIN" | grep -E 'libyaml'; then
+    die "$BIN loads libyaml dynamically (above): it is to be linked from libyaml.a (Package.swift)"
+fi
 VERSION_LINE=$("$BIN" --version)
 [[ "$VERSION_LINE" == "$VERSION (commit ${NSAUDIT_GIT_COMMIT:-unknown})" ]] ||
     die "$BIN --version says '$VERSION_LINE', expected '$VERSION (commit ${NSAUDIT_GIT_COMMIT:-unknown})' (a stale build?)"
@@ -148,6 +153,7 @@ SHLIBS=$(cd "$WORK/src" && dpkg-shlibdeps -O "$STAGE/usr/bin/nsaudit" 2>"$WORK/s
     { cat "$WORK/shlibdeps.err" >&2; die "dpkg-shlibdeps failed"; }
 [[ -n "$SHLIBS" ]] || die "dpkg-shlibdeps found no dependencies"
 [[ "$SHLIBS" == *libpcap0.8* ]] || die "the binary does not link libpcap? (dpkg-shlibdeps: $SHLIBS)"
+[[ "$SHLIBS" != *libyaml* ]] || die "the package would depend on libyaml (dpkg-shlibdeps: $SHLIBS)"
 INSTALLED_KB=$(du -s -k --apparent-size "$STAGE" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$INSTALLED_KB/" \
     -e "s/@SHLIBS_DEPENDS@/$SHLIBS/" "$PKG/debian/control.in" > "$STAGE/DEBIAN/control"
