@@ -50,7 +50,7 @@ enum IPDropIn {
                 // why: `open ns.json: No such file or directory (ENOENT)`
                 return .failure(.init(stderr: "nsaudit: NSAUDIT_SNAPSHOT=\(path): cannot read the snapshot file: \(error)\n".terminalEscapedLine, status: 2))
             }
-            do { snap = try SnapshotReader.decode(Data(data), name: path) } catch {
+            do { snap = try SnapshotReader.decode(data, name: path) } catch {
                 return .failure(.init(stderr: "nsaudit: \(error)\n".terminalEscapedLine, status: 2))
             }
         } else {

@@ -18,7 +18,7 @@ public struct SnapshotSourceOptions: ParsableArguments {
     public func load() throws -> Snapshot? {
         guard let file else { return nil }
         let bytes = try CLIFailure.wrap { try readWholeFile(file) }
-        do { return try SnapshotReader.decode(Data(bytes), name: file) } catch { throw CLIFailure("\(error)") }
+        do { return try SnapshotReader.decode(bytes, name: file) } catch { throw CLIFailure("\(error)") }
     }
 
     /// The snapshot (the file, or else the live host's, of `netns` only) and the namespace

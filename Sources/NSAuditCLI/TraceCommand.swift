@@ -125,15 +125,17 @@ struct TraceCommand: ParsableCommand {
             // rendered in pieces on every core, written in order
             let json = outputFormat == .json
             let chunk = 256
-            let pieces = parallelMap((lines.count + chunk - 1) / chunk) { c in
+            let pieces = parallelMap((lines.count + chunk - 1) / chunk) { c -> [UInt8] in
+                let part = lines[(c * chunk)..<min(lines.count, (c + 1) * chunk)]
+                if json { return TraceRenderer.jsonLines(part.lazy.compactMap { try? $0.result.get() }) }
                 var s = ""
-                for l in lines[(c * chunk)..<min(lines.count, (c + 1) * chunk)] {
+                for l in part {
                     guard case .success(let t) = l.result else { continue }
-                    s += json ? TraceRenderer.json(t, pretty: false) + "\n" : (l.number == lines.first?.number ? "" : "\n") + TraceRenderer.text(t)
+                    s += (l.number == lines.first?.number ? "" : "\n") + TraceRenderer.text(t)
                 }
-                return s
+                return Array(s.utf8)
             }
-            try StandardStream.output.write(pieces.joined())
+            for piece in pieces { try StandardStream.output.write(piece) }
             if failed { throw CLIFailure.findings }
             return
         }

@@ -33,11 +33,4 @@ extension StringProtocol {
         let fill = String(repeating: " ", count: Swift.max(0, width - count))
         return alignRight ? fill + self : self + fill
     }
-
-    /// The text without the leading and trailing characters `trim` selects (whitespace,
-    /// newlines included, unless told otherwise).
-    public func trimmed(where trim: (Character) -> Bool = \.isWhitespace) -> String {
-        guard let first = firstIndex(where: { !trim($0) }), let last = lastIndex(where: { !trim($0) }) else { return "" }
-        return String(self[first...last])
-    }
 }

@@ -93,6 +93,55 @@ import Testing
         guard case .corrupt = c.damage else { Issue.record("expected corruption"); return }
     }
 
+    /// A little-endian pcapng file: one section, one interface with `tsresol` (if_tsresol, one
+    /// byte) and `tsoffset` (if_tsoffset, seconds), one enhanced packet block per timestamp.
+    static func pcapng(tsresol: UInt8, tsoffset: Int64? = nil, timestamps: [UInt64], data: [UInt8]) -> [UInt8] {
+        func u16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8)] }
+        func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        func u64(_ v: UInt64) -> [UInt8] { u32(UInt32(truncatingIfNeeded: v)) + u32(UInt32(v >> 32)) }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+            let len = UInt32(12 + body.count)
+            return u32(type) + u32(len) + body + u32(len)
+        }
+        var options = u16(9) + u16(1) + [tsresol, 0, 0, 0]
+        if let tsoffset { options += u16(14) + u16(8) + u64(UInt64(bitPattern: tsoffset)) }
+        options += u16(0) + u16(0)
+        let padded = data + Array(repeating: 0, count: (4 - data.count % 4) % 4)
+        var out = block(0x0A0D_0D0A, u32(0x1A2B_3C4D) + u16(1) + u16(0) + u64(UInt64.max))
+        out += block(1, u16(UInt16(PcapLinkType.linuxSLL2)) + u16(0) + u32(128) + options)
+        for ts in timestamps {
+            out += block(6, u32(0) + u32(UInt32(ts >> 32)) + u32(UInt32(truncatingIfNeeded: ts))
+                            + u32(UInt32(data.count)) + u32(UInt32(data.count)) + padded)
+        }
+        return out
+    }
+
+    /// Found by the pcap fuzz target: a timestamp in whole seconds (if_tsresol 2^0) beyond
+    /// Int64 trapped converting it; an offset that overflows did the same. Out-of-range
+    /// timestamps saturate instead, and the packets are kept.
+    @Test func timestampsOutOfRangeSaturateInsteadOfTrapping() throws {
+        let p = B.icmpPacket("10.0.0.1", "10.0.0.2", request: true, id: 5, ifindex: 2, out: false)
+        let huge = try PcapFile.parse(Self.pcapng(tsresol: 0x80, timestamps: [UInt64.max, 1_700_000_000], data: p))
+        #expect(huge.damage == nil && huge.packets.count == 2)
+        #expect(huge.interfaces.first?.unitsPerSecond == 1)
+        #expect(huge.packets.map(\.timestampNs) == [UInt64.max, 1_700_000_000_000_000_000])
+        let late = try PcapFile.parse(Self.pcapng(tsresol: 0, tsoffset: .max, timestamps: [5], data: p))
+        #expect(late.packets.map(\.timestampNs) == [UInt64.max])
+        let early = try PcapFile.parse(Self.pcapng(tsresol: 0, tsoffset: .min, timestamps: [UInt64.max], data: p))
+        #expect(early.packets.map(\.timestampNs) == [0])
+        // decimal if_tsresol 6 (microseconds) with an offset of 10 s: read as written
+        let micro = try PcapFile.parse(Self.pcapng(tsresol: 6, tsoffset: 10, timestamps: [1_500_000], data: p))
+        #expect(micro.packets.map(\.timestampNs) == [11_500_000_000])
+        #expect(CaptureAnalysis.observe(huge, netns: "x").stats.first?.packets == 2)
+        // the input the fuzzer found, as recorded (Fuzz/regressions/pcap)
+        let files = Repo.files(in: "Fuzz/regressions/pcap", ext: "pcapng")
+        #expect(!files.isEmpty)
+        for url in files {
+            let f = try PcapFile.parse([UInt8](try Data(contentsOf: url)))
+            #expect(f.packets.map(\.timestampNs) == [UInt64.max], "\(url.lastPathComponent)")
+        }
+    }
+
     @Test func observeMapsInterfaceIndexesThroughTheSnapshot() throws {
         var ns = NamespaceSnapshot(id: "srv", names: ["srv"])
         ns.links = [Link(index: 1, name: "lo"), Link(index: 2, name: "ens18"), Link(index: 3, name: "ens19")]

@@ -22,11 +22,4 @@ import Testing
         #expect("category".padded(to: 12) == "category    ")
         #expect(String(42).padded(to: 8, alignRight: true) == String(format: "%8d", 42))
     }
-
-    @Test func trimmedDropsTheSelectedEnds() {
-        #expect("  a b \t\n".trimmed() == "a b")
-        #expect(" \t ".trimmed().isEmpty)
-        #expect("\r x \r".trimmed { $0 == "\r" } == " x ")
-        #expect("".trimmed().isEmpty)
-    }
 }

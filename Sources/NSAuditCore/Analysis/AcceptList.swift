@@ -94,7 +94,7 @@ public enum AcceptList {
             guard rule.id != nil || rule.netns != nil || rule.kind != nil || rule.address != nil || rule.ingress != nil else {
                 throw fail(entry, "the entry names no finding: give its id, or some of netns, kind, address, ingress")
             }
-            guard let reason, !reason.trimmed().isEmpty else {
+            guard let reason, !reason.trimmedASCIIWhitespace.isEmpty else {
                 throw fail(entry, "the entry has no reason: say why the finding is accepted")
             }
             rule.reason = reason

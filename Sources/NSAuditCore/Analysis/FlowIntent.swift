@@ -1,3 +1,4 @@
+import Dispatch
 
 /// A declared, expected flow (`--flows FILE`, YAML). Two shapes:
 ///
@@ -113,17 +114,37 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     /// the host, as arriving on the ingress from representatives of each client prefix. A
     /// flow is violated unless it is accepted in the intent's namespace, having come in on
     /// the ingress, and its reply retraces it.
+    ///
+    /// Intents are checked on every core, in pieces, findings in input order. Flows that
+    /// trace alike (the same start, arguments, namespace and ingress: intents differing in
+    /// name only, or in client prefixes with the same representatives) are traced and judged
+    /// once.
     public static func checkEndToEnd(_ intents: [FlowIntent], context: TraceContext) -> [Finding] {
-        var out: [Finding] = []
-        for intent in intents where intent.transit != true {
-            for ns in context.snapshot.namespaces where ns.status == .ok && intent.applies(to: ns) {
-                if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
-                if let p = intent.checkLocal(ns, context) {
-                    out.append(intent.finding(p, netns: ns.names.first ?? ns.id))
+        let local = intents.filter { $0.transit != true }
+        let verdicts = Verdicts()
+        let chunk = max(1, min(1024, local.count / (processorCount * 8)))
+        let pieces = parallelMap((local.count + chunk - 1) / chunk) { c in
+            var out: [Finding] = []
+            for intent in local[(c * chunk)..<min(local.count, (c + 1) * chunk)] {
+                for ns in context.snapshot.namespaces where ns.status == .ok && intent.applies(to: ns) {
+                    if intent.netns == nil && ns.link(named: intent.ingress) == nil { continue }
+                    if let p = intent.checkLocal(ns, context, verdicts) {
+                        out.append(intent.finding(p, netns: ns.names.first ?? ns.id))
+                    }
                 }
             }
+            return out
         }
-        return out
+        return pieces.flatMap { $0 }
+    }
+
+    /// What one traced flow came to, by what decides it (`checkLocal`'s key), shared by the
+    /// workers of `checkEndToEnd`.
+    final class Verdicts: @unchecked Sendable {
+        private var known: [String: Problem?] = [:]
+        private let lock = DispatchQueue(label: "nsaudit.flow-verdicts")
+        func get(_ key: String) -> Problem?? { lock.sync { known[key] } }
+        func set(_ key: String, _ p: Problem?) { lock.sync { known[key] = p } }
     }
 
     func finding(_ problem: Problem, netns: String) -> Finding {
@@ -157,7 +178,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     /// Source port of the traced flows: one from the kernel's default ephemeral range.
     static let clientPort: UInt16 = 40000
 
-    func checkLocal(_ ns: NamespaceSnapshot, _ context: TraceContext) -> Problem? {
+    func checkLocal(_ ns: NamespaceSnapshot, _ context: TraceContext, _ verdicts: Verdicts = Verdicts()) -> Problem? {
         let to = IPPrefix(self.to)!.address
         guard ns.addresses.contains(where: { $0.local == to }) else {
             return Problem(summary: "\(to) is not an address of this namespace.")
@@ -187,18 +208,24 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         var first: Problem? = nil
         for s in starts {
             let args = "\(flowText) from \(s.src)" + (s.iif.map { " iif \($0)" } ?? "")
-            let trace: TraceResult
-            do { trace = try Trace.run(try TraceFlow.parse(netns: s.netns, arguments: args), in: context) } catch {
-                if first == nil { first = Problem(summary: "the flow from \(s.src) cannot be traced: \(error)") }
-                bad.append(s.prefix)
-                continue
+            let key = "\(s.netns)\u{0}\(args)\u{0}\(ns.id)\u{0}\(ingress)"
+            let verdict: Problem?
+            if let known = verdicts.get(key) { verdict = known } else {
+                do {
+                    let trace = try Trace.run(try TraceFlow.parse(netns: s.netns, arguments: args), in: context)
+                    verdict = judge(trace, ns: ns, outside: outside).map { p in
+                        var p = p
+                        p.trace = "nsaudit trace --netns \(s.netns) \(args)"
+                        return p
+                    }
+                } catch {
+                    verdict = Problem(summary: "the flow from \(s.src) cannot be traced: \(error)")
+                }
+                verdicts.set(key, verdict)
             }
-            guard let problem = judge(trace, ns: ns, outside: outside) else { continue }
+            guard let problem = verdict else { continue }
             bad.append(s.prefix)
-            if first == nil {
-                first = problem
-                first!.trace = "nsaudit trace --netns \(s.netns) \(args)"
-            }
+            if first == nil { first = problem }
         }
         guard var p = first else { return nil }
         var seen: Set<IPPrefix> = []

@@ -54,7 +54,7 @@ public struct SnapshotEditor {
         for (n, raw) in script.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = String(raw)
             if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
-            line = line.trimmed { $0 == " " || $0 == "\t" || $0 == "\r" }
+            line = line.trimmedASCIIWhitespace
             if line.isEmpty { continue }
             do { try apply(line) } catch { throw EditError(line: n + 1, command: line, message: error.message) }
         }

@@ -17,7 +17,7 @@ public struct CaptureDuration: Sendable, Equatable, CustomStringConvertible {
 
     /// Seconds, or nil when the text is not a positive duration.
     public static func parse(_ text: String) -> Double? {
-        let s = text.trimmed { $0 == " " }
+        let s = text.trimmedASCIIWhitespace
         if let v = Double(s) { return v > 0 && v.isFinite ? v : nil }
         var total = 0.0
         var number = ""

@@ -317,9 +317,15 @@ struct PcapngParser {
         let sec = ts / ups, frac = ts % ups
         let ns: UInt64 = ups == 1_000_000_000 ? frac : ups < 1_000_000_000
             ? frac * (1_000_000_000 / ups) : frac / (ups / 1_000_000_000)
-        let adj = Int64(sec) + itf.tsOffset
-        let tsNs = UInt64(max(0, adj)) &* 1_000_000_000 &+ ns
-        file.packets.append(PcapPacket(interfaceID: ifid, timestampNs: tsNs, originalLength: orig,
+        // A timestamp that does not fit 64-bit nanoseconds since the epoch (a damaged or
+        // hostile file: units of seconds with a huge value, an offset out of range) saturates
+        // at the range's end instead of trapping; such packets sort last, or first when
+        // before the epoch.
+        let (adj, overflow) = Int64(clamping: sec).addingReportingOverflow(itf.tsOffset)
+        let seconds = overflow ? (itf.tsOffset < 0 ? 0 : UInt64.max) : UInt64(max(0, adj))
+        let (whole, o1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (tsNs, o2) = whole.addingReportingOverflow(ns)
+        file.packets.append(PcapPacket(interfaceID: ifid, timestampNs: o1 || o2 ? UInt64.max : tsNs, originalLength: orig,
                                        data: Array(b[data..<(data + cap)]), direction: dir))
     }
 

@@ -185,7 +185,7 @@ struct Walker {
         hop.src = pkt.src ?? r.prefsrc
         hop.rule = r.rule; hop.table = r.table
         hop.type = r.type?.name ?? "unicast"
-        hop.route = model.fibMatchMessage(r, path: nil).map { IPRouteText.text($0).trimmed() }
+        hop.route = context.routeText(ns, r, path: nil)
         if let e = r.error {
             hop.error = e.rawValue
             return try dropped(ns, how, pkt, r, e, hops + [hop])
@@ -245,8 +245,9 @@ struct Walker {
         for c in choices {
             var h = hop
             h.outInterface = c.dev; h.gateway = c.gateway
-            h.route = model.fibMatchMessage(r, path: r.multipath.isEmpty ? nil : choices.firstIndex { $0.dev == c.dev && $0.gateway == c.gateway })
-                .map { IPRouteText.text($0).trimmed() } ?? hop.route
+            if !r.multipath.isEmpty {
+                h.route = context.routeText(ns, r, path: choices.firstIndex { $0.dev == c.dev && $0.gateway == c.gateway }) ?? hop.route
+            }
             var p = pkt
             if p.src == nil { p.src = c.prefsrc }
             h.src = p.src

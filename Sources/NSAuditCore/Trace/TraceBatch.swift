@@ -13,7 +13,7 @@ public enum TraceBatch {
     public static func flows(_ input: String, defaultNetns: String?) -> [(number: Int, text: String, netns: String?, arguments: String)] {
         var out: [(Int, String, String?, String)] = []
         for (i, raw) in input.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmed()
+            let line = String(raw).trimmedASCIIWhitespace
             if line.isEmpty || line.hasPrefix("#") { continue }
             var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             var netns = defaultNetns

@@ -14,6 +14,8 @@ public final class TraceContext: @unchecked Sendable {
     /// port runs when the destination has none.
     let listeners: [String: [(ns: Int, socket: Socket)]]
     private let models: Mutex<[RoutingModel?]>
+    /// Matched routes as text, by what the text depends on (see `routeText`).
+    private let routeTexts = Mutex<[RouteTextKey: String]>([:])
     private let build: ModelBuild
 
     /// How the FIB models are built: `.standard` with every IPv4 accelerator (for many
@@ -40,6 +42,7 @@ public final class TraceContext: @unchecked Sendable {
         nsIndex = index
         self.owners = owners
         models = Mutex(snapshot.namespaces.map { known[$0.id] })
+        filtering = snapshot.namespaces.map { ns in ns.netfilter.map { $0.hasTables != false } ?? false }
     }
 
     /// The namespace with this id or name.
@@ -84,13 +87,37 @@ public final class TraceContext: @unchecked Sendable {
         }
     }
 
+    /// The FIB entry a lookup in namespace `ns` matched (`path`: the multipath branch taken),
+    /// as `ip route show` prints it, without surrounding white space. Made once per entry and
+    /// kept: the traces of a batch meet the same routes again and again.
+    func routeText(_ ns: Int, _ r: RouteResult, path: Int?) -> String? {
+        guard r.error == nil, let match = r.match else { return nil }
+        let chosen = path.flatMap { r.multipath.indices.contains($0) ? r.multipath[$0] : nil }
+        let key = RouteTextKey(ns: ns, route: chosen?.route ?? match.route, table: match.table, type: match.type,
+                               iif: r.family == .v6 ? r.iif : nil, nexthop: chosen?.nexthop)
+        if let known = routeTexts.withLock({ $0[key] }) { return known }
+        guard let m = model(ns).fibMatchMessage(r, path: path) else { return nil }
+        let text = IPRouteText.text(m).trimmedASCIIWhitespace
+        routeTexts.withLock { $0[key] = text }
+        return text
+    }
+
+    /// What the text of a matched route depends on: the entry, the table and type the lookup
+    /// names (IPv4), and for IPv6 the input device and the nexthop listed first.
+    struct RouteTextKey: Hashable {
+        var ns: Int
+        var route: Int
+        var table: UInt32
+        var type: RouteType
+        var iif: String?
+        var nexthop: Int?
+    }
+
     /// Whether namespace `i` may have netfilter rules a trace does not evaluate: tables were
     /// recorded there, or a source of them could not be read. (A snapshot that did not
     /// record netfilter says nothing, and nothing is marked.)
-    func filtersPackets(_ i: Int) -> Bool {
-        guard let nf = snapshot.namespaces[i].netfilter else { return false }
-        return nf.hasTables != false
-    }
+    func filtersPackets(_ i: Int) -> Bool { filtering[i] }
+    private let filtering: [Bool]
 
     /// The link-layer address namespace `ns` has resolved for `addr` on device `dev` (its
     /// neighbour table), when it has one.

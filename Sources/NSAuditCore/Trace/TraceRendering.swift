@@ -143,6 +143,17 @@ public enum TraceRenderer {
         JSONWriter<[UInt8]>.text(escaping: .foundation, pretty: pretty) { w in write(t, &w) }
     }
 
+    /// Traces as JSON lines (one compact object and a line feed each), as UTF-8 bytes: the
+    /// output of `trace --batch --json`.
+    public static func jsonLines<S: Sequence<TraceResult>>(_ traces: S) -> [UInt8] {
+        var w = JSONWriter<[UInt8]>([], escaping: .foundation, pretty: false)
+        for t in traces {
+            write(t, &w)
+            w.out.write(10)
+        }
+        return w.out
+    }
+
     /// `extra` writes more members (the probe) before the verdict.
     static func write<Out: ByteSink>(_ t: TraceResult, _ w: inout JSONWriter<Out>, extra: ((inout JSONWriter<Out>) -> Void)? = nil) {
         w.beginObject()
