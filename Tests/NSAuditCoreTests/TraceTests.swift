@@ -43,6 +43,37 @@ import Testing
         #expect(t.source == IPAddress("192.168.127.10"))
     }
 
+    /// The arp-check lab (fixtures/labs/arp-check.sh, whose `check` shows each case with real
+    /// packets and the neighbour table): a namespace that does not answer ARP for the
+    /// request's sender address stops the packet at the sender.
+    @Test func unansweredARPStopsThePacketAtTheSender() throws {
+        // b's strict rp_filter has no route back to 10.77.9.9, the ARP sender (arp_announce 0)
+        let rpf = try Self.trace("arp-check", "a", "10.77.0.2 from 10.77.9.9")
+        #expect(Self.route(rpf.branches[0].forward) == ["a:->eth0"])
+        #expect(rpf.branches[0].forward.disposition == .neighborUnknown)
+        #expect(rpf.branches[0].forward.detail.contains("nsarec-b does not answer the ARP request for 10.77.0.2 from 10.77.9.9"))
+        // the address of the link is answered
+        let ok = try Self.trace("arp-check", "a", "10.77.0.2 from 10.77.0.1")
+        #expect(ok.branches[0].forward.disposition == .accepted && ok.branches[0].symmetric)
+        // c holds the sender address 10.77.8.8 itself
+        let own = try Self.trace("arp-check", "a", "10.78.0.2 from 10.77.8.8")
+        #expect(Self.route(own.branches[0].forward) == ["a:->eth1"])
+        #expect(own.branches[0].forward.disposition == .neighborUnknown)
+        // eth2 announces its own address (arp_announce 2): d answers ARP, then its
+        // rp_filter drops the packet itself
+        let announced = try Self.trace("arp-check", "a", "10.79.0.2 from 10.77.9.9")
+        #expect(Self.route(announced.branches[0].forward) == ["a:->eth2", "d:eth0>-"])
+        #expect(announced.branches[0].forward.disposition == .rpFilterDrop)
+        // a resolved neighbour entry (here: added to the snapshot) means no ARP is asked
+        let known = try Self.trace("arp-check", "a", "10.77.0.2 from 10.77.9.9") { snap in
+            let a = snap.namespaces.firstIndex { $0.id == "nsarec-a" }!, b = snap.namespaces.firstIndex { $0.id == "nsarec-b" }!
+            let mac = snap.namespaces[b].links.first { $0.name == "eth0" }!.mac!
+            let dev = snap.namespaces[a].links.first { $0.name == "eth0" }!.index
+            snap.namespaces[a].neighbors = [Neighbor(index: dev, address: IPAddress("10.77.0.2")!, lladdr: mac, state: 0x02)]
+        }
+        #expect(known.branches[0].forward.disposition == .rpFilterDrop)
+    }
+
     @Test func mgmtBrokenIPv6TooAndICMP() throws {
         let t = try Self.trace("mgmt-broken", "right-client", "fd00:99::40")
         #expect(t.flow.protocolName == "ipv6-icmp")

@@ -132,6 +132,29 @@ struct TraceLiveTests {
         #expect(reply.contains { built.role($0["netns"] as? String ?? "") == "left-client" && $0["seen"] as? Bool == true })
     }
 
+    /// ARP as the kernel answers it (the arp-check lab): the lab's own `check` shows with
+    /// real pings and the sender's neighbour table which requests go unanswered, and the
+    /// trace of each case on the live snapshot says the same.
+    @Test func unansweredARPAgreesWithTheKernel() throws {
+        let built = try LabScript("arp-check")
+        let script = Binary.repo.appendingPathComponent("fixtures/labs/arp-check.sh").path
+        let checked = try Live.sh("'\(script)' check '\(built.prefix)' 2>&1; echo \" rc=$?\"")
+        #expect(checked.hasSuffix(" rc=0\n") || checked.hasSuffix(" rc=0"), "\(checked)")
+        let file = try Self.snapshot(built)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let a = built.prefix + "a"
+        for (flow, hops, disposition) in [
+            ("10.77.0.2 from 10.77.9.9", ["a:->eth0"], "neighbor-unknown"),
+            ("10.77.0.2 from 10.77.0.1", ["a:->eth0", "b:eth0>-"], "accepted"),
+            ("10.78.0.2 from 10.77.8.8", ["a:->eth1"], "neighbor-unknown"),
+            ("10.79.0.2 from 10.77.9.9", ["a:->eth2", "d:eth0>-"], "rp-filter-drop"),
+        ] {
+            let (_, t) = try Self.trace(file, a, flow)
+            #expect(Self.hops(built, t["forward"]) == hops, "\(flow)")
+            #expect(Self.disposition(t["forward"]) == disposition, "\(flow)")
+        }
+    }
+
     /// `--format dot` draws a graph Graphviz accepts (when graphviz is installed).
     @Test func dotIsAcceptedByGraphviz() throws {
         guard (try? Live.sh("command -v dot")) != nil else { return }

@@ -112,6 +112,14 @@ struct Packet: Sendable {
 struct Walker {
     let context: TraceContext
     var paths = 0
+    /// Neighbour entries the walk's own ARP exchanges created (the sender learns the target,
+    /// the target learns the request's sender address: neigh_event_ns), beyond the recorded
+    /// neighbour tables: the reply finds the request's neighbours resolved.
+    var learned: Set<Learned> = []
+    struct Learned: Hashable { var ns: Int; var dev: Int32; var address: IPAddress }
+
+    /// An ARP request a packet waits for: who sends it, on which device, from which address.
+    struct ARPRequest { var ns: Int; var dev: Int32; var sender: IPAddress }
 
     init(context: TraceContext) { self.context = context }
 
@@ -341,6 +349,9 @@ struct Walker {
             return try exits(hops, devName, nextHop, "leaves \(snap.id) through \(devName)")
         }
         let mac = context.neighborMAC(ns, l.index, nextHop)
+        // no resolved neighbour: an ARP request goes first (IPv4), from this address
+        let resolved = mac != nil || learned.contains(Learned(ns: ns, dev: l.index, address: nextHop))
+        let arp = resolved ? nil : arpSender(ns, l, pkt.src, target: nextHop).map { ARPRequest(ns: ns, dev: l.index, sender: $0) }
         if l.kind == "bridge" {
             var hops = hops
             let ports = context.bridgePorts(ns, l)
@@ -351,7 +362,7 @@ struct Walker {
             if port == nil { port = ports.first { context.leadsTo(ns, $0, nextHop) } }
             if let q = port, let far = context.vethPeer(ns, q) {
                 hops[hops.count - 1].outPort = q.name
-                return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops, seen, role)
+                return try arrive(far.ns, far.link, nextHop, mac, arp, crossedNetns(ns, far.ns, pkt), hops, seen, role)
             }
             if let q = port {
                 hops[hops.count - 1].outPort = q.name
@@ -364,13 +375,14 @@ struct Walker {
             return try end(hops, .neighborUnknown, "no namespace behind \(l.name) in \(snap.id) answers for \(nextHop)")
         }
         if let far = context.vethPeer(ns, l) {
-            return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops, seen, role)
+            return try arrive(far.ns, far.link, nextHop, mac, arp, crossedNetns(ns, far.ns, pkt), hops, seen, role)
         }
         if let parent = context.upperParent(ns, l) {
             // macvlan/ipvlan: a sibling on the same parent whose namespace answers for the next hop
             for (i, n) in context.snapshot.namespaces.enumerated() where n.status == .ok {
                 for s in n.links where !(i == ns && s.index == l.index) {
                     guard let p = context.upperParent(i, s), p == parent, context.answersNeighbor(i, s, nextHop) else { continue }
+                    if let why = resolveARP(arp, i, s, nextHop) { return try end(hops, .neighborUnknown, why) }
                     return try step(i, .input(s, port: nil), crossedNetns(ns, i, pkt), hops, seen, role)
                 }
             }
@@ -396,9 +408,65 @@ struct Walker {
         return p
     }
 
+    /// The sender address of the ARP request namespace `ns` sends on `dev` for `target`
+    /// before a packet from `src` can leave (arp_solicit): the packet's source when it is
+    /// one of the namespace's addresses (arp_announce 0), or one on a subnet of `dev` that
+    /// also holds the target (arp_announce 1); else the device's address for the target
+    /// (inet_select_addr, link scope). nil for IPv6 (neighbour discovery is not modelled).
+    func arpSender(_ ns: Int, _ dev: Link, _ src: IPAddress?, target: IPAddress) -> IPAddress? {
+        guard target.family == .v4 else { return nil }
+        let model = context.model(ns)
+        if let src, src.family == .v4, model.isLocalAddr4(src.v4) {
+            switch context.snapshot.namespaces[ns].settings.effectiveIPv4(dev.name).arpAnnounce {
+            case 0: return src
+            case 1:
+                // inet_addr_onlink: a subnet of the device holds both
+                let onlink = context.snapshot.namespaces[ns].addresses.contains { a in
+                    a.index == dev.index && a.family == .v4 && a.prefix.contains(target) && a.prefix.contains(src)
+                }
+                if onlink { return src }
+            default: break
+            }
+        }
+        let a = model.selectAddr4(dev.index, dst: target.v4, scope: Scope.link)
+        return a == 0 ? nil : IPAddress(v4: a)
+    }
+
+    /// Why namespace `ns` does not answer the ARP request for `target` from `sender` on
+    /// `dev` (arp_process: its input route check of the request, source validation and
+    /// rp_filter included, must succeed and say local), or nil when it answers.
+    func arpRefusal(_ ns: Int, _ dev: Link, _ target: IPAddress, from sender: IPAddress) -> String? {
+        guard target.family == .v4 else { return nil }
+        var q = RouteQuery(dst: target, line: "arp")
+        q.src = sender; q.iif = dev.name
+        guard let r = try? context.model(ns).routeGet(q) else { return nil }
+        if r.error == nil && r.type == .local { return nil }
+        let id = context.snapshot.namespaces[ns].id
+        let check = r.error.map { "fails (\($0.message))" } ?? "is not local there (\(r.type?.name ?? "unicast"))"
+        return "\(id) does not answer the ARP request for \(target) from \(sender) on \(dev.name): its input route check of \(sender) \(check), so nothing is sent"
+    }
+
+    /// The ARP exchange `arp` (nil: none needed) with namespace `ns`, which holds `target`
+    /// on `dev`: why it gets no answer, or nil when answered (both ends then know each
+    /// other, for the rest of the walk).
+    mutating func resolveARP(_ arp: ARPRequest?, _ ns: Int, _ dev: Link, _ target: IPAddress) -> String? {
+        guard let arp else { return nil }
+        if let why = arpRefusal(ns, dev, target, from: arp.sender) { return why }
+        learned.insert(Learned(ns: arp.ns, dev: arp.dev, address: target))
+        learned.insert(Learned(ns: ns, dev: dev.index, address: arp.sender))
+        return nil
+    }
+
+    /// `hops` up to the routing decision that sent the packet (without the bridges it would
+    /// cross): where a packet whose neighbour never answers stays.
+    func untilSent(_ hops: [TraceHop]) -> [TraceHop] {
+        guard let i = hops.lastIndex(where: { $0.kind != .bridge }) else { return hops }
+        return Array(hops[...i])
+    }
+
     /// A frame for `nextHop` (link-layer address `mac`, when the sender's neighbour table
-    /// has it) arriving on `l` in namespace `ns`.
-    mutating func arrive(_ ns: Int, _ l: Link, _ nextHop: IPAddress, _ mac: String?, _ pkt: Packet, _ hops: [TraceHop],
+    /// has it; else resolved by the ARP request `arp`) arriving on `l` in namespace `ns`.
+    mutating func arrive(_ ns: Int, _ l: Link, _ nextHop: IPAddress, _ mac: String?, _ arp: ARPRequest?, _ pkt: Packet, _ hops: [TraceHop],
                          _ seen: Set<Seen>, _ role: Role) throws(TraceError) -> [Outcome] {
         let snap = context.snapshot.namespaces[ns]
         if let b = context.bridge(of: l, in: ns) {
@@ -410,6 +478,7 @@ struct Walker {
             if let target, case .bridge = target { toBridge = true }
             else { toBridge = target == nil && context.answersNeighbor(ns, b, nextHop) }
             if toBridge {
+                if let why = resolveARP(arp, ns, b, nextHop) { return try end(untilSent(hops), .neighborUnknown, why) }
                 return try step(ns, .input(b, port: l.name), pkt, hops, seen, role)
             }
             var h = TraceHop(kind: .bridge, netns: snap.id, type: "bridge", dst: pkt.dst, ttl: pkt.ttl)
@@ -424,7 +493,7 @@ struct Walker {
                 if hops.contains(where: { $0.kind == .bridge && $0.netns == h.netns && $0.inPort == h.inPort && $0.outPort == h.outPort }) {
                     return try end(hops + [h], .loop, "the frame goes round through \(b.name) in \(snap.id)")
                 }
-                return try arrive(far.ns, far.link, nextHop, mac, crossedNetns(ns, far.ns, pkt), hops + [h], seen, role)
+                return try arrive(far.ns, far.link, nextHop, mac, arp, crossedNetns(ns, far.ns, pkt), hops + [h], seen, role)
             }
             if let q = port {
                 h.outPort = q.name
@@ -437,6 +506,7 @@ struct Walker {
             return try end(hops + [h], .neighborUnknown, "no namespace on \(b.name) in \(snap.id) answers for \(nextHop)")
         }
         if context.answersNeighbor(ns, l, nextHop) {
+            if let why = resolveARP(arp, ns, l, nextHop) { return try end(untilSent(hops), .neighborUnknown, why) }
             return try step(ns, .input(l, port: nil), pkt, hops, seen, role)
         }
         return try end(hops, .neighborUnknown, "\(snap.id) does not answer for \(nextHop) on \(l.name) (ARP/ND gets no reply)")

@@ -15,7 +15,9 @@ public enum LiveProbe {
     /// Sends every plan's probe and returns one observation per plan, in order. Throws when
     /// a namespace cannot be found or every capture fails; a namespace whose capture failed
     /// is listed in the observation's `blind`.
-    public static func run(_ plans: [ProbePlan]) throws -> [ProbeObservation] {
+    /// `beforeEach` runs before each probe is sent (the trace differential empties the
+    /// neighbour tables there, so that every probe starts from the recorded state).
+    public static func run(_ plans: [ProbePlan], beforeEach: (() -> Void)? = nil) throws -> [ProbeObservation] {
         guard !plans.isEmpty else { return [] }
         var netns: [String] = []
         for p in plans { for n in [p.netns] + p.captureNetns where !netns.contains(n) { netns.append(n) } }
@@ -34,7 +36,10 @@ public enum LiveProbe {
         options.maxKeptPackets = 200_000
         var sent: [SentProbe] = []
         let capture = try LiveCapture.run(options) {
-            for p in plans { sent.append(send(p, path: paths[p.netns]!)) }
+            for p in plans {
+                beforeEach?()
+                sent.append(send(p, path: paths[p.netns]!))
+            }
             let end = monotonicSeconds() + settle
             while monotonicSeconds() < end { usleep(10_000) }
             LiveCapture.requestStop()

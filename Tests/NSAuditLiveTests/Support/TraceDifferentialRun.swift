@@ -47,6 +47,7 @@ enum TraceDifferentialRun {
         try Live.sh("set -e\n" + script)
         let programFile = FileManager.default.temporaryDirectory.appendingPathComponent("nsaTD-listener-\(getpid()).py")
         try Data(listenerProgram.utf8).write(to: programFile)
+        defer { try? FileManager.default.removeItem(at: programFile) }
         for role in t.roles {
             guard let l = t.listeners[role] else { continue }
             var specs = l.tcp.map { "tcp:0.0.0.0:\($0)" }
@@ -65,9 +66,13 @@ enum TraceDifferentialRun {
             }
             try? FileManager.default.removeItem(atPath: ready)
         }
+        // Every flow starts from the state the snapshot records: no neighbour entries (the
+        // model follows a flow's own ARP exchanges, not those of the flows before it).
+        let flush = names.map { "ip -n \($0) neigh flush all" }.joined(separator: "; ")
+        try Live.sh(flush)
         let snapshot = try Collector.collect(CollectOptions(netns: names, includeRoot: false))
         let plans = t.flows.map { ProbePlan(flow: $0.flow, netns: prefix + $0.role, captureNetns: names, timeout: timeout) }
-        let observations = try LiveProbe.run(plans)
+        let observations = try LiveProbe.run(plans) { _ = try? Live.sh(flush) }
         return Result(snapshot: snapshot, observations: observations, seconds: Date().timeIntervalSince(t0))
     }
 }
