@@ -9,7 +9,7 @@
 
 SWIFT ?= swift
 FUZZ_SECONDS ?= 60
-DEB_PACKAGES = libpcap-dev iproute2 iputils-ping socat tcpdump python3 procps time prometheus nftables iptables
+DEB_PACKAGES = libpcap-dev libyaml-dev iproute2 iputils-ping socat tcpdump python3 procps time prometheus nftables iptables
 PACKAGING_TOOLS = dpkg-dev binutils lintian
 
 # The commit `nsaudit --version` names (Package.swift reads it from the environment of

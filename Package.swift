@@ -26,7 +26,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Minimal C shim: rtnetlink/sock_diag headers and their function-like macros, setns.
@@ -35,8 +34,17 @@ let package = Package(
         .target(name: "CBuildInfo", cSettings: buildCommit.map { [.define("NSAUDIT_GIT_COMMIT", to: "\"\($0)\"")] } ?? []),
         // libpcap, from the distribution (apt-get install libpcap-dev).
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // libyaml, from the distribution (apt-get install libyaml-dev): the parser under
+        // YAMLReader (--accept and --flows files). Linked statically (its archive, libyaml.a,
+        // from libyaml-dev) so that the package needs no libyaml at run time: see NSAuditCore.
+        .systemLibrary(name: "CYAML", providers: [.apt(["libyaml-dev"])]),
         // Pure core: snapshot model, FIB lookup, analysis, report rendering. No syscalls.
-        .target(name: "NSAuditCore", dependencies: ["CBuildInfo", .product(name: "Yams", package: "Yams")]),
+        .target(name: "NSAuditCore", dependencies: ["CBuildInfo", "CYAML"], linkerSettings: [
+            // `-l:libyaml.a`: the linker takes the static archive by its file name, not
+            // libyaml.so (what a plain `-lyaml` picks), in every build: tests, fuzz, package.
+            .linkedLibrary(":libyaml.a", .when(platforms: [.linux])),
+            .linkedLibrary("yaml", .when(platforms: [.macOS])),
+        ]),
         // Thin Linux shell: netlink, setns, sysctl, namespace discovery, libpcap, files.
         .target(name: "NSAuditLinux", dependencies: [
             "NSAuditCore", "CNetlink", "CPcap",

@@ -20,6 +20,8 @@ for t in "${TREES[@]}"; do
     pkg="/tmp/nsaudit-micro-$(echo "$t" | md5sum | cut -c1-8)"
     mkdir -p "$pkg/Sources/micro"
     ln -sfn "$t/Sources/NSAuditCore" "$pkg/Sources/NSAuditCore"
+    ln -sfn "$t/Sources/CBuildInfo" "$pkg/Sources/CBuildInfo"
+    ln -sfn "$t/Sources/CYAML" "$pkg/Sources/CYAML"
     cp "$HERE/micro/main.swift" "$pkg/Sources/micro/main.swift"
     [[ -f "$t/Package.resolved" ]] && cp "$t/Package.resolved" "$pkg/Package.resolved"
     cat > "$pkg/Package.swift" <<'PKG'
@@ -28,9 +30,11 @@ import PackageDescription
 let package = Package(
     name: "micro",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(url: "https://github.com/jpsim/Yams", from: "6.0.0")],
     targets: [
-        .target(name: "NSAuditCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "CBuildInfo"),
+        .systemLibrary(name: "CYAML"),
+        .target(name: "NSAuditCore", dependencies: ["CBuildInfo", "CYAML"],
+                linkerSettings: [.linkedLibrary(":libyaml.a")]),
         .executableTarget(name: "micro", dependencies: ["NSAuditCore"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import NSAuditCore
 import NSAuditLinux
 
@@ -223,7 +223,7 @@ enum CaptureText {
             }
         }
         if let wall, let cpu {
-            s += String(format: "captured for %.2f s, process CPU %.2f s (%.1f%% of one core)\n", wall, cpu, wall > 0 ? cpu * 100 / wall : 0)
+            s += "captured for \(wall.fixed(2)) s, process CPU \(cpu.fixed(2)) s (\((wall > 0 ? cpu * 100 / wall : 0).fixed(1))% of one core)\n"
         }
         return s
     }

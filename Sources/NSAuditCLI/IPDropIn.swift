@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import NSAuditCore
 import NSAuditLinux
@@ -27,7 +27,7 @@ enum IPDropIn {
         }
         let emit: IPRouteGetDropIn.Emit = { bytes, toStderr in write(toStderr ? 2 : 1, bytes) }
         if let name = o.batch {
-            let data = name == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: name)
+            let data = name == "-" ? try? readStandardInput() : FileManager.default.contents(atPath: name).map { [UInt8]($0) }
             guard let data else {
                 write(2, Array("Cannot open file \"\(name)\" for reading: \(String(cString: strerror(errno)))\n".utf8))
                 return 1

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import NSAuditCore
 
 /// The `nsaudit` command line. `Sources/nsaudit/main.swift` runs `NSAudit.run(commandLine:)`;
@@ -34,7 +34,7 @@ public struct NSAudit: ParsableCommand {
     /// status. Invoked as `ip` (a symlink or wrapper of that name) or as `nsaudit ip ...`:
     /// the `ip route get` drop-in, which takes ip's own command line and exits as ip does.
     public static func run(commandLine argv: [String]) -> Int32 {
-        if let prog = argv.first.map({ ($0 as NSString).lastPathComponent }), prog == "ip" {
+        if let prog = argv.first.map({ $0.split(separator: "/").last.map(String.init) ?? $0 }), prog == "ip" {
             return IPDropIn.main(Array(argv.dropFirst()))
         }
         if argv.count >= 2 && argv[1] == "ip" {

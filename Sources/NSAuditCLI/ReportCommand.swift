@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import NSAuditCore
 import NSAuditLinux
 
@@ -224,9 +224,9 @@ struct ReportCommand: ParsableCommand {
             marks.append(("output", Date()))
             var parts: [String] = []
             for i in 1..<marks.count {
-                parts.append("\(marks[i].0)=" + String(format: "%.3f", marks[i].1.timeIntervalSince(marks[i - 1].1)))
+                parts.append("\(marks[i].0)=" + marks[i].1.timeIntervalSince(marks[i - 1].1).fixed(3))
             }
-            parts.append("total=" + String(format: "%.3f", marks[marks.count - 1].1.timeIntervalSince(started)))
+            parts.append("total=" + marks[marks.count - 1].1.timeIntervalSince(started).fixed(3))
             note("timing \(parts.joined(separator: " ")) findings=\(report.findings.count)")
         }
         if failOn.fails(on: report.worstCounted(all: failOnAll)) { throw CLIFailure.findings }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Glibc
 import NSAuditCore
 import NSAuditLinux
@@ -103,15 +103,10 @@ struct RouteGetCommand: ParsableCommand {
         let t2 = clock.now
         let buildCPU = Timing.threadCPUSeconds() - buildCPU0
         if timing {
-            note("snapshot load \(Timing.ms(t1 - t0)) ms; lookup structures built in \(Timing.ms(t2 - t1)) ms (on-CPU \(String(format: "%.1f", buildCPU * 1000)) ms; \(ns.routes.count) routes, \(ns.rules.count) rules)")
+            note("snapshot load \(Timing.ms(t1 - t0)) ms; lookup structures built in \(Timing.ms(t2 - t1)) ms (on-CPU \((buildCPU * 1000).fixed(1)) ms; \(ns.routes.count) routes, \(ns.rules.count) rules)")
         }
         if let b = batch {
-            let data: [UInt8]
-            if b == "-" {
-                data = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            } else {
-                data = try CLIFailure.wrap { try readWholeFile(b) }
-            }
+            let data = try CLIFailure.wrap { b == "-" ? try readStandardInput() : try readWholeFile(b) }
             let tb = clock.now
             let cpuB = Timing.threadCPUSeconds()
             let options = RouteGetBatch.Options(names: IPDropIn.loadNames(), ipCompat: ipCompat, uid: UInt32(getuid()))
@@ -124,7 +119,7 @@ struct RouteGetCommand: ParsableCommand {
             if timing {
                 let d = clock.now - tb
                 let cpu = Timing.threadCPUSeconds() - cpuB
-                note("answered \(counts.answered) queries in \(Timing.ms(d)) ms (on-CPU \(String(format: "%.1f", cpu * 1000)) ms; \(Int(Double(counts.answered) / max(Timing.seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
+                note("answered \(counts.answered) queries in \(Timing.ms(d)) ms (on-CPU \((cpu * 1000).fixed(1)) ms; \(Int(Double(counts.answered) / max(Timing.seconds(d), 1e-9))) queries/s, parsing and printing included; \(counts.kernelErrors) kernel errors, \(counts.badQueries) bad queries)")
             }
             // A refused or bad query makes the status 1, with --json as in text (each one is
             // still answered or described in the output).

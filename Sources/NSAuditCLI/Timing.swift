@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import NSAuditLinux
 
@@ -24,7 +24,7 @@ public enum Timing {
     }
 
     /// Milliseconds with one decimal.
-    public static func ms(_ d: Duration) -> String { String(format: "%.1f", seconds(d) * 1000) }
+    public static func ms(_ d: Duration) -> String { (seconds(d) * 1000).fixed(1) }
 }
 
 /// One line on standard error, prefixed `nsaudit: ` (progress, notes, warnings). Names from

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import NSAuditCore
 import NSAuditLinux
 
@@ -106,7 +106,7 @@ struct TraceCommand: ParsableCommand {
         let t1 = clock.now
         if timing { note("snapshot load \(Timing.ms(t1 - t0)) ms (\(snap.namespaces.count) namespaces, \(snap.namespaces.reduce(0) { $0 + $1.routes.count }) routes)") }
         if let b = batch {
-            let data = b == "-" ? [UInt8](FileHandle.standardInput.readDataToEndOfFile()) : try CLIFailure.wrap { try readWholeFile(b) }
+            let data = try CLIFailure.wrap { b == "-" ? try readStandardInput() : try readWholeFile(b) }
             let tb = clock.now
             let lines = TraceBatch.run(String(decoding: data, as: UTF8.self), defaultNetns: start, context: context)
             let tt = clock.now

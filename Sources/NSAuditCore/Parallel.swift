@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 
 /// The cores work is spread over (asked once: the answer is read from the system).
 let processorCount = ProcessInfo.processInfo.activeProcessorCount

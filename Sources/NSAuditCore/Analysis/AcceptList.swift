@@ -1,6 +1,3 @@
-import Foundation
-import Yams
-
 /// Findings an operator has accepted (`report --accept FILE`), YAML: a list of entries, each
 /// naming a finding by its id or by a match on netns, kind, address and ingress (any of them,
 /// at least one), with a reason and an optional expiry date:
@@ -47,32 +44,27 @@ public enum AcceptList {
 
     /// Parses an accept file; errors give the line and column and say what to write instead.
     public static func parse(yaml: String, name: String) throws -> [AcceptRule] {
-        func fail(_ node: Node?, _ message: String) -> AcceptListError {
-            AcceptListError(file: name, line: node?.mark?.line, column: node?.mark?.column, message: message)
+        func fail(_ node: YAMLNode, _ message: String) -> AcceptListError {
+            AcceptListError(file: name, line: node.mark.line, column: node.mark.column, message: message)
         }
-        let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch let e as YamlError {
-            switch e {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-                throw AcceptListError(file: name, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
-            default:
-                throw AcceptListError(file: name, message: "not valid YAML: \(e)")
-            }
+        let root: YAMLNode?
+        do throws(YAMLError) { root = try YAMLReader(yaml).document() } catch {
+            throw AcceptListError(file: name, line: error.mark.line, column: error.mark.column, message: "not valid YAML: \(error.detail)")
         }
         guard let root else { return [] }
-        guard let entries = root.sequence else {
+        guard case .sequence(let entries) = root.value else {
             throw fail(root, "expected a list of entries (\"- id: KIND:HASH\" or \"- netns: ...\", each with a reason)")
         }
         var out: [AcceptRule] = []
         for entry in entries {
-            guard let map = entry.mapping else {
+            guard case .mapping(let map) = entry.value else {
                 throw fail(entry, "an entry is a mapping of \(keys.joined(separator: ", "))")
             }
-            var rule = AcceptRule(reason: "", line: entry.mark?.line ?? 0)
+            var rule = AcceptRule(reason: "", line: entry.mark.line)
             var reason: String?
             for (k, v) in map {
-                guard let key = k.string else { throw fail(k, "keys are plain words: \(keys.joined(separator: ", "))") }
-                guard let value = v.string, v.scalar != nil else { throw fail(v, "\(key): expected a single value") }
+                guard let key = k.scalar else { throw fail(k, "keys are plain words: \(keys.joined(separator: ", "))") }
+                guard let value = v.scalar else { throw fail(v, "\(key): expected a single value") }
                 switch key {
                 case "id":
                     let parts = value.split(separator: ":")
@@ -102,7 +94,7 @@ public enum AcceptList {
             guard rule.id != nil || rule.netns != nil || rule.kind != nil || rule.address != nil || rule.ingress != nil else {
                 throw fail(entry, "the entry names no finding: give its id, or some of netns, kind, address, ingress")
             }
-            guard let reason, !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            guard let reason, !reason.trimmedASCIIWhitespace.isEmpty else {
                 throw fail(entry, "the entry has no reason: say why the finding is accepted")
             }
             rule.reason = reason

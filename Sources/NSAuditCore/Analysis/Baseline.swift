@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Memory across nights (`report --baseline FILE`): each finding of this report is new,
 /// unchanged or updated against the previous report, keeps the date it was first seen, and

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Renders a report as JSON, as a terminal report, or as node_exporter textfile metrics.
 public enum ReportFormat: String, CaseIterable, Sendable {
@@ -203,7 +203,16 @@ public enum ReportRenderer {
     /// node_exporter textfile collector format (promtool check metrics clean).
     public static func prometheus(_ r: Report) -> String {
         func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            var o = ""
+            for c in s.unicodeScalars {
+                switch c {
+                case "\\": o += "\\\\"
+                case "\"": o += "\\\""
+                case "\n": o += "\\n"
+                default: o.unicodeScalars.append(c)
+                }
+            }
+            return o
         }
         var out = ""
         /// One gauge family: its HELP and TYPE lines, then (labels, value) samples.
@@ -235,9 +244,9 @@ public enum ReportRenderer {
         gauge("nsaudit_collection_errors", "Namespaces that could not be collected or audited.", [("", String(r.summary.namespaceErrors))])
         gauge("nsaudit_model_mismatches", "Findings where nsaudit's model disagreed with the kernel.", [("", String(r.summary.modelMismatches))])
         if let d = r.durationSeconds {
-            gauge("nsaudit_run_duration_seconds", "Wall time of the last report.", [("", String(format: "%.3f", d))])
+            gauge("nsaudit_run_duration_seconds", "Wall time of the last report.", [("", d.fixed(3))])
         }
-        let ts = ISO8601DateFormatter().date(from: r.generatedAt)?.timeIntervalSince1970 ?? 0
+        let ts = (try? Date(r.generatedAt, strategy: .iso8601))?.timeIntervalSince1970 ?? 0
         gauge("nsaudit_last_run_timestamp_seconds", "When the last report was generated (Unix time).", [("", String(Int(ts)))])
         return out
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Exhaustive return-path analysis of one namespace: for every local address A and every
 /// interface I a request to A may arrive on, the whole client source space is cut into

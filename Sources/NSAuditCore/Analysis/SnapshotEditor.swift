@@ -54,7 +54,7 @@ public struct SnapshotEditor {
         for (n, raw) in script.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var line = String(raw)
             if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]) }
-            line = line.trimmingCharacters(in: " \t\r")
+            line = line.trimmedASCIIWhitespace
             if line.isEmpty { continue }
             do { try apply(line) } catch { throw EditError(line: n + 1, command: line, message: error.message) }
         }
@@ -425,13 +425,4 @@ public struct EditError: Error, CustomStringConvertible, Sendable {
     public var command: String
     public var message: String
     public var description: String { line > 0 ? "line \(line) (\(command)): \(message)" : "\(command): \(message)" }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
-    }
 }

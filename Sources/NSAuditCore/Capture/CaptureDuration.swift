@@ -17,7 +17,7 @@ public struct CaptureDuration: Sendable, Equatable, CustomStringConvertible {
 
     /// Seconds, or nil when the text is not a positive duration.
     public static func parse(_ text: String) -> Double? {
-        let s = text.trimmingCharacters(in: " ")
+        let s = text.trimmedASCIIWhitespace
         if let v = Double(s) { return v > 0 && v.isFinite ? v : nil }
         var total = 0.0
         var number = ""
@@ -47,14 +47,5 @@ public struct CaptureDuration: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return total > 0 && total.isFinite ? total : nil
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return String(s)
     }
 }

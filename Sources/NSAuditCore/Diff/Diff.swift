@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One side of `nsaudit diff`: a snapshot (its findings come from auditing it) or a report
 /// (its findings as recorded). Which one a file holds is read from its `schema` member.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// nsaudit as a drop-in for `ip route get`: `ip`'s command line in (global options, object
 /// and command with `ip`'s abbreviations, the `route get` words), `ip`'s output out — the

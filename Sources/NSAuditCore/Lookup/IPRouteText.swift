@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One RTM_NEWROUTE message as the kernel answers `ip route get` (rt_fill_info for IPv4,
 /// rt6_fill_node for IPv6, fib_dump_info for `fibmatch`), attribute by attribute, so that it
@@ -266,7 +266,7 @@ public enum IPRouteText {
                 if f != 0 { o.write("0x"); o.write(hex: UInt64(val)); o.write(32) }
             case 4, 5, 13:
                 let x = i == 4 ? val / 8 : (i == 5 ? val / 4 : val)
-                if x >= 1000 { o.write(utf8: String(format: "%g", Double(x) / 1e3)); o.write("s ") } else { o.write(decimal: x); o.write("ms ") }
+                if x >= 1000 { o.write(utf8: (Double(x) / 1e3).shortest); o.write("s ") } else { o.write(decimal: x); o.write("ms ") }
             case 16:
                 // The snapshot keeps metrics as numbers: the algorithm's name is not recorded.
                 o.write("? ")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The recorded differential corpus: per configuration a snapshot file and a JSON-lines file
 /// whose first line is a header and whose other lines are `RouteGetCase`s (query, feature
@@ -97,14 +97,18 @@ public struct AgreementTally: Sendable {
 
     public func report(title: String) -> String {
         var s = "\(title)\n"
-        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.2f%%", 100.0 * Double(a) / Double(b)) }
-        s += String(format: "  %-28@ %8@ %8@ %9@\n", "category" as NSString, "agree" as NSString, "queries" as NSString, "rate" as NSString)
+        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : (100.0 * Double(a) / Double(b)).fixed(2) + "%" }
+        func row(_ label: String, _ agree: String, _ queries: String, _ rate: String) {
+            s += "  \(label.padded(to: 28)) \(agree.padded(to: 8, alignRight: true)) "
+                + "\(queries.padded(to: 8, alignRight: true)) \(rate.padded(to: 9, alignRight: true))\n"
+        }
+        row("category", "agree", "queries", "rate")
         for k in byTag.keys.sorted() {
             let v = byTag[k]!
-            s += String(format: "  %-28@ %8d %8d %9@\n", k as NSString, v.agree, v.total, pct(v.agree, v.total) as NSString)
+            row(k, String(v.agree), String(v.total), pct(v.agree, v.total))
         }
-        s += String(format: "  %-28@ %8d %8d %9@\n", "ALL (error,type,dev,gateway)" as NSString, agreed, total, pct(agreed, total) as NSString)
-        s += String(format: "  %-28@ %8d %8d %9@\n", "prefsrc (informational)" as NSString, prefsrcAgreed, total, pct(prefsrcAgreed, total) as NSString)
+        row("ALL (error,type,dev,gateway)", String(agreed), String(total), pct(agreed, total))
+        row("prefsrc (informational)", String(prefsrcAgreed), String(total), pct(prefsrcAgreed, total))
         return s
     }
 }

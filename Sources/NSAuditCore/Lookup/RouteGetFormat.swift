@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Rendering of answers: the kernel's `ip route get` text, and nsaudit's JSON object.
 public enum RouteGetFormat {

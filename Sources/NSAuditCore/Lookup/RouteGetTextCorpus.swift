@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The recorded `ip route get` text corpus (fixtures/routeget/record-text.sh): per
 /// configuration a snapshot and a JSON-lines file whose first line is a header and whose
@@ -84,7 +84,7 @@ public enum RouteGetTextCorpus {
                 let g = run(c, model: model, names: names, path: k)
                 let notes = g.stderr.split(separator: "\n").filter { $0.contains(hashMarker) }
                 guard notes.count == 1 else { continue }
-                if g.stdout == want.stdout && g.stderr.replacingOccurrences(of: notes[0] + "\n", with: "") == want.stderr {
+                if g.stdout == want.stdout && g.stderr.replacing(notes[0] + "\n", with: "") == want.stderr {
                     return .hashCandidate(k)
                 }
             }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// CodingKeys whose member names are encoded once, for the byte-level JSON code: `fields`
 /// gives the reader (`SnapshotDecoder`) the names to match key bytes against and the writer

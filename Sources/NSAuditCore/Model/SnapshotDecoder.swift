@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A byte-level JSON reader for exactly the snapshot model (`Snapshot` and what it contains).
 ///

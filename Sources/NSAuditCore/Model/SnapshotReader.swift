@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Why a snapshot could not be read. Each message names the file and what to do.
 public enum SnapshotError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 
 /// What a trace needs of the host, built once and shared by every flow traced on it: the
 /// snapshot, a FIB model per namespace (built when a trace first enters the namespace, or all
@@ -12,10 +13,9 @@ public final class TraceContext: @unchecked Sendable {
     /// Every listening socket of the host, by (protocol name, port): where a listener for a
     /// port runs when the destination has none.
     let listeners: [String: [(ns: Int, socket: Socket)]]
-    private var models: [RoutingModel?]
+    private let models: Mutex<[RoutingModel?]>
     /// Matched routes as text, by what the text depends on (see `routeText`).
-    private var routeTexts: [RouteTextKey: String] = [:]
-    private let lock = NSLock()
+    private let routeTexts = Mutex<[RouteTextKey: String]>([:])
     private let build: ModelBuild
 
     /// How the FIB models are built: `.standard` with every IPv4 accelerator (for many
@@ -41,7 +41,7 @@ public final class TraceContext: @unchecked Sendable {
         }
         nsIndex = index
         self.owners = owners
-        models = snapshot.namespaces.map { known[$0.id] }
+        models = Mutex(snapshot.namespaces.map { known[$0.id] })
         filtering = snapshot.namespaces.map { ns in ns.netfilter.map { $0.hasTables != false } ?? false }
     }
 
@@ -53,14 +53,13 @@ public final class TraceContext: @unchecked Sendable {
 
     /// The FIB model of namespace `i`, built on first use.
     func model(_ i: Int) -> RoutingModel {
-        lock.lock()
-        if let m = models[i] { lock.unlock(); return m }
-        lock.unlock()
+        if let m = models.withLock({ $0[i] }) { return m }
         let m = makeModel(i)
-        lock.lock(); defer { lock.unlock() }
-        if let existing = models[i] { return existing }
-        models[i] = m
-        return m
+        return models.withLock { models in
+            if let existing = models[i] { return existing }
+            models[i] = m
+            return m
+        }
     }
 
     func makeModel(_ i: Int) -> RoutingModel {
@@ -77,13 +76,15 @@ public final class TraceContext: @unchecked Sendable {
     /// Builds the models of these namespaces (every recorded one when nil) now, on every
     /// core (before a batch); the others are built when a trace enters them.
     public func buildModels(_ ids: Set<String>? = nil) {
-        let missing = snapshot.namespaces.indices.filter { i in
-            lock.lock(); defer { lock.unlock() }
-            return models[i] == nil && snapshot.namespaces[i].status == .ok && (ids?.contains(snapshot.namespaces[i].id) ?? true)
+        let missing = models.withLock { models in
+            snapshot.namespaces.indices.filter { i in
+                models[i] == nil && snapshot.namespaces[i].status == .ok && (ids?.contains(snapshot.namespaces[i].id) ?? true)
+            }
         }
         let built = parallelMap(missing.count) { k in self.makeModel(missing[k]) }
-        lock.lock(); defer { lock.unlock() }
-        for (k, i) in missing.enumerated() where models[i] == nil { models[i] = built[k] }
+        models.withLock { models in
+            for (k, i) in missing.enumerated() where models[i] == nil { models[i] = built[k] }
+        }
     }
 
     /// The FIB entry a lookup in namespace `ns` matched (`path`: the multipath branch taken),
@@ -94,13 +95,10 @@ public final class TraceContext: @unchecked Sendable {
         let chosen = path.flatMap { r.multipath.indices.contains($0) ? r.multipath[$0] : nil }
         let key = RouteTextKey(ns: ns, route: chosen?.route ?? match.route, table: match.table, type: match.type,
                                iif: r.family == .v6 ? r.iif : nil, nexthop: chosen?.nexthop)
-        lock.lock()
-        if let known = routeTexts[key] { lock.unlock(); return known }
-        lock.unlock()
+        if let known = routeTexts.withLock({ $0[key] }) { return known }
         guard let m = model(ns).fibMatchMessage(r, path: path) else { return nil }
         let text = IPRouteText.text(m).trimmedASCIIWhitespace
-        lock.lock(); defer { lock.unlock() }
-        routeTexts[key] = text
+        routeTexts.withLock { $0[key] = text }
         return text
     }
 

@@ -1,5 +1,5 @@
 import CNetlink
-import Foundation
+import FoundationEssentials
 import Glibc
 import NSAuditCore
 import SystemPackage

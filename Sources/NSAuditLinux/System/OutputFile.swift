@@ -146,6 +146,16 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
         throw SystemCallError("open", errno: error as? Errno ?? .ioError, subject: path)
     }
     defer { try? fd.close() }
+    return try readToEnd(fd, naming: path)
+}
+
+/// Reads standard input to its end (`-` for a file argument), with errors that name it.
+public func readStandardInput() throws -> [UInt8] {
+    try readToEnd(.standardInput, naming: "standard input")
+}
+
+/// Everything left to read from `fd` (retried when a signal interrupts a read).
+private func readToEnd(_ fd: FileDescriptor, naming name: String) throws -> [UInt8] {
     var st = stat()
     fstat(fd.rawValue, &st)
     // Straight into the array's storage, the size fstat gave and one byte more (a big
@@ -164,13 +174,13 @@ public func readWholeFile(_ path: String) throws -> [UInt8] {
             count += n
         }
     }
-    if let failure { throw SystemCallError("read", errno: failure as? Errno ?? .ioError, subject: path) }
+    if let failure { throw SystemCallError("read", errno: failure as? Errno ?? .ioError, subject: name) }
     if !eof {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n: Int
             do { n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) } } catch {
-                throw SystemCallError("read", errno: error as? Errno ?? .ioError, subject: path)
+                throw SystemCallError("read", errno: error as? Errno ?? .ioError, subject: name)
             }
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
