@@ -92,7 +92,7 @@ struct DiffCommand: ParsableCommand {
         marks.append(("output", clock.now, Timing.processCPUSeconds()))
         if timing {
             // Wall time of each phase, and (in brackets) the CPU time of every thread in it.
-            func cpu(_ s: Double) -> String { String(format: "%.1f", s * 1000) }
+            func cpu(_ s: Double) -> String { (s * 1000).fixed(1) }
             let parts = (1..<marks.count).map {
                 "\(marks[$0].0)=\(Timing.ms(marks[$0].1 - marks[$0 - 1].1))ms(cpu \(cpu(marks[$0].cpu - marks[$0 - 1].cpu))ms)"
             }
