@@ -1,4 +1,4 @@
-import Dispatch
+import Synchronization
 
 /// A declared, expected flow (`--flows FILE`, YAML). Two shapes:
 ///
@@ -47,22 +47,23 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     }
 
     /// The checks beyond the file's shape: addresses, families, protocol, a local `to`.
-    func validate(_ label: String, _ fail: (String) -> FlowIntentError) throws(FlowIntentError) {
-        guard !clients.isEmpty else { throw fail("\(label): clients is empty") }
+    /// `label` names the flow in errors (made only when one is thrown).
+    func validate(_ label: () -> String, _ fail: (String) -> FlowIntentError) throws(FlowIntentError) {
+        guard !clients.isEmpty else { throw fail("\(label()): clients is empty") }
         var family: IPAddress.Family?
         for c in clients {
-            do throws(IPPrefixError) { family = try IPPrefix(validating: c).family } catch { throw fail("\(label): client: \(error)") }
+            do throws(IPPrefixError) { family = try IPPrefix(validating: c).family } catch { throw fail("\(label()): client: \(error)") }
         }
         let to: IPPrefix
-        do throws(IPPrefixError) { to = try IPPrefix(validating: self.to) } catch { throw fail("\(label): to: \(error)") }
+        do throws(IPPrefixError) { to = try IPPrefix(validating: self.to) } catch { throw fail("\(label()): to: \(error)") }
         if family != to.family || clients.contains(where: { IPPrefix($0)?.family != to.family }) {
-            throw fail("\(label): clients and to are of different address families")
+            throw fail("\(label()): clients and to are of different address families")
         }
         if let p = self.protocol, IPProto.parse(p) == nil {
-            throw fail("\(label): unknown protocol \"\(p)\"")
+            throw fail("\(label()): unknown protocol \"\(p)\"")
         }
         if transit != true && !to.isHost {
-            throw fail("\(label): to must be one local address (or set transit: true)")
+            throw fail("\(label()): to must be one local address (or set transit: true)")
         }
     }
 
@@ -140,11 +141,10 @@ public struct FlowIntent: Codable, Sendable, Equatable {
 
     /// What one traced flow came to, by what decides it (`checkLocal`'s key), shared by the
     /// workers of `checkEndToEnd`.
-    final class Verdicts: @unchecked Sendable {
-        private var known: [String: Problem?] = [:]
-        private let lock = DispatchQueue(label: "nsaudit.flow-verdicts")
-        func get(_ key: String) -> Problem?? { lock.sync { known[key] } }
-        func set(_ key: String, _ p: Problem?) { lock.sync { known[key] = p } }
+    final class Verdicts: Sendable {
+        private let known = Mutex<[String: Problem?]>([:])
+        func get(_ key: String) -> Problem?? { known.withLock { $0[key] } }
+        func set(_ key: String, _ p: Problem?) { known.withLock { $0[key] = p } }
     }
 
     func finding(_ problem: Problem, netns: String) -> Finding {

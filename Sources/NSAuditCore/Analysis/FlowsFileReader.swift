@@ -48,11 +48,9 @@ struct FlowsFileReader {
             while true {
                 (ev, at) = try r.next()
                 if ev == .sequenceEnd { break }
-                let path = ".flows[\(i)]"
-                guard case .mappingStart = ev else { throw Failure(message: "expected a mapping at \(Self.place(path, at))") }
-                let f = try flow(try r.node(startingWith: ev, at: at), path: path)
-                let label = "flow \(i + 1) (\(f.name), line \(at.line))"
-                do { try f.validate(label) { FlowIntentError(file: name, message: $0) } } catch {
+                guard case .mappingStart = ev else { throw Failure(message: "expected a mapping at \(Self.place(".flows[\(i)]", at))") }
+                let f = try flow(try r.node(startingWith: ev, at: at), index: i)
+                do { try f.validate({ "flow \(i + 1) (\(f.name), line \(at.line))" }) { FlowIntentError(file: name, message: $0) } } catch {
                     throw Failure(message: error.message)
                 }
                 out.append(f)
@@ -65,41 +63,44 @@ struct FlowsFileReader {
     }
 
     /// One flow: a mapping of `fields`.
-    func flow(_ node: YAMLNode, path: String) throws(Failure) -> FlowIntent {
+    func flow(_ node: YAMLNode, index: Int) throws(Failure) -> FlowIntent {
+        var path: String { ".flows[\(index)]" }
         guard case .mapping(let pairs) = node.value else { throw Failure(message: "expected a mapping at \(Self.place(path, node.mark))") }
-        var values: [String: YAMLNode] = [:]
+        // the values by field, in the order of `fields` (a few fields: no hashing)
+        var slots = [YAMLNode?](repeating: nil, count: Self.fields.count)
         for (k, v) in pairs {
             guard let key = k.scalar else { throw Failure(message: "expected a field name at \(Self.place(path, k.mark))") }
-            guard Self.fields.contains(key) else {
+            guard let slot = Self.fields.firstIndex(of: key) else {
                 throw Failure(message: "unknown field \"\(key.terminalEscaped)\" at \(Self.place(path, k.mark)) (expected \(Self.fields.joined(separator: ", ")))")
             }
-            if values[key] != nil { throw Failure(message: "\"\(key)\" given twice at \(Self.place(path, k.mark))") }
-            values[key] = v
+            if slots[slot] != nil { throw Failure(message: "\"\(key)\" given twice at \(Self.place(path, k.mark))") }
+            slots[slot] = v
         }
+        func value(_ key: String) -> YAMLNode? { Self.fields.firstIndex(of: key).flatMap { slots[$0] } }
         func text(_ key: String) throws(Failure) -> String? {
-            guard let v = values[key], !v.isNull else { return nil }
+            guard let v = value(key), !v.isNull else { return nil }
             guard let s = v.scalar else { throw Failure(message: "expected a string at \(Self.place("\(path).\(key)", v.mark))") }
             return s
         }
         func required(_ key: String) throws(Failure) -> String {
-            guard let t = try text(key) else { throw Failure(message: "missing \"\(key)\" at \(Self.place(path, values[key]?.mark ?? node.mark))") }
+            guard let t = try text(key) else { throw Failure(message: "missing \"\(key)\" at \(Self.place(path, value(key)?.mark ?? node.mark))") }
             return t
         }
-        guard let c = values["clients"] else { throw Failure(message: "missing \"clients\" at \(Self.place(path, node.mark))") }
+        guard let c = value("clients") else { throw Failure(message: "missing \"clients\" at \(Self.place(path, node.mark))") }
         guard let clients = c.scalars else {
             throw Failure(message: "expected a list at \(Self.place("\(path).clients", c.mark))")
         }
         var f = FlowIntent(name: try required("name"), netns: try text("netns"), clients: clients, to: try required("to"),
                            protocol: try text("protocol"), ingress: try required("ingress"), egress: try text("egress"))
         if let p = try text("port") {
-            guard let v = UInt16(p) else { throw Failure(message: "expected a port number (0 to 65535) at \(Self.place("\(path).port", values["port"]!.mark))") }
+            guard let v = UInt16(p) else { throw Failure(message: "expected a port number (0 to 65535) at \(Self.place("\(path).port", value("port")!.mark))") }
             f.port = v
         }
         if let t = try text("transit") {
             switch t {
             case "true", "True", "TRUE": f.transit = true
             case "false", "False", "FALSE": f.transit = false
-            default: throw Failure(message: "expected true or false at \(Self.place("\(path).transit", values["transit"]!.mark))")
+            default: throw Failure(message: "expected true or false at \(Self.place("\(path).transit", value("transit")!.mark))")
             }
         }
         return f
