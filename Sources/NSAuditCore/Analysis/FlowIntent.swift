@@ -141,10 +141,19 @@ public struct FlowIntent: Codable, Sendable, Equatable {
 
     /// What one traced flow came to, by what decides it (`checkLocal`'s key), shared by the
     /// workers of `checkEndToEnd`.
+    /// Also the namespaces behind each (namespace, ingress), walked once for all intents.
     final class Verdicts: Sendable {
         private let known = Mutex<[String: Problem?]>([:])
+        private let behind = Mutex<[String: [Int]]>([:])
         func get(_ key: String) -> Problem?? { known.withLock { $0[key] } }
         func set(_ key: String, _ p: Problem?) { known.withLock { $0[key] = p } }
+        func namespacesBehind(_ ns: NamespaceSnapshot, _ ingress: Link, _ context: TraceContext) -> [Int] {
+            let key = "\(ns.id)\u{0}\(ingress.index)"
+            if let known = behind.withLock({ $0[key] }) { return known }
+            let found = FlowIntent.namespacesBehind(ns, ingress, context)
+            behind.withLock { $0[key] = found }
+            return found
+        }
     }
 
     func finding(_ problem: Problem, netns: String) -> Finding {
@@ -192,7 +201,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
         if proto != 0 { flowText += " ipproto \(IPProto.name(proto))" }
         if proto == IPProto.tcp || proto == IPProto.udp { flowText += " sport \(Self.clientPort) dport \(port ?? 0)" }
         // Clients inside the host: namespaces behind the ingress holding a client address.
-        let behind = Self.namespacesBehind(ns, ing, context)
+        let behind = verdicts.namespacesBehind(ns, ing, context)
         var starts: [(netns: String, src: IPAddress, prefix: IPPrefix, iif: String?)] = []
         for i in behind {
             let n = context.snapshot.namespaces[i]

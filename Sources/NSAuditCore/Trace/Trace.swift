@@ -441,9 +441,18 @@ struct Walker {
         q.src = sender; q.iif = dev.name
         guard let r = try? context.model(ns).routeGet(q) else { return nil }
         if r.error == nil && r.type == .local { return nil }
-        let id = context.snapshot.namespaces[ns].id
-        let check = r.error.map { "fails (\($0.message))" } ?? "is not local there (\(r.type?.name ?? "unicast"))"
-        return "\(id) does not answer the ARP request for \(target) from \(sender) on \(dev.name): its input route check of \(sender) \(check), so nothing is sent"
+        let snap = context.snapshot.namespaces[ns]
+        let why: String
+        let rpf = snap.settings.effectiveIPv4(dev.name).rpFilter
+        if context.model(ns).isLocalAddr4(sender.v4) {
+            why = "\(sender) is one of its own addresses"
+        } else if r.error != nil && rpf != 0 {
+            why = rpf == 1 ? "reverse-path filtering (rp_filter 1) finds no route back to \(sender) through \(dev.name)"
+                           : "reverse-path filtering (rp_filter 2) finds no route back to \(sender)"
+        } else {
+            why = "its input route check of \(sender) " + (r.error.map { "fails (\($0.message))" } ?? "is not local there (\(r.type?.name ?? "unicast"))")
+        }
+        return "\(snap.id) does not answer the ARP request for \(target) from \(sender) on \(dev.name): \(why); nothing is sent"
     }
 
     /// The ARP exchange `arp` (nil: none needed) with namespace `ns`, which holds `target`
