@@ -90,6 +90,16 @@ import Testing
         #expect(v.first?.sources == [IPPrefix("192.168.127.0/24")!])
         let fixed = Lab.report(try Lab.snapshot("mgmt-srcroute"), source: "t", options: .init(intents: intents))
         #expect(fixed.findings.filter { $0.kind == .intentViolated }.isEmpty)
+
+        // Intents that trace alike are traced once, and each still gets its own finding:
+        // the same flow declared under 40 names, checked on every core
+        var many = intents
+        for i in 0..<40 { var m = intents[0]; m.name = "management ssh \(i)"; many.append(m) }
+        let all = Lab.report(try Lab.snapshot("mgmt-broken"), source: "t", options: .init(intents: many))
+            .findings.filter { $0.kind == .intentViolated }
+        #expect(all.count == 41)
+        #expect(Set(all.compactMap { $0.details?["intent"] }).count == 41)
+        #expect(all.allSatisfy { $0.egress == "ens18" && $0.sources == [IPPrefix("192.168.127.0/24")!] && $0.summary.hasSuffix(v.first!.summary.components(separatedBy: "\" is violated: ").last!) })
     }
 
     /// The netns fix with sshd not started in `mgmt`: the declared management flow is

@@ -284,6 +284,15 @@ import Testing
         #expect(!a.ok && b.ok && c.flow.netns == "nsarec-right-client")
         guard case .failure(let e) = lines[3].result else { Issue.record("a tcp flow without dport is refused"); return }
         #expect(e.description.contains("dport"))
+        // --batch --json: one compact object a line, each what `trace --json` writes for the
+        // flow alone, and each following the schema
+        let bytes = TraceRenderer.jsonLines([a, b, c])
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text == [a, b, c].map { TraceRenderer.json($0, pretty: false) + "\n" }.joined())
+        let schema = try JSONSchemaValidator(schemaFile: Repo.file("schema/trace.schema.json"))
+        for line in text.split(separator: "\n") {
+            #expect(schema.validate(try JSONSerialization.jsonObject(with: Data(line.utf8))) == [])
+        }
     }
 
     /// Where the snapshot has them, the sender's neighbour entry and the bridge's forwarding
