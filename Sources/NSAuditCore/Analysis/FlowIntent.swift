@@ -187,7 +187,7 @@ public struct FlowIntent: Codable, Sendable, Equatable {
     /// Source port of the traced flows: one from the kernel's default ephemeral range.
     static let clientPort: UInt16 = 40000
 
-    func checkLocal(_ ns: NamespaceSnapshot, _ context: TraceContext, _ verdicts: Verdicts = Verdicts()) -> Problem? {
+    func checkLocal(_ ns: NamespaceSnapshot, _ context: TraceContext, _ verdicts: Verdicts) -> Problem? {
         let to = IPPrefix(self.to)!.address
         guard ns.addresses.contains(where: { $0.local == to }) else {
             return Problem(summary: "\(to) is not an address of this namespace.")
